@@ -1,0 +1,17 @@
+# Fuzz targets (libFuzzer): every fuzz/fuzz_*.c, built with clang into
+# build-fuzz/.  `make fuzz FUZZ_SECONDS=N` builds and runs each for N s.
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD   := build-fuzz
+FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
+FUZZ_FLAGS   := -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -Ilib/ckp \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(FUZZ_BUILD)/%: fuzz/%.c $(CKP_SRCS) include/ckp.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $< $(CKP_SRCS) $(LDLIBS)
+
+.PHONY: fuzz fuzzbins
+fuzzbins: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS)
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)

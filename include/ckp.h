@@ -1,0 +1,540 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * libckp: virtual machine checkpoints that people can read, check, diff and
+ * keep using across versions.
+ *
+ * A checkpoint is two files: FILE.ckp holds guest RAM (sparse: zero pages
+ * are holes) and FILE.ckp.meta holds a document: a tree of named, versioned
+ * sections holding named, typed fields.  The document has three lossless
+ * encodings (JSON, binary, bhyve-style config text); docs/FORMAT.md
+ * specifies them.
+ *
+ * Conventions, in the style of libnv and libucl:
+ *  - Types are opaque.  Names are ckp_noun_verb.
+ *  - Every document carries a sticky error.  Builders and getters record the
+ *    first error in it and become no-ops afterwards, so a caller may add or
+ *    read many fields and check ckp_doc_error() once at the end.
+ *  - Functions that return int return 0 on success or a negative errno.
+ *  - Names of fields and sections match [A-Za-z0-9_-]+; a section name may
+ *    carry an index suffix "@N" (e.g. "vcpu@0").  Paths join names with '.'
+ *    ("devices.vcpu@0.rip").
+ *
+ * The library is portable C11 + POSIX; it needs no Linux or KVM header.
+ */
+#ifndef CKP_H
+#define CKP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Name written in header.format of every document. */
+#define CKP_FORMAT_NAME "ckp"
+/** Newest document format version this library reads and the one it writes. */
+#define CKP_FORMAT_VERSION 1
+
+/** Deepest section nesting a decoder accepts. */
+#define CKP_MAX_DEPTH 64
+/** Longest field or section name, in bytes. */
+#define CKP_MAX_NAME 128
+
+/* ------------------------------------------------------------------------ */
+/* Types                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/** Type of an entry.  The spelling used in encodings is ckp_type_name(). */
+typedef enum ckp_type {
+	CKP_TYPE_INVALID = 0,
+	CKP_TYPE_INT8,
+	CKP_TYPE_INT16,
+	CKP_TYPE_INT32,
+	CKP_TYPE_INT64,
+	CKP_TYPE_UINT8,
+	CKP_TYPE_UINT16,
+	CKP_TYPE_UINT32,
+	CKP_TYPE_UINT64,
+	CKP_TYPE_BOOL,
+	CKP_TYPE_STRING,
+	CKP_TYPE_B64,     /**< a byte string; spelled base64 in text encodings */
+	CKP_TYPE_SECTION, /**< a nested section */
+} ckp_type_t;
+
+/** @return "int8" ... "uint64", "bool", "string", "b64", "section"; NULL if invalid. */
+const char *ckp_type_name(ckp_type_t type);
+
+/** @return the type spelled by the @p len bytes at @p name, or CKP_TYPE_INVALID. */
+ckp_type_t ckp_type_from_name(const char *name, size_t len);
+
+/** Encodings of a document. */
+typedef enum ckp_enc {
+	CKP_ENC_NONE = 0,
+	CKP_ENC_JSON, /**< pretty JSON with "name$type" keys (the seed review's format) */
+	CKP_ENC_BIN,  /**< compact self-describing binary, for streams and speed */
+	CKP_ENC_CONF, /**< one "dotted.path.name$type=value" line per field */
+} ckp_enc_t;
+
+/** @return "json", "bin", "conf"; NULL if invalid. */
+const char *ckp_enc_name(ckp_enc_t enc);
+/** @return the encoding named @p name ("json", "bin", "conf"), or CKP_ENC_NONE. */
+ckp_enc_t ckp_enc_from_name(const char *name);
+
+/** A checkpoint document: header, sections and fields, and a sticky error. */
+typedef struct ckp_doc ckp_doc_t;
+/** A section inside a document.  Owned by the document. */
+typedef struct ckp_sec ckp_sec_t;
+/** One entry (field or section) inside a section.  Owned by the document. */
+typedef struct ckp_ent ckp_ent_t;
+
+/* ------------------------------------------------------------------------ */
+/* Documents                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Create a document whose root holds a "header" section with format,
+ * format_version, producer and created (UTC, ISO 8601) fields.
+ * @param producer program and version, e.g. "hyve 0.1.0".
+ * @return the document, or NULL when out of memory.
+ */
+ckp_doc_t *ckp_doc_new(const char *producer);
+
+/** Create a document with an empty root and no header (decoders, tools). */
+ckp_doc_t *ckp_doc_new_empty(void);
+
+/** Free a document and everything it owns.  NULL is allowed. */
+void ckp_doc_free(ckp_doc_t *doc);
+
+/** @return 0, or the negative errno of the first error recorded. */
+int ckp_doc_error(const ckp_doc_t *doc);
+
+/**
+ * @return the message of the first error, naming what is wrong and where
+ * (file, line and column, or the section.field path); "" when none.
+ */
+const char *ckp_doc_errmsg(const ckp_doc_t *doc);
+
+/** Record an error unless one is already recorded.  @return @p err. */
+int ckp_doc_set_error(ckp_doc_t *doc, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Forget the recorded error. */
+void ckp_doc_clear_error(ckp_doc_t *doc);
+
+/** Callback for warnings that are not errors (unknown fields on restore...). */
+typedef void ckp_warn_fn(void *arg, const char *msg);
+
+/** Route warnings to @p fn (default: none are reported). */
+void ckp_doc_set_warn(ckp_doc_t *doc, ckp_warn_fn *fn, void *arg);
+
+/** Report a warning through the document's callback. */
+void ckp_doc_warn(const ckp_doc_t *doc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/** @return the root section. */
+ckp_sec_t *ckp_doc_root(ckp_doc_t *doc);
+
+/* ------------------------------------------------------------------------ */
+/* Encoding, decoding, files                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** Decoder flags. */
+#define CKP_LOAD_NOVERIFY 0x1 /**< keep going when the checksum is missing or wrong */
+
+/** State of a decoded document's own checksum. */
+typedef enum ckp_sum_state {
+	CKP_SUM_NONE = 0, /**< the input carried no checksum (e.g. the seed review's files) */
+	CKP_SUM_OK,       /**< present and matching */
+	CKP_SUM_BAD,      /**< present and not matching the content */
+} ckp_sum_state_t;
+
+/**
+ * Encode @p doc.  The checksum of the content is computed and written.
+ * @param bufp receives a malloc'd buffer (caller frees).
+ */
+int ckp_doc_encode(ckp_doc_t *doc, ckp_enc_t enc, void **bufp, size_t *lenp);
+
+/**
+ * Decode a document, detecting its encoding.  Always returns a document
+ * (NULL only when out of memory); check ckp_doc_error().  A missing or
+ * wrong checksum is an error unless CKP_LOAD_NOVERIFY is given.
+ * @param origin name used in error messages (usually the file name).
+ */
+ckp_doc_t *ckp_doc_decode(const void *buf, size_t len, const char *origin,
+    unsigned flags);
+
+/** Read and decode the file @p path; see ckp_doc_decode(). */
+ckp_doc_t *ckp_doc_load(const char *path, unsigned flags);
+
+/** @return the encoding a decoded document was read from. */
+ckp_enc_t ckp_doc_encoding(const ckp_doc_t *doc);
+
+/** @return the state of a decoded document's checksum. */
+ckp_sum_state_t ckp_doc_sum_state(const ckp_doc_t *doc);
+
+/** @return the content checksum, spelled "xxh3-64:<16 hex digits>". */
+const char *ckp_doc_checksum(ckp_doc_t *doc);
+
+/**
+ * Write @p doc to @p path atomically: a temporary file in the same
+ * directory, fsync, rename, fsync of the directory.
+ */
+int ckp_doc_save(ckp_doc_t *doc, const char *path, ckp_enc_t enc);
+
+/* ------------------------------------------------------------------------ */
+/* Sections                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Add a section named @p name holding data of version @p version.
+ * @return the new section, or NULL (error recorded: bad or duplicate name).
+ */
+ckp_sec_t *ckp_sec_add(ckp_sec_t *parent, const char *name, uint32_t version);
+
+/** As ckp_sec_add(), the name built by printf-style @p fmt. */
+ckp_sec_t *ckp_sec_addf(ckp_sec_t *parent, uint32_t version,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/** @return the child section named @p name, or NULL if absent (no error). */
+ckp_sec_t *ckp_sec_find(const ckp_sec_t *parent, const char *name);
+
+/** @return the section's name ("" for the root). */
+const char *ckp_sec_name(const ckp_sec_t *sec);
+
+/** @return the section's data version (0 when the input gave none). */
+uint32_t ckp_sec_version(const ckp_sec_t *sec);
+
+/** Change the section's version. */
+void ckp_sec_set_version(ckp_sec_t *sec, uint32_t version);
+
+/** @return the parent section, NULL for the root. */
+ckp_sec_t *ckp_sec_parent(const ckp_sec_t *sec);
+
+/** @return the document owning @p sec. */
+ckp_doc_t *ckp_sec_doc(const ckp_sec_t *sec);
+
+/** Write the dotted path of @p sec ("devices.vcpu@0") into @p buf. */
+int ckp_sec_path(const ckp_sec_t *sec, char *buf, size_t size);
+
+/** Remove the entry (field or section) named @p name.  -ENOENT if absent. */
+int ckp_sec_remove(ckp_sec_t *sec, const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Fields: adding (typed family).  Errors go to the document's sticky error. */
+/* ------------------------------------------------------------------------ */
+
+void ckp_sec_add_int8(ckp_sec_t *sec, const char *name, int8_t value);
+void ckp_sec_add_int16(ckp_sec_t *sec, const char *name, int16_t value);
+void ckp_sec_add_int32(ckp_sec_t *sec, const char *name, int32_t value);
+void ckp_sec_add_int64(ckp_sec_t *sec, const char *name, int64_t value);
+void ckp_sec_add_uint8(ckp_sec_t *sec, const char *name, uint8_t value);
+void ckp_sec_add_uint16(ckp_sec_t *sec, const char *name, uint16_t value);
+void ckp_sec_add_uint32(ckp_sec_t *sec, const char *name, uint32_t value);
+void ckp_sec_add_uint64(ckp_sec_t *sec, const char *name, uint64_t value);
+void ckp_sec_add_bool(ckp_sec_t *sec, const char *name, bool value);
+/** Add a NUL-terminated string (any bytes but NUL; UTF-8 expected). */
+void ckp_sec_add_string(ckp_sec_t *sec, const char *name, const char *value);
+/** Add a byte string of @p len bytes (copied). */
+void ckp_sec_add_bytes(ckp_sec_t *sec, const char *name, const void *data,
+    size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Fields: reading.  A missing field is an error naming section.field; a    */
+/* field of another type is an error naming both types.                      */
+/* ------------------------------------------------------------------------ */
+
+/** @return true when @p sec holds an entry named @p name. */
+bool ckp_sec_has(const ckp_sec_t *sec, const char *name);
+
+int ckp_sec_get_int8(const ckp_sec_t *sec, const char *name, int8_t *out);
+int ckp_sec_get_int16(const ckp_sec_t *sec, const char *name, int16_t *out);
+int ckp_sec_get_int32(const ckp_sec_t *sec, const char *name, int32_t *out);
+int ckp_sec_get_int64(const ckp_sec_t *sec, const char *name, int64_t *out);
+int ckp_sec_get_uint8(const ckp_sec_t *sec, const char *name, uint8_t *out);
+int ckp_sec_get_uint16(const ckp_sec_t *sec, const char *name, uint16_t *out);
+int ckp_sec_get_uint32(const ckp_sec_t *sec, const char *name, uint32_t *out);
+int ckp_sec_get_uint64(const ckp_sec_t *sec, const char *name, uint64_t *out);
+int ckp_sec_get_bool(const ckp_sec_t *sec, const char *name, bool *out);
+/** @p out points into the document; valid until the field changes. */
+int ckp_sec_get_string(const ckp_sec_t *sec, const char *name,
+    const char **out);
+/** @p out points into the document; valid until the field changes. */
+int ckp_sec_get_bytes(const ckp_sec_t *sec, const char *name,
+    const void **out, size_t *lenp);
+
+/* ------------------------------------------------------------------------ */
+/* Entries: generic access for tools (show, get, set, diff).                 */
+/* ------------------------------------------------------------------------ */
+
+/** @return the first entry of @p sec in insertion order, or NULL. */
+ckp_ent_t *ckp_sec_first(const ckp_sec_t *sec);
+/** @return the entry after @p ent, or NULL. */
+ckp_ent_t *ckp_ent_next(const ckp_ent_t *ent);
+/** @return the entry of @p sec named @p name, or NULL (no error). */
+ckp_ent_t *ckp_sec_lookup(const ckp_sec_t *sec, const char *name);
+/**
+ * @return the entry at dotted @p path from the root ("header.producer",
+ * "devices.vcpu@0"), or NULL (no error).  "$version" as the last component
+ * is not an entry; use ckp_sec_version().
+ */
+ckp_ent_t *ckp_doc_find(ckp_doc_t *doc, const char *path);
+
+const char *ckp_ent_name(const ckp_ent_t *ent);
+ckp_type_t ckp_ent_type(const ckp_ent_t *ent);
+/** @return the section an entry of type CKP_TYPE_SECTION holds, else NULL. */
+ckp_sec_t *ckp_ent_section(const ckp_ent_t *ent);
+
+/**
+ * The value spelled as the JSON encoding spells it, without quotes:
+ * "ffffffff81085d96" for a uint64, "-1a" for an int64, "0", "true",
+ * base64 text for bytes, the raw string for a string.
+ * @return a malloc'd string (caller frees), or NULL when out of memory or
+ * @p ent is a section.
+ */
+char *ckp_ent_text(const ckp_ent_t *ent);
+
+/**
+ * Parse @p text as ckp_ent_text() spells values of the entry's type and
+ * store it, keeping the type.  Out-of-range or malformed text is an error
+ * (-EINVAL or -ERANGE) naming the field and the type, and changes nothing.
+ */
+int ckp_ent_set_text(ckp_ent_t *ent, const char *text);
+
+/**
+ * Add a field of @p type to @p sec from @p text (spelled as ckp_ent_text()).
+ * @return the entry, or NULL (error recorded).
+ */
+ckp_ent_t *ckp_sec_add_text(ckp_sec_t *sec, const char *name, ckp_type_t type,
+    const char *text);
+
+/** @return true when both entries have the same name, type and value (sections: recursively, with versions). */
+bool ckp_ent_equal(const ckp_ent_t *a, const ckp_ent_t *b);
+
+/* ------------------------------------------------------------------------ */
+/* One code path for save and restore                                        */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A cursor that walks a document in one of two directions.  Device code
+ * describes its state once, field by field; on save each call adds a field,
+ * on restore it looks the field up by name, checks its type and stores it.
+ * Errors are sticky in the document.
+ */
+typedef struct ckp_io ckp_io_t;
+
+typedef enum ckp_io_mode {
+	CKP_IO_SAVE = 1,
+	CKP_IO_RESTORE,
+} ckp_io_mode_t;
+
+/** Field flags. */
+#define CKP_F_OPTIONAL 0x1 /**< restore: a missing field takes the default */
+#define CKP_F_MATCH    0x2 /**< restore: the saved value must equal the current one */
+
+/** Create a cursor at the root of @p doc.  NULL when out of memory. */
+ckp_io_t *ckp_io_new(ckp_doc_t *doc, ckp_io_mode_t mode);
+void ckp_io_free(ckp_io_t *io);
+
+bool ckp_io_saving(const ckp_io_t *io);
+bool ckp_io_restoring(const ckp_io_t *io);
+/** @return the document's sticky error. */
+int ckp_io_error(const ckp_io_t *io);
+ckp_doc_t *ckp_io_doc(const ckp_io_t *io);
+/** @return the section the cursor is in. */
+ckp_sec_t *ckp_io_section(const ckp_io_t *io);
+
+/**
+ * Enter the child section @p name.  Save: create it with version
+ * @p version.  Restore: it must exist, and its version must not be newer
+ * than @p version (the newest this code knows); otherwise an error names
+ * the section and both versions.
+ * @return the section's version (>= 0 for save: @p version) or a negative errno.
+ */
+int ckp_io_enter(ckp_io_t *io, const char *name, uint32_t version);
+int ckp_io_enterf(ckp_io_t *io, uint32_t version, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** As ckp_io_enter(), but on restore an absent section returns -ENOENT without an error and without entering. */
+int ckp_io_enter_opt(ckp_io_t *io, const char *name, uint32_t version);
+
+/**
+ * Leave the current section.  On restore, every entry of it that no call
+ * read is reported as a warning ("unknown field devices.uart@0.foo ignored").
+ */
+void ckp_io_leave(ckp_io_t *io);
+
+/**
+ * Save or restore one integer or bool field.
+ * @param type   CKP_TYPE_INT8 ... CKP_TYPE_UINT64 or CKP_TYPE_BOOL.
+ * @param ptr    the variable; @p size its sizeof (must match @p type).
+ * @param defval with CKP_F_OPTIONAL, the value a missing field takes.
+ */
+int ckp_io_field(ckp_io_t *io, const char *name, ckp_type_t type, void *ptr,
+    size_t size, unsigned flags, int64_t defval);
+
+/** Save or restore exactly @p len bytes at @p buf (restore: lengths must match). */
+int ckp_io_bytes(ckp_io_t *io, const char *name, void *buf, size_t len,
+    unsigned flags);
+
+/**
+ * Save or restore a byte string of variable length.  Restore: at most
+ * @p cap bytes, the length stored in *lenp.
+ */
+int ckp_io_bytes_var(ckp_io_t *io, const char *name, void *buf, size_t cap,
+    size_t *lenp, unsigned flags);
+
+/** Save or restore a NUL-terminated string in a buffer of @p cap bytes. */
+int ckp_io_string(ckp_io_t *io, const char *name, char *buf, size_t cap,
+    unsigned flags);
+
+/** @return the last component of a C lvalue's spelling ("sc->lcr" -> "lcr"). */
+const char *ckp_io_basename(const char *expr, char *buf, size_t size);
+
+/** The ckp_type_t of an integer or bool lvalue, from its C type and size. */
+#define CKP_TYPEOF(x) _Generic((x),                                          \
+	_Bool: CKP_TYPE_BOOL,                                                    \
+	char: ((char)-1 < 0 ? CKP__SINT(sizeof(x)) : CKP__UINT(sizeof(x))),      \
+	signed char: CKP_TYPE_INT8, unsigned char: CKP_TYPE_UINT8,               \
+	short: CKP_TYPE_INT16, unsigned short: CKP_TYPE_UINT16,                  \
+	int: CKP__SINT(sizeof(x)), unsigned int: CKP__UINT(sizeof(x)),           \
+	long: CKP__SINT(sizeof(x)), unsigned long: CKP__UINT(sizeof(x)),         \
+	long long: CKP__SINT(sizeof(x)), unsigned long long: CKP__UINT(sizeof(x)), \
+	default: CKP_TYPE_INVALID)
+#define CKP__SINT(n) ((n) == 1 ? CKP_TYPE_INT8 : (n) == 2 ? CKP_TYPE_INT16 : \
+	(n) == 4 ? CKP_TYPE_INT32 : CKP_TYPE_INT64)
+#define CKP__UINT(n) ((n) == 1 ? CKP_TYPE_UINT8 : (n) == 2 ? CKP_TYPE_UINT16 : \
+	(n) == 4 ? CKP_TYPE_UINT32 : CKP_TYPE_UINT64)
+
+/**
+ * CKP_IO(io, sc->lcr): save or restore the field "lcr" with the type of
+ * sc->lcr.  The bhyve SNAPSHOT_VAR_OR_LEAVE idea, by name and type.
+ */
+#define CKP_IO(io, lval) ckp_io_field((io), CKP__NAME(lval), CKP_TYPEOF(lval), \
+	&(lval), sizeof(lval), 0, 0)
+/** As CKP_IO() with an explicit field name. */
+#define CKP_IO_NAMED(io, name, lval) ckp_io_field((io), (name),              \
+	CKP_TYPEOF(lval), &(lval), sizeof(lval), 0, 0)
+/** Optional field: restoring a checkpoint without it stores @p def. */
+#define CKP_IO_OPT(io, lval, def) ckp_io_field((io), CKP__NAME(lval),        \
+	CKP_TYPEOF(lval), &(lval), sizeof(lval), CKP_F_OPTIONAL, (int64_t)(def))
+/** Field that must match: restore compares instead of storing. */
+#define CKP_IO_MATCH(io, lval) ckp_io_field((io), CKP__NAME(lval),           \
+	CKP_TYPEOF(lval), &(lval), sizeof(lval), CKP_F_MATCH, 0)
+/** Fixed-size byte buffer (an array, or a pointer with explicit length). */
+#define CKP_IO_BUF(io, lval, len) ckp_io_bytes((io), CKP__NAME(lval),        \
+	(lval), (len), 0)
+#define CKP__NAME(lval) ckp_io_basename(#lval, (char[CKP_MAX_NAME]){0},      \
+	CKP_MAX_NAME)
+
+/* ------------------------------------------------------------------------ */
+/* RAM files and publishing a checkpoint                                     */
+/* ------------------------------------------------------------------------ */
+
+/** A piece of guest memory, written to the RAM file at @p file_off. */
+typedef struct ckp_ram_seg {
+	const void *host;  /**< where the bytes are now */
+	uint64_t file_off; /**< where they go in the RAM file */
+	uint64_t len;      /**< bytes; multiple of 4096 */
+} ckp_ram_seg_t;
+
+/** Progress callback: @p done of @p total bytes of RAM handled. */
+typedef void ckp_progress_fn(void *arg, uint64_t done, uint64_t total);
+
+/**
+ * A checkpoint being written.  Both files are written under temporary
+ * names; ckp_writer_commit() publishes them so that a crash at any moment
+ * leaves either the previous checkpoint or the new one, whole.
+ */
+typedef struct ckp_writer ckp_writer_t;
+
+/**
+ * Begin writing the checkpoint @p path (the RAM file name, "FILE.ckp"; the
+ * meta is "FILE.ckp.meta").  Fails with -EBUSY when a checkpoint of the same
+ * name is being written, and with the errno of the destination (e.g.
+ * -EACCES) before anything is written when it is unwritable.  Completes or
+ * discards an interrupted earlier publish first (see ckp_recover()).
+ * @param errbuf receives a message on failure.
+ */
+int ckp_writer_begin(const char *path, uint64_t ram_size, ckp_writer_t **wp,
+    char *errbuf, size_t errlen);
+
+/** @return the writer's sticky error (0 if none) and its message. */
+int ckp_writer_error(const ckp_writer_t *w);
+const char *ckp_writer_errmsg(const ckp_writer_t *w);
+
+/** Report progress through @p fn while RAM is written. */
+void ckp_writer_set_progress(ckp_writer_t *w, ckp_progress_fn *fn, void *arg);
+
+/**
+ * Write whole segments of RAM, skipping zero pages (holes), hashing as it
+ * goes, with up to @p nthreads threads.
+ */
+int ckp_writer_put_segs(ckp_writer_t *w, const ckp_ram_seg_t *segs,
+    unsigned nsegs, unsigned nthreads);
+
+/**
+ * Write @p len bytes at @p file_off (pages dirtied after an earlier write:
+ * zero pages punch holes or write zeros).  Safe to call from several threads.
+ */
+int ckp_writer_put(ckp_writer_t *w, uint64_t file_off, const void *data,
+    uint64_t len);
+
+/**
+ * Finish: fsync the RAM file, complete its checksum, record the "ram"
+ * section in @p meta (file name, size, checksum, extents), encode @p meta
+ * with @p enc, and publish both files atomically.  Frees @p w.
+ */
+int ckp_writer_commit(ckp_writer_t *w, ckp_doc_t *meta, ckp_enc_t enc,
+    char *errbuf, size_t errlen);
+
+/** Discard a checkpoint being written (its temporary files) and free @p w. */
+void ckp_writer_abort(ckp_writer_t *w);
+
+/**
+ * Complete or discard an interrupted publish of checkpoint @p path.
+ * @return 0 when there was nothing to do, 1 when it rolled forward or
+ * cleaned up (described in @p msg), or a negative errno.
+ */
+int ckp_recover(const char *path, char *msg, size_t msglen);
+
+/** Reader flags. */
+#define CKP_OPEN_NORAMCHECK 0x2 /**< skip hashing the RAM file (size is still checked) */
+
+/**
+ * Open checkpoint @p path ("FILE.ckp" or "FILE.ckp.meta"): recover an
+ * interrupted publish, load and verify the meta, check the RAM file's size
+ * and (unless CKP_OPEN_NORAMCHECK) checksum.  Always returns a document
+ * (NULL only when out of memory); check ckp_doc_error().
+ * Accepts CKP_LOAD_NOVERIFY too.
+ */
+ckp_doc_t *ckp_checkpoint_open(const char *path, unsigned flags);
+
+/** @return the RAM file's path for checkpoint @p path, in @p buf. */
+int ckp_ram_path(const char *path, char *buf, size_t size);
+
+/**
+ * Verify the RAM file @p ram_path against the "ram" section of @p doc
+ * (size and checksum).  A mismatch names the file and the first bad chunk's
+ * offset.  Error recorded in @p doc.
+ */
+int ckp_ram_verify(ckp_doc_t *doc, const char *ram_path, unsigned nthreads);
+
+/**
+ * Map @p len bytes of the RAM file at @p file_off onto @p addr with
+ * MAP_PRIVATE|MAP_FIXED: pages load on first touch, guest writes stay private.
+ */
+int ckp_ram_map(const char *ram_path, uint64_t file_off, void *addr,
+    uint64_t len);
+
+/** Read @p len bytes at @p file_off into @p dst eagerly, skipping holes. */
+int ckp_ram_read(const char *ram_path, uint64_t file_off, void *dst,
+    uint64_t len, unsigned nthreads);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CKP_H */

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package hyve needs to build, test, fuzz and
+# benchmark.  Safe to run again; does nothing when all are present.
+set -euo pipefail
+PKGS=(
+	build-essential		# gcc, make
+	clang llvm libclang-rt-14-dev	# libFuzzer, sanitizer runtimes
+	libxxhash-dev		# XXH3 checksums (libckp)
+	libjson-c-dev		# baseline parser in bench/ only
+	iproute2		# network namespaces and tap devices in tests
+	jq xxd			# tests inspect JSON and bytes
+	qemu-system-x86		# the peer VMM in bench/ and guest checks
+	hyperfine procps
+)
+names=()
+for p in "${PKGS[@]}"; do names+=("$p"); done
+missing=()
+for p in "${names[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup: all packages present"
+	exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the test suite against the programs in BUILD (default: build).
+# Every test is a program or script: exit 0 = pass, 77 = skip (it must say
+# why on a "SKIP" line), anything else = fail.
+#   tests/run.sh [BUILD]            all tests
+#   ONLY=regex tests/run.sh         only tests whose name matches
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+export BUILD=$(cd "$BUILD" && pwd)
+export TOP=$(pwd)
+ONLY=${ONLY:-.}
+pass=0 fail=0 skip=0 failed=()
+
+run_one() {	# name, command...
+	local name=$1; shift
+	[[ $name =~ $ONLY ]] || return 0
+	local log; log=$(mktemp)
+	local t0=$SECONDS
+	"$@" >"$log" 2>&1
+	local rc=$?
+	local dt=$((SECONDS - t0))
+	if [ $rc -eq 0 ]; then
+		pass=$((pass + 1)); echo "PASS $name (${dt}s)"
+	elif [ $rc -eq 77 ]; then
+		skip=$((skip + 1)); echo "SKIP $name: $(grep -m1 SKIP "$log" || echo 'no reason given')"
+	else
+		fail=$((fail + 1)); failed+=("$name"); echo "FAIL $name (exit $rc, ${dt}s)"
+		sed 's/^/    | /' "$log" | tail -n 60
+	fi
+	rm -f "$log"
+}
+
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run_one "unit/$(basename "$t")" "$t"
+done
+for t in tests/golden/*.sh tests/e2e/*.sh; do
+	[ -f "$t" ] || continue
+	run_one "${t#tests/}" bash "$t"
+done
+
+echo "tests: $pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ] || { printf 'failed: %s\n' "${failed[@]}"; exit 1; }

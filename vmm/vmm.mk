@@ -1,0 +1,19 @@
+# hyve: the VMM (vmm/) and its device models (devices/).
+HYVE_SRCS := $(wildcard vmm/*.c devices/*.c)
+HYVE_OBJS := $(HYVE_SRCS:%.c=$(BUILD)/obj/%.o)
+HYVE_MAIN := $(BUILD)/obj/vmm/main.o
+LIBHYVE   := $(BUILD)/libhyve.a
+
+$(LIBHYVE): $(filter-out $(HYVE_MAIN),$(HYVE_OBJS))
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/hyve: $(HYVE_MAIN) $(LIBHYVE) $(LIBCKP)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: hyve
+ifneq ($(wildcard vmm/main.c),)
+hyve: $(BUILD)/hyve
+all: hyve
+endif
