@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The project's test command (README quick start, .ci/run):
+# installs what is missing, builds, runs the suite normally and under
+# ASan+UBSan, then runs every fuzz target for a bounded time.
+#   FUZZ_SECONDS=N  seconds per fuzz target (default 20; 0 skips fuzzing)
+#   QUICK=1         skip the sanitizer pass and fuzzing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+jobs=$(nproc)
+t0=$SECONDS
+echo "== build"
+make -j"$jobs" all
+echo "== tests"
+tests/run.sh build
+if [ "${QUICK:-0}" != 1 ]; then
+	echo "== tests under ASan+UBSan"
+	make -j"$jobs" SAN=1 all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/run.sh build-san
+	if [ "${FUZZ_SECONDS:-20}" != 0 ]; then
+		echo "== fuzz (${FUZZ_SECONDS:-20}s per target)"
+		make -j"$jobs" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+	fi
+fi
+echo "== all tests passed in $((SECONDS - t0))s"
