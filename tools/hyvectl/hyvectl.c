@@ -1,0 +1,244 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * hyvectl: control a running hyve through its UNIX socket
+ * (docs/CONTROL.md, docs/hyvectl.8).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_proto.h"
+
+#define EXIT_USAGE 2
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: hyvectl --vm=NAME --suspend=FILE.ckp\n"
+	    "       hyvectl --vm=NAME --checkpoint=FILE.ckp\n"
+	    "       hyvectl --vm=NAME --pause | --resume | --status\n"
+	    "\n"
+	    "  --suspend=FILE     pause the guest, write FILE (RAM) and FILE.meta, stop hyve\n"
+	    "  --checkpoint=FILE  write the checkpoint and keep the guest running\n"
+	    "  --pause, --resume  stop or restart the guest's vCPUs and devices\n"
+	    "  --status           print the VM's state\n"
+	    "  -q, --quiet        no progress display\n"
+	    "Sockets live in $HYVE_RUNDIR (default /run/hyve for root).\n");
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Progress on a terminal only: scripts get just the final line. */
+static void
+show_progress(const char *line, double t0, bool *shown)
+{
+	char phase[64];
+	unsigned long long done, total;
+	double dt, rate;
+
+	if (sscanf(line, "progress %63s %llu %llu", phase, &done, &total) != 3 ||
+	    total == 0)
+		return;
+	dt = now() - t0;
+	rate = dt > 0 ? (double)done / dt / (1 << 20) : 0;
+	fprintf(stderr, "\r%s: %llu/%llu MiB (%3.0f%%) %.0f MiB/s   ", phase,
+	    done >> 20, total >> 20, 100.0 * (double)done / (double)total, rate);
+	*shown = true;
+}
+
+static int
+connect_vm(const char *vm, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	char path[PATH_MAX];
+	int fd, rc;
+
+	if ((rc = ctl_sock_path(vm, path, sizeof(path))) != 0) {
+		snprintf(err, errlen, "invalid VM name '%s'%s", vm,
+		    rc == -EINVAL ? " (use letters, digits, '-', '_', '.')" : "");
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		int e = errno;
+		close(fd);
+		if (e == ENOENT || e == ECONNREFUSED)
+			snprintf(err, errlen, "no such VM '%s' (no hyve listening on %s)",
+			    vm, path);
+		else
+			snprintf(err, errlen, "cannot connect to %s: %s", path,
+			    strerror(e));
+		return -1;
+	}
+	return fd;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vm", required_argument, NULL, 'v' },
+		{ "suspend", required_argument, NULL, 's' },
+		{ "checkpoint", required_argument, NULL, 'c' },
+		{ "pause", no_argument, NULL, 'p' },
+		{ "resume", no_argument, NULL, 'r' },
+		{ "status", no_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *vm = NULL, *verb = NULL, *file = NULL;
+	char abspath[PATH_MAX], req[CTL_LINE_MAX + 2], err[PATH_MAX + 128];
+	char buf[CTL_LINE_MAX + 1];
+	bool quiet = false, shown = false;
+	size_t used = 0;
+	int c, fd, n, status = 1;
+	double t0;
+	FILE *in;
+
+	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		const char *v = NULL;
+		switch (c) {
+		case 'v': vm = optarg; break;
+		case 's': v = "suspend"; file = optarg; break;
+		case 'c': v = "checkpoint"; file = optarg; break;
+		case 'p': v = "pause"; break;
+		case 'r': v = "resume"; break;
+		case 't': v = "status"; break;
+		case 'q': quiet = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+		if (v != NULL) {
+			if (verb != NULL) {
+				fprintf(stderr, "hyvectl: --%s and --%s: give one action\n",
+				    verb, v);
+				return EXIT_USAGE;
+			}
+			verb = v;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hyvectl: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (vm == NULL || verb == NULL) {
+		fprintf(stderr, "hyvectl: %s\n", vm == NULL ? "--vm=NAME is required" :
+		    "an action is required (--suspend, --checkpoint, --pause, --resume, --status)");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!ctl_name_valid(vm)) {
+		fprintf(stderr, "hyvectl: invalid VM name '%s' (use letters, digits, "
+		    "'-', '_', '.')\n", vm);
+		return EXIT_USAGE;
+	}
+	if (file != NULL) {
+		/* hyve runs in another directory: send an absolute path. */
+		if (file[0] == '\0' || strchr(file, '\n') != NULL) {
+			fprintf(stderr, "hyvectl: invalid checkpoint file name\n");
+			return EXIT_USAGE;
+		}
+		if (file[0] == '/')
+			n = snprintf(abspath, sizeof(abspath), "%s", file);
+		else {
+			char cwd[PATH_MAX];
+			if (getcwd(cwd, sizeof(cwd)) == NULL) {
+				fprintf(stderr, "hyvectl: getcwd: %s\n", strerror(errno));
+				return 1;
+			}
+			n = snprintf(abspath, sizeof(abspath), "%s/%s", cwd, file);
+		}
+		if (n < 0 || (size_t)n >= sizeof(abspath)) {
+			fprintf(stderr, "hyvectl: checkpoint path too long\n");
+			return EXIT_USAGE;
+		}
+		n = snprintf(req, sizeof(req), "%s %s\n", verb, abspath);
+	} else
+		n = snprintf(req, sizeof(req), "%s\n", verb);
+	if (n < 0 || (size_t)n >= sizeof(req)) {
+		fprintf(stderr, "hyvectl: request too long\n");
+		return EXIT_USAGE;
+	}
+
+	if ((fd = connect_vm(vm, err, sizeof(err))) < 0) {
+		fprintf(stderr, "hyvectl: %s\n", err);
+		return 1;
+	}
+	t0 = now();
+	if (write(fd, req, (size_t)n) != n) {
+		fprintf(stderr, "hyvectl: sending request: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	if ((in = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return 1;
+	}
+	quiet = quiet || !isatty(STDERR_FILENO);
+	status = -1;
+	while (fgets(buf + used, (int)(sizeof(buf) - used), in) != NULL) {
+		size_t len = strlen(buf);
+		if (len > 0 && buf[len - 1] != '\n' && len < sizeof(buf) - 1) {
+			used = len;	/* partial line: keep reading */
+			continue;
+		}
+		used = 0;
+		buf[strcspn(buf, "\n")] = '\0';
+		if (strncmp(buf, "progress ", 9) == 0) {
+			if (!quiet)
+				show_progress(buf, t0, &shown);
+			continue;
+		}
+		if (shown)
+			fputc('\n', stderr);
+		shown = false;
+		if (strncmp(buf, "ok", 2) == 0 && (buf[2] == '\0' || buf[2] == ' ')) {
+			printf("%s\n", buf[2] ? buf + 3 : "ok");
+			status = 0;
+		} else if (strncmp(buf, "error ", 6) == 0) {
+			fprintf(stderr, "hyvectl: %s: %s\n", vm, buf + 6);
+			status = 1;
+		} else {
+			fprintf(stderr, "hyvectl: %s: unexpected reply '%s'\n", vm, buf);
+			status = 1;
+		}
+		break;
+	}
+	if (status < 0) {
+		fprintf(stderr, "hyvectl: %s: connection closed without a reply "
+		    "(did hyve exit?)\n", vm);
+		status = 1;
+	}
+	fclose(in);
+	return status;
+}
