@@ -1,0 +1,1214 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * PCI bus 0: configuration mechanism #1, type-0 headers, BARs, the
+ * capability list, MSI-X and INTx.  Models use it through pci.h.
+ *
+ * Locks: bus->cfg_lock serialises config-space accesses (the 0xCF8 latch,
+ * BAR moves, command changes) and may be held while BARs are registered
+ * with the VM; pd->lock guards MSI-X and INTx state and is a leaf (held
+ * only around vm_msi()/vm_irq_line()), so that MMIO accesses to an MSI-X
+ * table and interrupts raised by device threads never wait for a BAR move.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pci.h"
+
+struct pci_bus {
+	struct vm *vm;
+	struct pci_bus *next;
+	struct pci_dev *devs[PCI_SLOTS][PCI_FUNCS];
+	int	ndevs;
+	uint32_t cf8;		/* the address latch */
+	uint64_t mmio_next;
+	uint32_t io_next;
+	pthread_mutex_t cfg_lock;
+};
+
+static pthread_mutex_t buses_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pci_bus *buses;
+
+static int pci_cf8_io(void *opaque, uint64_t off, unsigned size, bool is_write,
+    uint64_t *val);
+static int pci_cfc_io(void *opaque, uint64_t off, unsigned size, bool is_write,
+    uint64_t *val);
+static int pci_bar_io(void *opaque, uint64_t off, unsigned size, bool is_write,
+    uint64_t *val);
+
+/* ------------------------------------------------------------------------ */
+/* The bus                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static struct pci_bus *
+pci_bus_find(struct vm *vm)
+{
+	struct pci_bus *b;
+
+	for (b = buses; b != NULL; b = b->next)
+		if (b->vm == vm)
+			return (b);
+	return (NULL);
+}
+
+/* The bus of @vm, created with its config ports on first use. */
+static int
+pci_bus_get(struct vm *vm, struct pci_bus **bp)
+{
+	struct pci_bus *b;
+	int rc;
+
+	pthread_mutex_lock(&buses_lock);
+	b = pci_bus_find(vm);
+	if (b != NULL) {
+		*bp = b;
+		pthread_mutex_unlock(&buses_lock);
+		return (0);
+	}
+	b = calloc(1, sizeof(*b));
+	if (b == NULL) {
+		pthread_mutex_unlock(&buses_lock);
+		return (-ENOMEM);
+	}
+	b->vm = vm;
+	b->mmio_next = PCI_MMIO32_BASE;
+	b->io_next = PCI_IO_BASE;
+	pthread_mutex_init(&b->cfg_lock, NULL);
+	rc = vm_pio_register(vm, 0xcf8, 4, pci_cf8_io, b, "pci-cf8");
+	if (rc < 0) {
+		vm_log(vm, "pci: cannot register config address port 0xcf8: %s",
+		    strerror(-rc));
+		goto fail;
+	}
+	rc = vm_pio_register(vm, 0xcfc, 4, pci_cfc_io, b, "pci-cfc");
+	if (rc < 0) {
+		vm_log(vm, "pci: cannot register config data port 0xcfc: %s",
+		    strerror(-rc));
+		vm_pio_unregister(vm, 0xcf8);
+		goto fail;
+	}
+	b->next = buses;
+	buses = b;
+	*bp = b;
+	pthread_mutex_unlock(&buses_lock);
+	return (0);
+fail:
+	pthread_mutex_destroy(&b->cfg_lock);
+	free(b);
+	pthread_mutex_unlock(&buses_lock);
+	return (rc);
+}
+
+static void
+pci_bus_put(struct pci_bus *b)
+{
+	struct pci_bus **pp;
+
+	pthread_mutex_lock(&buses_lock);
+	if (b->ndevs > 0) {
+		pthread_mutex_unlock(&buses_lock);
+		return;
+	}
+	for (pp = &buses; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	pthread_mutex_unlock(&buses_lock);
+	vm_pio_unregister(b->vm, 0xcf8);
+	vm_pio_unregister(b->vm, 0xcfc);
+	pthread_mutex_destroy(&b->cfg_lock);
+	free(b);
+}
+
+struct pci_dev *
+pci_lookup(struct vm *vm, int slot, int func)
+{
+	struct pci_bus *b;
+	struct pci_dev *pd = NULL;
+
+	if (slot < 0 || slot >= PCI_SLOTS || func < 0 || func >= PCI_FUNCS)
+		return (NULL);
+	pthread_mutex_lock(&buses_lock);
+	b = pci_bus_find(vm);
+	if (b != NULL)
+		pd = b->devs[slot][func];
+	pthread_mutex_unlock(&buses_lock);
+	return (pd);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Config space helpers                                                      */
+/* ------------------------------------------------------------------------ */
+
+uint8_t
+pci_get8(const struct pci_dev *pd, unsigned off)
+{
+	return (pd->cfg[off & 0xff]);
+}
+
+uint16_t
+pci_get16(const struct pci_dev *pd, unsigned off)
+{
+	return ((uint16_t)(pci_get8(pd, off) | pci_get8(pd, off + 1) << 8));
+}
+
+uint32_t
+pci_get32(const struct pci_dev *pd, unsigned off)
+{
+	return ((uint32_t)pci_get16(pd, off) | (uint32_t)pci_get16(pd, off + 2) << 16);
+}
+
+void
+pci_set8(struct pci_dev *pd, unsigned off, uint8_t v)
+{
+	pd->cfg[off & 0xff] = v;
+}
+
+void
+pci_set16(struct pci_dev *pd, unsigned off, uint16_t v)
+{
+	pci_set8(pd, off, (uint8_t)v);
+	pci_set8(pd, off + 1, (uint8_t)(v >> 8));
+}
+
+void
+pci_set32(struct pci_dev *pd, unsigned off, uint32_t v)
+{
+	pci_set16(pd, off, (uint16_t)v);
+	pci_set16(pd, off + 2, (uint16_t)(v >> 16));
+}
+
+void
+pci_cfg_set_wmask(struct pci_dev *pd, unsigned off, unsigned len, uint8_t mask)
+{
+	unsigned i;
+
+	for (i = 0; i < len && off + i < PCI_CFG_SIZE; i++)
+		pd->wmask[off + i] = mask;
+}
+
+/* "pci.0.3.1" -> slot 3, func 1. */
+static int
+pci_parse_node(const char *node, int *slot, int *func)
+{
+	unsigned b, s, f;
+	int n = 0;
+
+	if (sscanf(node, "pci.%u.%u.%u%n", &b, &s, &f, &n) != 3 ||
+	    node[n] != '\0')
+		return (-EINVAL);
+	if (b != 0 || s >= PCI_SLOTS || f >= PCI_FUNCS)
+		return (-ERANGE);
+	*slot = (int)s;
+	*func = (int)f;
+	return (0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Devices                                                                   */
+/* ------------------------------------------------------------------------ */
+
+int
+pci_dev_init(struct pci_dev *pd, struct dev *d, const struct pci_devemu *pe,
+    uint16_t vendor, uint16_t device, uint32_t class, uint8_t rev,
+    uint16_t subvendor, uint16_t subdevice)
+{
+	struct pci_bus *b;
+	int slot, func, rc, i;
+
+	memset(pd, 0, sizeof(*pd));
+	pd->d = d;
+	pd->vm = d->vm;
+	pd->pe = pe;
+	snprintf(pd->namebuf, sizeof(pd->namebuf), "%s@%s",
+	    d->emu != NULL ? d->emu->name : "pci", d->cfg);
+	pd->name = pd->namebuf;
+	rc = pci_parse_node(d->cfg, &slot, &func);
+	if (rc < 0) {
+		vm_log(d->vm, "%s: config node \"%s\" is not pci.0.SLOT.FUNC "
+		    "with SLOT < %d and FUNC < %d", pd->name, d->cfg, PCI_SLOTS,
+		    PCI_FUNCS);
+		return (rc);
+	}
+	pd->slot = (uint8_t)slot;
+	pd->func = (uint8_t)func;
+	pthread_mutex_init(&pd->lock, NULL);
+
+	pci_set16(pd, PCIR_VENDOR, vendor);
+	pci_set16(pd, PCIR_DEVICE, device);
+	pci_set8(pd, PCIR_REVID, rev);
+	pci_set8(pd, PCIR_PROGIF, (uint8_t)class);
+	pci_set8(pd, PCIR_SUBCLASS, (uint8_t)(class >> 8));
+	pci_set8(pd, PCIR_CLASS, (uint8_t)(class >> 16));
+	pci_set8(pd, PCIR_HDRTYPE, 0);
+	pci_set16(pd, PCIR_SUBVEND, subvendor);
+	pci_set16(pd, PCIR_SUBDEV, subdevice);
+	pd->intx_gsi = PCI_INTX_GSI_BASE + (unsigned)slot % 8;
+	pci_set8(pd, PCIR_INTLINE, (uint8_t)pd->intx_gsi);
+	pci_set8(pd, PCIR_INTPIN, 1);
+	pd->cap_next = 0x40;
+	/* command: I/O, memory, bus master, INTx disable; cache line, latency, interrupt line */
+	pci_cfg_set_wmask(pd, PCIR_COMMAND, 1, 0x07);
+	pci_cfg_set_wmask(pd, PCIR_COMMAND + 1, 1, 0x04);
+	pci_cfg_set_wmask(pd, PCIR_CACHELNSZ, 2, 0xff);
+	pci_cfg_set_wmask(pd, PCIR_INTLINE, 1, 0xff);
+	for (i = 0; i < PCI_NBARS; i++) {
+		pd->bar[i].ctx.pd = pd;
+		pd->bar[i].ctx.idx = i;
+	}
+
+	rc = pci_bus_get(d->vm, &b);
+	if (rc < 0)
+		goto fail;
+	pthread_mutex_lock(&buses_lock);
+	if (b->devs[slot][func] != NULL) {
+		pthread_mutex_unlock(&buses_lock);
+		vm_log(d->vm, "%s: PCI slot %d function %d is already taken by %s",
+		    pd->name, slot, func, b->devs[slot][func]->name);
+		pci_bus_put(b);
+		rc = -EEXIST;
+		goto fail;
+	}
+	b->devs[slot][func] = pd;
+	b->ndevs++;
+	pd->bus = b;
+	pthread_mutex_unlock(&buses_lock);
+	memcpy(pd->cfg_init, pd->cfg, sizeof(pd->cfg));
+	return (0);
+fail:
+	pthread_mutex_destroy(&pd->lock);
+	return (rc);
+}
+
+static bool
+bar_decoding(const struct pci_dev *pd, const struct pci_bar *bar)
+{
+	uint16_t cmd = pci_get16(pd, PCIR_COMMAND);
+
+	if (bar->type == PCI_BAR_IO)
+		return ((cmd & PCIM_CMD_PORTEN) != 0);
+	if (bar->type == PCI_BAR_MEM32)
+		return ((cmd & PCIM_CMD_MEMEN) != 0);
+	return (false);
+}
+
+static void
+bar_unmap(struct pci_dev *pd, int idx)
+{
+	struct pci_bar *bar = &pd->bar[idx];
+
+	if (!bar->mapped)
+		return;
+	if (bar->type == PCI_BAR_IO)
+		vm_pio_unregister(pd->vm, (uint16_t)bar->mapped_addr);
+	else
+		vm_mmio_unregister(pd->vm, bar->mapped_addr);
+	bar->mapped = false;
+}
+
+/* Make the VM's view of BAR @idx match its address and the command register. */
+static void
+bar_update(struct pci_dev *pd, int idx)
+{
+	struct pci_bar *bar = &pd->bar[idx];
+	bool want;
+	int rc;
+
+	if (bar->type == PCI_BAR_NONE)
+		return;
+	want = bar_decoding(pd, bar) && bar->addr != 0;
+	if (bar->mapped && (!want || bar->mapped_addr != bar->addr))
+		bar_unmap(pd, idx);
+	if (!want || bar->mapped)
+		return;
+	/* The all-ones sizing pattern is not a place; a guest that sizes with decoding on gets no mapping. */
+	if (bar->addr == ((uint32_t)~(bar->size - 1) & (bar->type == PCI_BAR_IO ?
+	    0xfffffffcU : 0xfffffff0U)))
+		return;
+	if (bar->type == PCI_BAR_IO) {
+		if (bar->addr + bar->size > 0x10000) {
+			vm_log(pd->vm, "%s: BAR %d: I/O address 0x%" PRIx64
+			    " is past 0xffff; not decoded", pd->name, idx,
+			    bar->addr);
+			return;
+		}
+		rc = vm_pio_register(pd->vm, (uint16_t)bar->addr,
+		    (uint16_t)bar->size, pci_bar_io, &bar->ctx, pd->name);
+	} else {
+		rc = vm_mmio_register(pd->vm, bar->addr, bar->size, pci_bar_io,
+		    &bar->ctx, pd->name);
+	}
+	if (rc < 0) {
+		vm_log(pd->vm, "%s: BAR %d: cannot decode %s 0x%" PRIx64
+		    "+0x%" PRIx64 ": %s", pd->name, idx,
+		    bar->type == PCI_BAR_IO ? "I/O" : "MMIO", bar->addr,
+		    bar->size, strerror(-rc));
+		return;
+	}
+	bar->mapped = true;
+	bar->mapped_addr = bar->addr;
+}
+
+static void
+bars_update(struct pci_dev *pd)
+{
+	int i;
+
+	for (i = 0; i < PCI_NBARS; i++)
+		bar_update(pd, i);
+}
+
+static uint32_t
+bar_cfg_value(const struct pci_bar *bar)
+{
+	if (bar->type == PCI_BAR_IO)
+		return (((uint32_t)bar->addr & 0xfffffffcU) | 1);
+	if (bar->type == PCI_BAR_MEM32)
+		return ((uint32_t)bar->addr & 0xfffffff0U);
+	return (0);
+}
+
+int
+pci_bar_alloc(struct pci_dev *pd, int idx, enum pci_bar_type type,
+    uint64_t size)
+{
+	struct pci_bus *b = pd->bus;
+	struct pci_bar *bar;
+	uint64_t addr;
+	int rc = 0;
+
+	if (idx < 0 || idx >= PCI_NBARS || pd->bar[idx].type != PCI_BAR_NONE ||
+	    size == 0 || (size & (size - 1)) != 0)
+		return (-EINVAL);
+	if (type == PCI_BAR_MEM32 && size < 4096)
+		size = 4096;	/* keep every MMIO BAR on its own page */
+	if (type == PCI_BAR_IO && (size < 4 || size > 256))
+		return (-EINVAL);
+	pthread_mutex_lock(&b->cfg_lock);
+	if (type == PCI_BAR_IO) {
+		addr = (b->io_next + size - 1) & ~(size - 1);
+		if (addr + size > PCI_IO_LIMIT) {
+			rc = -ENOSPC;
+			goto out;
+		}
+		b->io_next = (uint32_t)(addr + size);
+	} else if (type == PCI_BAR_MEM32) {
+		addr = (b->mmio_next + size - 1) & ~(size - 1);
+		if (addr + size > PCI_MMIO32_LIMIT) {
+			rc = -ENOSPC;
+			goto out;
+		}
+		b->mmio_next = addr + size;
+	} else {
+		rc = -EINVAL;
+		goto out;
+	}
+	bar = &pd->bar[idx];
+	bar->type = type;
+	bar->size = size;
+	bar->addr = addr;
+	pd->bar_init[idx] = addr;
+	pci_set32(pd, PCIR_BAR0 + 4 * idx, bar_cfg_value(bar));
+	pci_set16(pd, PCIR_COMMAND, pci_get16(pd, PCIR_COMMAND) |
+	    (type == PCI_BAR_IO ? PCIM_CMD_PORTEN : PCIM_CMD_MEMEN));
+	memcpy(pd->cfg_init, pd->cfg, sizeof(pd->cfg));
+	bar_update(pd, idx);
+out:
+	pthread_mutex_unlock(&b->cfg_lock);
+	if (rc == -ENOSPC)
+		vm_log(pd->vm, "%s: BAR %d: no room for 0x%" PRIx64 " bytes of %s "
+		    "space", pd->name, idx, size, type == PCI_BAR_IO ? "I/O" : "MMIO");
+	return (rc);
+}
+
+int
+pci_cap_add(struct pci_dev *pd, const uint8_t *cap, unsigned len)
+{
+	unsigned off = (pd->cap_next + 3) & ~3U;
+
+	if (len < 2 || off + len > PCI_CFG_SIZE)
+		return (-ENOSPC);
+	memcpy(pd->cfg + off, cap, len);
+	pd->cfg[off + 1] = 0;
+	if (pd->cap_last == 0)
+		pci_set8(pd, PCIR_CAP_PTR, (uint8_t)off);
+	else
+		pd->cfg[pd->cap_last] = (uint8_t)off;
+	pd->cap_last = (uint8_t)(off + 1);
+	pd->cap_next = (uint8_t)(off + len < PCI_CFG_SIZE ? off + len : 0xff);
+	pci_set16(pd, PCIR_STATUS, pci_get16(pd, PCIR_STATUS) |
+	    PCIM_STATUS_CAPPRESENT);
+	memcpy(pd->cfg_init, pd->cfg, sizeof(pd->cfg));
+	return ((int)off);
+}
+
+int
+pci_msix_add(struct pci_dev *pd, int bar, uint16_t nvec, uint32_t table_off,
+    uint32_t pba_off)
+{
+	uint8_t cap[12] = { PCIY_MSIX, 0 };
+	unsigned i;
+	int off;
+
+	if (nvec == 0 || nvec > PCI_MSIX_MAX || bar < 0 || bar >= PCI_NBARS ||
+	    pd->msix.present || (table_off & 7) != 0 || (pba_off & 7) != 0)
+		return (-EINVAL);
+	cap[2] = (uint8_t)(nvec - 1);
+	cap[3] = (uint8_t)((nvec - 1) >> 8);
+	cap[4] = (uint8_t)(table_off | (uint32_t)bar);
+	cap[5] = (uint8_t)(table_off >> 8);
+	cap[6] = (uint8_t)(table_off >> 16);
+	cap[7] = (uint8_t)(table_off >> 24);
+	cap[8] = (uint8_t)(pba_off | (uint32_t)bar);
+	cap[9] = (uint8_t)(pba_off >> 8);
+	cap[10] = (uint8_t)(pba_off >> 16);
+	cap[11] = (uint8_t)(pba_off >> 24);
+	off = pci_cap_add(pd, cap, sizeof(cap));
+	if (off < 0)
+		return (off);
+	pd->msix.present = true;
+	pd->msix.cap = (uint8_t)off;
+	pd->msix.bar = bar;
+	pd->msix.nvec = nvec;
+	pd->msix.table_off = table_off;
+	pd->msix.pba_off = pba_off;
+	for (i = 0; i < nvec; i++)
+		pd->msix.table[i].ctrl = PCIM_MSIX_VCTRL_MASK;
+	return (0);
+}
+
+void
+pci_dev_fini(struct pci_dev *pd)
+{
+	struct pci_bus *b = pd->bus;
+	int i;
+
+	if (b == NULL)
+		return;
+	pci_intx_set(pd, false);
+	pthread_mutex_lock(&b->cfg_lock);
+	for (i = 0; i < PCI_NBARS; i++)
+		bar_unmap(pd, i);
+	pthread_mutex_unlock(&b->cfg_lock);
+	pthread_mutex_lock(&buses_lock);
+	if (b->devs[pd->slot][pd->func] == pd) {
+		b->devs[pd->slot][pd->func] = NULL;
+		b->ndevs--;
+	}
+	pthread_mutex_unlock(&buses_lock);
+	pci_bus_put(b);
+	pd->bus = NULL;
+	pthread_mutex_destroy(&pd->lock);
+}
+
+void
+pci_dev_reset(struct pci_dev *pd)
+{
+	unsigned i;
+
+	pci_intx_set(pd, false);
+	pthread_mutex_lock(&pd->bus->cfg_lock);
+	memcpy(pd->cfg, pd->cfg_init, sizeof(pd->cfg));
+	for (i = 0; i < PCI_NBARS; i++)
+		pd->bar[i].addr = pd->bar_init[i];
+	pthread_mutex_lock(&pd->lock);
+	pd->msix.enabled = false;
+	pd->msix.fmask = false;
+	pd->msix.pba = 0;
+	for (i = 0; i < PCI_MSIX_MAX; i++) {
+		pd->msix.table[i].addr = 0;
+		pd->msix.table[i].data = 0;
+		pd->msix.table[i].ctrl = i < pd->msix.nvec ?
+		    PCIM_MSIX_VCTRL_MASK : 0;
+	}
+	pthread_mutex_unlock(&pd->lock);
+	bars_update(pd);
+	pthread_mutex_unlock(&pd->bus->cfg_lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Interrupts                                                                */
+/* ------------------------------------------------------------------------ */
+
+bool
+pci_msix_enabled(struct pci_dev *pd)
+{
+	bool en;
+
+	pthread_mutex_lock(&pd->lock);
+	en = pd->msix.present && pd->msix.enabled;
+	pthread_mutex_unlock(&pd->lock);
+	return (en);
+}
+
+static void
+msix_deliver_locked(struct pci_dev *pd, unsigned vec)
+{
+	struct pci_msix_entry *e = &pd->msix.table[vec];
+	int rc;
+
+	rc = vm_msi(pd->vm, e->addr, e->data);
+	if (rc < 0)
+		vm_log(pd->vm, "%s: MSI-X vector %u (addr 0x%" PRIx64 " data 0x%x)"
+		    " not delivered: %s", pd->name, vec, e->addr, e->data,
+		    strerror(-rc));
+}
+
+void
+pci_msix_notify(struct pci_dev *pd, unsigned vec)
+{
+	pthread_mutex_lock(&pd->lock);
+	if (!pd->msix.present || !pd->msix.enabled || vec >= pd->msix.nvec) {
+		pthread_mutex_unlock(&pd->lock);
+		return;
+	}
+	if (pd->msix.fmask || (pd->msix.table[vec].ctrl & PCIM_MSIX_VCTRL_MASK))
+		pd->msix.pba |= 1ULL << vec;
+	else
+		msix_deliver_locked(pd, vec);
+	pthread_mutex_unlock(&pd->lock);
+}
+
+/* Deliver pending vectors that are no longer masked.  pd->lock held. */
+static void
+msix_flush_pending_locked(struct pci_dev *pd)
+{
+	unsigned i;
+
+	if (!pd->msix.enabled || pd->msix.fmask || pd->msix.pba == 0)
+		return;
+	for (i = 0; i < pd->msix.nvec; i++) {
+		if ((pd->msix.pba & (1ULL << i)) == 0 ||
+		    (pd->msix.table[i].ctrl & PCIM_MSIX_VCTRL_MASK) != 0)
+			continue;
+		pd->msix.pba &= ~(1ULL << i);
+		msix_deliver_locked(pd, i);
+	}
+}
+
+/* pd->lock held. */
+static void
+intx_apply_locked(struct pci_dev *pd, bool level)
+{
+	uint16_t st;
+
+	if (level == pd->intx_asserted)
+		return;
+	pd->intx_asserted = level;
+	st = pci_get16(pd, PCIR_STATUS);
+	pci_set16(pd, PCIR_STATUS, level ? (st | PCIM_STATUS_INTxSTATE) :
+	    (st & ~PCIM_STATUS_INTxSTATE));
+	vm_irq_line(pd->vm, pd->intx_gsi, level ? 1 : 0);
+}
+
+void
+pci_intx_set(struct pci_dev *pd, bool level)
+{
+	pthread_mutex_lock(&pd->lock);
+	if ((pd->msix.present && pd->msix.enabled) ||
+	    (pci_get16(pd, PCIR_COMMAND) & PCIM_CMD_INTxDIS) != 0)
+		level = false;
+	intx_apply_locked(pd, level);
+	pthread_mutex_unlock(&pd->lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Config space accesses                                                     */
+/* ------------------------------------------------------------------------ */
+
+static bool
+pci_slot_multi(const struct pci_dev *pd)
+{
+	int f;
+
+	for (f = 1; f < PCI_FUNCS; f++)
+		if (pd->bus->devs[pd->slot][f] != NULL)
+			return (true);
+	return (false);
+}
+
+static uint32_t
+cfg_read_locked(struct pci_dev *pd, unsigned off, unsigned size)
+{
+	uint32_t v = 0;
+	unsigned i;
+
+	if (pd->pe != NULL && pd->pe->cfgread != NULL &&
+	    pd->pe->cfgread(pd, off, size, &v) == 0)
+		return (v);
+	for (i = 0; i < size; i++) {
+		uint8_t b = pd->cfg[off + i];
+		/* Function 0 says "multi-function" when the slot has others. */
+		if (off + i == PCIR_HDRTYPE && pd->func == 0 &&
+		    pci_slot_multi(pd))
+			b |= 0x80;
+		v |= (uint32_t)b << (8 * i);
+	}
+	return (v);
+}
+
+/* A dword write to a BAR register: move it, or answer a sizing probe. */
+static void
+bar_write(struct pci_dev *pd, int idx, uint32_t val)
+{
+	struct pci_bar *bar = &pd->bar[idx];
+
+	if (bar->type == PCI_BAR_NONE)
+		return;
+	bar->addr = val & ~(uint32_t)(bar->size - 1) &
+	    (bar->type == PCI_BAR_IO ? 0xfffffffcU : 0xfffffff0U);
+	pci_set32(pd, PCIR_BAR0 + 4 * idx, bar_cfg_value(bar));
+	bar_update(pd, idx);
+}
+
+static void
+msix_ctrl_write(struct pci_dev *pd, uint16_t ctrl)
+{
+	uint16_t old = pci_get16(pd, pd->msix.cap + 2);
+	uint16_t nv = (uint16_t)((old & ~(PCIM_MSIXCTRL_ENABLE |
+	    PCIM_MSIXCTRL_FMASK)) | (ctrl & (PCIM_MSIXCTRL_ENABLE |
+	    PCIM_MSIXCTRL_FMASK)));
+
+	pthread_mutex_lock(&pd->lock);
+	pci_set16(pd, pd->msix.cap + 2, nv);
+	pd->msix.enabled = (nv & PCIM_MSIXCTRL_ENABLE) != 0;
+	pd->msix.fmask = (nv & PCIM_MSIXCTRL_FMASK) != 0;
+	if (pd->msix.enabled)
+		intx_apply_locked(pd, false);
+	msix_flush_pending_locked(pd);
+	pthread_mutex_unlock(&pd->lock);
+}
+
+static void
+cfg_write_locked(struct pci_dev *pd, unsigned off, unsigned size, uint32_t val)
+{
+	uint16_t oldcmd = pci_get16(pd, PCIR_COMMAND), newcmd;
+	unsigned i, o;
+
+	if (pd->pe != NULL && pd->pe->cfgwrite != NULL &&
+	    pd->pe->cfgwrite(pd, off, size, val) == 0)
+		return;
+	if (off >= PCIR_BAR0 && off < PCIR_BAR0 + 4 * PCI_NBARS) {
+		/* Merge partial writes into the dword, as sizing code may use words. */
+		o = off & ~3U;
+		uint32_t d = pci_get32(pd, o);
+		for (i = 0; i < size; i++) {
+			unsigned sh = 8 * ((off - o) + i);
+			d = (d & ~(0xffU << sh)) | (((val >> (8 * i)) & 0xff) << sh);
+		}
+		bar_write(pd, (int)(o - PCIR_BAR0) / 4, d);
+		return;
+	}
+	if (pd->msix.present && off <= pd->msix.cap + 3U &&
+	    off + size > pd->msix.cap + 2U) {
+		uint16_t ctrl = pci_get16(pd, pd->msix.cap + 2);
+		for (i = 0; i < size; i++) {
+			o = off + i;
+			if (o == pd->msix.cap + 2U)
+				ctrl = (uint16_t)((ctrl & 0xff00) | ((val >> (8 * i)) & 0xff));
+			else if (o == pd->msix.cap + 3U)
+				ctrl = (uint16_t)((ctrl & 0x00ff) | (((val >> (8 * i)) & 0xff) << 8));
+		}
+		msix_ctrl_write(pd, ctrl);
+		return;
+	}
+	for (i = 0; i < size; i++) {
+		o = off + i;
+		uint8_t m = pd->wmask[o];
+		pd->cfg[o] = (uint8_t)((pd->cfg[o] & ~m) | ((val >> (8 * i)) & m));
+	}
+	newcmd = pci_get16(pd, PCIR_COMMAND);
+	if (newcmd != oldcmd) {
+		bars_update(pd);
+		if ((newcmd & PCIM_CMD_INTxDIS) != 0) {
+			pthread_mutex_lock(&pd->lock);
+			intx_apply_locked(pd, false);
+			pthread_mutex_unlock(&pd->lock);
+		}
+	}
+}
+
+static bool
+cfg_access_ok(unsigned off, unsigned size)
+{
+	return ((size == 1 || size == 2 || size == 4) && off < PCI_CFG_SIZE &&
+	    (off & 3) + size <= 4);
+}
+
+uint32_t
+pci_cfg_read(struct vm *vm, int slot, int func, unsigned off, unsigned size)
+{
+	struct pci_dev *pd = pci_lookup(vm, slot, func);
+	uint32_t v;
+
+	if (!cfg_access_ok(off, size))
+		return (0xffffffffU);
+	if (pd == NULL)
+		return (size == 4 ? 0xffffffffU : (1U << (8 * size)) - 1);
+	pthread_mutex_lock(&pd->bus->cfg_lock);
+	v = cfg_read_locked(pd, off, size);
+	pthread_mutex_unlock(&pd->bus->cfg_lock);
+	return (v);
+}
+
+void
+pci_cfg_write(struct vm *vm, int slot, int func, unsigned off, unsigned size,
+    uint32_t val)
+{
+	struct pci_dev *pd = pci_lookup(vm, slot, func);
+
+	if (pd == NULL || !cfg_access_ok(off, size))
+		return;
+	pthread_mutex_lock(&pd->bus->cfg_lock);
+	cfg_write_locked(pd, off, size, val);
+	pthread_mutex_unlock(&pd->bus->cfg_lock);
+}
+
+static int
+pci_cf8_io(void *opaque, uint64_t off, unsigned size, bool is_write,
+    uint64_t *val)
+{
+	struct pci_bus *b = opaque;
+
+	/* Only dword accesses reach the address latch; others go nowhere. */
+	if (off != 0 || size != 4) {
+		if (!is_write)
+			*val = (1ULL << (8 * (size > 4 ? 4 : size))) - 1;
+		return (0);
+	}
+	pthread_mutex_lock(&b->cfg_lock);
+	if (is_write)
+		b->cf8 = (uint32_t)*val & 0x80fffffcU;
+	else
+		*val = b->cf8;
+	pthread_mutex_unlock(&b->cfg_lock);
+	return (0);
+}
+
+static int
+pci_cfc_io(void *opaque, uint64_t off, unsigned size, bool is_write,
+    uint64_t *val)
+{
+	struct pci_bus *b = opaque;
+	struct pci_dev *pd = NULL;
+	uint32_t a;
+	unsigned reg, slot, func;
+
+	pthread_mutex_lock(&b->cfg_lock);
+	a = b->cf8;
+	reg = (a & 0xfc) + (unsigned)off;
+	slot = (a >> 11) & 0x1f;
+	func = (a >> 8) & 0x7;
+	if ((a & 0x80000000U) != 0 && ((a >> 16) & 0xff) == 0 &&
+	    cfg_access_ok(reg, size))
+		pd = b->devs[slot][func];
+	if (pd == NULL) {
+		if (!is_write)
+			*val = (1ULL << (8 * (size > 4 ? 4 : size))) - 1;
+	} else if (is_write) {
+		cfg_write_locked(pd, reg, size, (uint32_t)*val);
+	} else {
+		*val = cfg_read_locked(pd, reg, size);
+	}
+	pthread_mutex_unlock(&b->cfg_lock);
+	return (0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* BAR accesses: MSI-X table and PBA here, the rest to the model             */
+/* ------------------------------------------------------------------------ */
+
+static void
+msix_table_access(struct pci_dev *pd, uint64_t off, unsigned size,
+    bool is_write, uint64_t *val)
+{
+	struct pci_msix_entry *e;
+	unsigned vec = (unsigned)(off / 16), field = (unsigned)(off % 16);
+	bool was_masked;
+
+	/* Only aligned dword and qword accesses are defined. */
+	if ((size != 4 && size != 8) || (field & (size - 1)) != 0) {
+		if (!is_write)
+			*val = 0;
+		return;
+	}
+	pthread_mutex_lock(&pd->lock);
+	e = &pd->msix.table[vec];
+	if (!is_write) {
+		switch (field) {
+		case 0:
+			*val = size == 8 ? e->addr : (uint32_t)e->addr;
+			break;
+		case 4:
+			*val = (uint32_t)(e->addr >> 32);
+			break;
+		case 8:
+			*val = size == 8 ? ((uint64_t)e->ctrl << 32 | e->data) :
+			    e->data;
+			break;
+		default:
+			*val = e->ctrl;
+			break;
+		}
+		pthread_mutex_unlock(&pd->lock);
+		return;
+	}
+	was_masked = (e->ctrl & PCIM_MSIX_VCTRL_MASK) != 0;
+	switch (field) {
+	case 0:
+		if (size == 8)
+			e->addr = *val;
+		else
+			e->addr = (e->addr & ~0xffffffffULL) | (uint32_t)*val;
+		break;
+	case 4:
+		e->addr = (e->addr & 0xffffffffULL) | (*val << 32);
+		break;
+	case 8:
+		e->data = (uint32_t)*val;
+		if (size == 8)
+			e->ctrl = (uint32_t)(*val >> 32) & PCIM_MSIX_VCTRL_MASK;
+		break;
+	default:
+		e->ctrl = (uint32_t)*val & PCIM_MSIX_VCTRL_MASK;
+		break;
+	}
+	if (was_masked && (e->ctrl & PCIM_MSIX_VCTRL_MASK) == 0)
+		msix_flush_pending_locked(pd);
+	pthread_mutex_unlock(&pd->lock);
+}
+
+static int
+pci_bar_io(void *opaque, uint64_t off, unsigned size, bool is_write,
+    uint64_t *val)
+{
+	struct pci_dev_bar_ctx *ctx = opaque;
+	struct pci_dev *pd = ctx->pd;
+	struct pci_msix *m = &pd->msix;
+	uint64_t pba_len;
+
+	if (m->present && m->bar == ctx->idx) {
+		if (off >= m->table_off && off + size <= m->table_off +
+		    16ULL * m->nvec) {
+			msix_table_access(pd, off - m->table_off, size, is_write,
+			    val);
+			return (0);
+		}
+		pba_len = 8ULL * ((m->nvec + 63) / 64);
+		if (off >= m->pba_off && off + size <= m->pba_off + pba_len) {
+			if (!is_write) {
+				pthread_mutex_lock(&pd->lock);
+				*val = m->pba >> (8 * (off - m->pba_off));
+				if (size < 8)
+					*val &= (1ULL << (8 * size)) - 1;
+				pthread_mutex_unlock(&pd->lock);
+			}
+			return (0);
+		}
+	}
+	if (is_write) {
+		if (pd->pe != NULL && pd->pe->barwrite != NULL)
+			return (pd->pe->barwrite(pd, ctx->idx, off, size, *val));
+		return (0);
+	}
+	*val = 0;
+	if (pd->pe != NULL && pd->pe->barread != NULL)
+		return (pd->pe->barread(pd, ctx->idx, off, size, val));
+	return (0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoint                                                                */
+/* ------------------------------------------------------------------------ */
+
+static bool
+pci_bus_first(const struct pci_dev *pd)
+{
+	struct pci_bus *b = pd->bus;
+	int s, f;
+
+	for (s = 0; s < PCI_SLOTS; s++)
+		for (f = 0; f < PCI_FUNCS; f++)
+			if (b->devs[s][f] != NULL)
+				return (b->devs[s][f] == pd);
+	return (false);
+}
+
+int
+pci_dev_save(struct pci_dev *pd, ckp_io_t *io)
+{
+	uint16_t command;
+	uint32_t i;
+	int rc;
+
+	rc = ckp_io_enter(io, "pci", 1);
+	if (rc < 0)
+		return (rc);
+	pthread_mutex_lock(&pd->bus->cfg_lock);
+	pthread_mutex_lock(&pd->lock);
+	command = pci_get16(pd, PCIR_COMMAND);
+	CKP_IO_BUF(io, pd->cfg, PCI_CFG_SIZE);
+	CKP_IO(io, command);
+	for (i = 0; i < PCI_NBARS; i++) {
+		struct pci_bar *bar = &pd->bar[i];
+		const char *type;
+		if (bar->type == PCI_BAR_NONE)
+			continue;
+		type = bar->type == PCI_BAR_IO ? "io" : "mem32";
+		ckp_io_enterf(io, 1, "bar@%u", i);
+		ckp_io_string(io, "type", (char *)(uintptr_t)type, 8, 0);
+		CKP_IO(io, bar->size);
+		CKP_IO(io, bar->addr);
+		ckp_io_leave(io);
+	}
+	if (pd->msix.present) {
+		struct pci_msix *m = &pd->msix;
+		ckp_io_enter(io, "msix", 1);
+		CKP_IO(io, m->nvec);
+		CKP_IO(io, m->enabled);
+		CKP_IO_NAMED(io, "function_mask", m->fmask);
+		CKP_IO(io, m->pba);
+		for (i = 0; i < m->nvec; i++) {
+			ckp_io_enterf(io, 1, "vector@%u", i);
+			CKP_IO(io, m->table[i].addr);
+			CKP_IO(io, m->table[i].data);
+			CKP_IO(io, m->table[i].ctrl);
+			ckp_io_leave(io);
+		}
+		ckp_io_leave(io);
+	}
+	if (pci_bus_first(pd))
+		CKP_IO_NAMED(io, "bus_cf8", pd->bus->cf8);
+	CKP_IO(io, pd->intx_asserted);
+	pthread_mutex_unlock(&pd->lock);
+	pthread_mutex_unlock(&pd->bus->cfg_lock);
+	ckp_io_leave(io);
+	return (ckp_io_error(io));
+}
+
+static int
+pci_restore_fail(ckp_io_t *io, struct pci_dev *pd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+pci_restore_fail(ckp_io_t *io, struct pci_dev *pd, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return (ckp_doc_set_error(ckp_io_doc(io), -EINVAL, "%s: pci: %s",
+	    pd->name, msg));
+}
+
+/*
+ * The decoded fields (command, BAR addresses, MSI-X control) are what a
+ * person edits, so they win over the raw config bytes, which are patched
+ * to match.  Identity (IDs, class, BAR types and sizes, vectors) must be
+ * the same as the model built now.
+ */
+int
+pci_dev_restore(struct pci_dev *pd, ckp_io_t *io)
+{
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint64_t addr[PCI_NBARS];
+	struct pci_msix m;
+	uint16_t command, ctrl;
+	uint32_t cf8 = 0;
+	bool has_cf8 = false, intx = false;
+	char type[8];
+	uint32_t i;
+	int rc;
+
+	rc = ckp_io_enter(io, "pci", 1);
+	if (rc < 0)
+		return (rc);
+	CKP_IO_BUF(io, cfg, PCI_CFG_SIZE);
+	CKP_IO(io, command);
+	if ((rc = ckp_io_error(io)) < 0)
+		goto out;
+	if (memcmp(cfg, pd->cfg_init, 4) != 0 ||
+	    memcmp(cfg + PCIR_REVID, pd->cfg_init + PCIR_REVID, 4) != 0 ||
+	    memcmp(cfg + PCIR_SUBVEND, pd->cfg_init + PCIR_SUBVEND, 4) != 0) {
+		rc = pci_restore_fail(io, pd, "saved config space is of device "
+		    "%04x:%04x class %02x%02x%02x, this slot holds %04x:%04x class "
+		    "%02x%02x%02x", cfg[0] | cfg[1] << 8, cfg[2] | cfg[3] << 8,
+		    cfg[0xb], cfg[0xa], cfg[9], pci_get16(pd, 0),
+		    pci_get16(pd, 2), pd->cfg_init[0xb], pd->cfg_init[0xa],
+		    pd->cfg_init[9]);
+		goto out;
+	}
+	cfg[PCIR_COMMAND] = (uint8_t)command;
+	cfg[PCIR_COMMAND + 1] = (uint8_t)(command >> 8);
+	for (i = 0; i < PCI_NBARS; i++) {
+		struct pci_bar *bar = &pd->bar[i];
+		uint64_t size = bar->size;
+		addr[i] = bar->addr;
+		if (bar->type == PCI_BAR_NONE)
+			continue;
+		if ((rc = ckp_io_enterf(io, 1, "bar@%u", i)) < 0)
+			goto out;
+		ckp_io_string(io, "type", type, sizeof(type), 0);
+		CKP_IO(io, size);
+		CKP_IO_NAMED(io, "addr", addr[i]);
+		ckp_io_leave(io);
+		if ((rc = ckp_io_error(io)) < 0)
+			goto out;
+		if (strcmp(type, bar->type == PCI_BAR_IO ? "io" : "mem32") != 0 ||
+		    size != bar->size) {
+			rc = pci_restore_fail(io, pd, "bar@%u is %s of 0x%" PRIx64
+			    " bytes, this device has %s of 0x%" PRIx64, i, type,
+			    size, bar->type == PCI_BAR_IO ? "io" : "mem32",
+			    bar->size);
+			goto out;
+		}
+		if ((addr[i] & (size - 1)) != 0 || addr[i] > 0xffffffffULL) {
+			rc = pci_restore_fail(io, pd, "bar@%u.addr 0x%" PRIx64
+			    " is not a 32-bit address aligned to its size 0x%"
+			    PRIx64, i, addr[i], size);
+			goto out;
+		}
+		{
+			struct pci_bar tmp = *bar;
+			tmp.addr = addr[i];
+			uint32_t v = bar_cfg_value(&tmp);
+			memcpy(cfg + PCIR_BAR0 + 4 * i, &v, 4);
+		}
+	}
+	m = pd->msix;
+	if (pd->msix.present) {
+		uint16_t nvec = m.nvec;
+		if ((rc = ckp_io_enter(io, "msix", 1)) < 0)
+			goto out;
+		CKP_IO(io, nvec);
+		CKP_IO(io, m.enabled);
+		CKP_IO_NAMED(io, "function_mask", m.fmask);
+		CKP_IO(io, m.pba);
+		if ((rc = ckp_io_error(io)) < 0)
+			goto out;
+		if (nvec != m.nvec) {
+			ckp_io_leave(io);
+			rc = pci_restore_fail(io, pd, "msix.nvec is %u, this "
+			    "device has %u vectors", nvec, m.nvec);
+			goto out;
+		}
+		for (i = 0; i < m.nvec; i++) {
+			if ((rc = ckp_io_enterf(io, 1, "vector@%u", i)) < 0)
+				goto out;
+			CKP_IO(io, m.table[i].addr);
+			CKP_IO(io, m.table[i].data);
+			CKP_IO(io, m.table[i].ctrl);
+			m.table[i].ctrl &= PCIM_MSIX_VCTRL_MASK;
+			ckp_io_leave(io);
+		}
+		ckp_io_leave(io);
+		if (m.nvec < 64)
+			m.pba &= (1ULL << m.nvec) - 1;
+		ctrl = (uint16_t)((cfg[m.cap + 2] | cfg[m.cap + 3] << 8) &
+		    ~(PCIM_MSIXCTRL_ENABLE | PCIM_MSIXCTRL_FMASK));
+		ctrl |= (m.enabled ? PCIM_MSIXCTRL_ENABLE : 0) |
+		    (m.fmask ? PCIM_MSIXCTRL_FMASK : 0);
+		cfg[m.cap + 2] = (uint8_t)ctrl;
+		cfg[m.cap + 3] = (uint8_t)(ctrl >> 8);
+	}
+	if (ckp_sec_has(ckp_io_section(io), "bus_cf8")) {
+		CKP_IO_NAMED(io, "bus_cf8", cf8);
+		has_cf8 = true;
+	}
+	CKP_IO_OPT(io, intx, false);
+	if ((rc = ckp_io_error(io)) < 0)
+		goto out;
+
+	/* Everything checked: commit (mappings change in pci_dev_resume()). */
+	pthread_mutex_lock(&pd->bus->cfg_lock);
+	pthread_mutex_lock(&pd->lock);
+	memcpy(pd->cfg, cfg, sizeof(cfg));
+	for (i = 0; i < PCI_NBARS; i++)
+		pd->bar[i].addr = addr[i];
+	pd->msix = m;
+	pd->intx_asserted = false;
+	pd->intx_restore = intx;
+	if (has_cf8)
+		pd->bus->cf8 = cf8 & 0x80fffffcU;
+	pthread_mutex_unlock(&pd->lock);
+	pthread_mutex_unlock(&pd->bus->cfg_lock);
+out:
+	ckp_io_leave(io);
+	return (rc < 0 ? rc : ckp_io_error(io));
+}
+
+int
+pci_dev_resume(struct pci_dev *pd)
+{
+	bool level;
+
+	pthread_mutex_lock(&pd->bus->cfg_lock);
+	bars_update(pd);
+	pthread_mutex_unlock(&pd->bus->cfg_lock);
+	pthread_mutex_lock(&pd->lock);
+	level = pd->intx_restore;
+	pd->intx_restore = false;
+	if (level)
+		intx_apply_locked(pd, true);
+	msix_flush_pending_locked(pd);
+	pthread_mutex_unlock(&pd->lock);
+	return (0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* "-s SLOT,MODEL,ARGS" positional arguments                                 */
+/* ------------------------------------------------------------------------ */
+
+int
+pci_legacy_config(const char *model, const char *args, pci_cfg_set_fn *set,
+    void *arg, char *err, size_t errlen)
+{
+	char *copy, *item, *save = NULL, *eq;
+	const char *first_key = NULL;
+	int rc = 0, n = 0;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (args == NULL || *args == '\0')
+		return (0);
+	if (strcmp(model, "virtio-blk") == 0)
+		first_key = "path";
+	else if (strcmp(model, "virtio-net") == 0)
+		first_key = "backend";
+	copy = strdup(args);
+	if (copy == NULL)
+		return (-ENOMEM);
+	for (item = strtok_r(copy, ",", &save); item != NULL;
+	    item = strtok_r(NULL, ",", &save), n++) {
+		eq = strchr(item, '=');
+		if (n == 0 && first_key != NULL && eq == NULL) {
+			rc = set(arg, first_key, item);
+		} else if (eq != NULL) {
+			*eq = '\0';
+			if (*item == '\0') {
+				snprintf(err, errlen, "%s: empty key in \"%s=%s\"",
+				    model, item, eq + 1);
+				rc = -EINVAL;
+			} else {
+				rc = set(arg, item, eq + 1);
+			}
+		} else {
+			rc = set(arg, item, "true");
+		}
+		if (rc < 0) {
+			if (err[0] == '\0')
+				snprintf(err, errlen, "%s: cannot set \"%s\": %s",
+				    model, item, strerror(-rc));
+			break;
+		}
+	}
+	free(copy);
+	return (rc);
+}
