@@ -11,7 +11,7 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	-ffreestanding -fno-builtin -nostdinc -isystem $(shell $(GUEST_CC) -print-file-name=include) \
 	-fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
 	-fcf-protection=none -mno-red-zone -mgeneral-regs-only -mcmodel=small \
-	-fno-omit-frame-pointer -MMD -MP -Iguest
+	-fno-omit-frame-pointer --param=min-pagesize=0 -MMD -MP -Iguest
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,guest/guest.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 

@@ -126,13 +126,17 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	for (; *fmt; fmt++) {
 		int width = 0, lng = 0;
 		char padc = ' ';
-		bool left = false;
+		bool left = false, alt = false;
 
 		if (*fmt != '%') {
 			put(&o, *fmt);
 			continue;
 		}
 		fmt++;
+		if (*fmt == '#') {
+			alt = true;
+			fmt++;
+		}
 		if (*fmt == '-') {
 			left = true;
 			fmt++;
@@ -159,6 +163,10 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			break;
 		case 'x':
 		case 'X':
+			if (alt) {
+				put(&o, '0');
+				put(&o, 'x');
+			}
 			put_num(&o, lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 16, width, padc, false, *fmt == 'X');
 			break;
 		case 'p':
