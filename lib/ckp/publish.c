@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,20 +42,20 @@
 /* ---- fault injection ---- */
 
 const char *ckp__crash_at;
-static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
+static const char *crash_env;
 
-static void
-crash_init(void)
+void
+ckp__crash_env(void)
 {
-	if (ckp__crash_at == NULL)
-		ckp__crash_at = getenv("CKP_TEST_CRASH_AT");
+	crash_env = getenv("CKP_TEST_CRASH_AT");
 }
 
 void
 ckp__crash_point(const char *step)
 {
-	pthread_once(&crash_once, crash_init);
-	if (ckp__crash_at != NULL && strcmp(ckp__crash_at, step) == 0)
+	const char *at = ckp__crash_at != NULL ? ckp__crash_at : crash_env;
+
+	if (at != NULL && strcmp(at, step) == 0)
 		_exit(CKP__CRASH_EXIT);
 }
 
@@ -391,6 +390,7 @@ ckp__recover(const struct ckp__names *n, enum ckp__recover_state *st,
 	int rfd = -1, mfd = -1, r = 0, tries = 0;
 	char why[CKP_RAM_ERRMAX];
 
+	ckp__crash_env();
 	*st = CKP__REC_NONE;
 	*needed_forward = false;
 	if (msglen > 0)

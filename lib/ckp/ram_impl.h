@@ -193,12 +193,13 @@ int	ckp__recover(const struct ckp__names *n, enum ckp__recover_state *st,
 /* ---- fault injection for the crash tests ---- */
 
 /*
- * When ckp__crash_at (default: $CKP_TEST_CRASH_AT) names a step, the
- * process _exit()s with CKP__CRASH_EXIT on reaching it.  Steps: see
- * docs/RAMFILE.md ("Crash points").
+ * When ckp__crash_at (else $CKP_TEST_CRASH_AT, read by ckp_writer_begin and
+ * recovery) names a step, the process _exit()s with CKP__CRASH_EXIT on
+ * reaching it.  Steps: docs/RAMFILE.md ("Crash points").
  */
 #define CKP__CRASH_EXIT	86
 extern const char *ckp__crash_at;
+void	ckp__crash_env(void);
 void	ckp__crash_point(const char *step);
 
 /* ---- the writer (writer.c) ---- */
