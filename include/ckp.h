@@ -311,7 +311,17 @@ int ckp_ent_set_text(ckp_ent_t *ent, const char *text);
 ckp_ent_t *ckp_sec_add_text(ckp_sec_t *sec, const char *name, ckp_type_t type,
     const char *text);
 
-/** @return true when both entries have the same name, type and value (sections: recursively, with versions). */
+/**
+ * The value of a string or b64 entry, without copying (a string's bytes
+ * are followed by a NUL).  @return 0, or -EINVAL for other types.
+ */
+int ckp_ent_bytes(const ckp_ent_t *ent, const void **out, size_t *lenp);
+
+/**
+ * @return true when both entries have the same name, type and value
+ * (sections: the same entries in the same order, recursively, and the same
+ * versions).
+ */
 bool ckp_ent_equal(const ckp_ent_t *a, const ckp_ent_t *b);
 
 /* ------------------------------------------------------------------------ */

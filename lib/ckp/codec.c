@@ -86,6 +86,15 @@ ckp__detect(const void *bufv, size_t len)
 		i++;
 	if (i < len && b[i] == '{')
 		return CKP_ENC_JSON;
+	/*
+	 * Text starts with printable bytes; anything else is binary data,
+	 * which the binary decoder rejects with "wrong magic" rather than the
+	 * conf decoder with a puzzling syntax error.
+	 */
+	for (i = 0; i < len && i < 8; i++)
+		if ((b[i] < 0x20 && b[i] != '\t' && b[i] != '\n' &&
+		    b[i] != '\r') || b[i] == 0x7f)
+			return CKP_ENC_BIN;
 	return CKP_ENC_CONF;
 }
 

@@ -876,6 +876,17 @@ ckp_ent_section(const ckp_ent_t *ent)
 	return ent != NULL && ent->type == CKP_TYPE_SECTION ? ent->v.sec : NULL;
 }
 
+int
+ckp_ent_bytes(const ckp_ent_t *ent, const void **out, size_t *lenp)
+{
+	if (ent == NULL ||
+	    (ent->type != CKP_TYPE_STRING && ent->type != CKP_TYPE_B64))
+		return -EINVAL;
+	*out = ent->v.s.p != NULL ? ent->v.s.p : "";
+	*lenp = ent->v.s.len;
+	return 0;
+}
+
 static bool
 ent_value_equal(const ckp_ent_t *a, const ckp_ent_t *b)
 {

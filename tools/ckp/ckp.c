@@ -1,0 +1,924 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * ckp: read, check, compare, convert and edit checkpoint documents.
+ * Exit status: 0 ok, 1 differences found (diff), 2 bad input or usage.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ckp.h"
+
+#define EX_OK	0
+#define EX_DIFF	1
+#define EX_BAD	2
+
+/* A failure that ends the command: message already printed. */
+struct opts {
+	bool	 noverify;
+	bool	 verbose;
+	const char *to;
+	int	 npos;
+	char	**pos;
+};
+
+static const struct cmd {
+	const char *name;
+	const char *args;
+	const char *help;
+} cmds[] = {
+	{ "show", "[-v] FILE",
+	  "Print the whole document as an indented tree with types.\n"
+	  "Large byte strings are abbreviated unless -v is given." },
+	{ "get", "FILE PATH",
+	  "Print one value as the JSON encoding spells it, without quotes.\n"
+	  "PATH joins section and field names with dots, without the type\n"
+	  "suffix (devices.vcpu@0.rip).  PATH.$version prints a section's\n"
+	  "version; a section's PATH prints its subtree as 'show' does." },
+	{ "check", "FILE",
+	  "Check structure, types, the header and the checksum.  For a\n"
+	  "checkpoint (FILE.ckp.meta, or FILE.ckp with its .meta beside it)\n"
+	  "whose RAM file exists, also check the RAM file's size and checksum." },
+	{ "diff", "[-v] A B",
+	  "Print field-level differences, one per line:\n"
+	  "  ~ path$type: old -> new    changed value\n"
+	  "  ~ path: uint8 1 -> uint16 1  changed type\n"
+	  "  ~ path.$version: 1 -> 2    changed section version\n"
+	  "  - path$type: value         only in A\n"
+	  "  + path$type: value         only in B\n"
+	  "Exit 0 when equal, 1 when different." },
+	{ "convert", "--to json|bin|conf IN OUT",
+	  "Write IN in another encoding (IN's encoding is detected).  OUT is\n"
+	  "replaced atomically; '-' is standard output (and IN '-' standard\n"
+	  "input).  With --no-verify, re-seals a hand-edited document." },
+	{ "set", "FILE PATH[$type] VALUE",
+	  "Change one field in place, keeping its type and the file's encoding;\n"
+	  "the checksum is recomputed and the file replaced atomically.\n"
+	  "PATH$type adds the field when missing (and missing sections, with\n"
+	  "version 1).  PATH.$version VALUE changes a section's version." },
+	{ "rm", "FILE PATH",
+	  "Remove a field or a whole section, in place (atomically)." },
+	{ "help", "[COMMAND]", "Describe a command." },
+};
+
+static void
+usage_all(FILE *f)
+{
+	fprintf(f, "usage: ckp [--no-verify] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  ckp %-8s %s\n", cmds[i].name, cmds[i].args);
+	fprintf(f, "\n--no-verify reads documents whose checksum is missing or wrong.\n"
+	    "'ckp help COMMAND' describes a command.  Exit status: 0 ok,\n"
+	    "1 differences found, 2 bad input or usage.\n");
+}
+
+static const struct cmd *
+find_cmd(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+static int
+usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+usage_error(const char *cmd, const char *fmt, ...)
+{
+	const struct cmd *c = cmd != NULL ? find_cmd(cmd) : NULL;
+	va_list ap;
+
+	fprintf(stderr, "ckp: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	if (c != NULL)
+		fprintf(stderr, "usage: ckp %s %s\n", c->name, c->args);
+	else
+		fprintf(stderr, "usage: ckp [--no-verify] COMMAND [ARGS]; 'ckp --help' lists commands\n");
+	return EX_BAD;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading and saving                                                  */
+/* ------------------------------------------------------------------ */
+
+static ckp_doc_t *
+load(const char *path, const struct opts *o)
+{
+	unsigned flags = o->noverify ? CKP_LOAD_NOVERIFY : 0;
+	ckp_doc_t *doc;
+
+	if (strcmp(path, "-") == 0) {
+		size_t len = 0, cap = 65536;
+		char *buf = malloc(cap);
+		size_t n;
+		while (buf != NULL &&
+		    (n = fread(buf + len, 1, cap - len, stdin)) > 0) {
+			len += n;
+			if (len == cap) {
+				char *nb = realloc(buf, cap *= 2);
+				if (nb == NULL)
+					free(buf);
+				buf = nb;
+			}
+		}
+		if (buf == NULL) {
+			fprintf(stderr, "ckp: <stdin>: out of memory\n");
+			return NULL;
+		}
+		if (len == 0) {
+			free(buf);
+			fprintf(stderr, "ckp: <stdin>: empty input\n");
+			return NULL;
+		}
+		doc = ckp_doc_decode(buf, len, "<stdin>", flags);
+		free(buf);
+	} else
+		doc = ckp_doc_load(path, flags);
+	if (doc == NULL) {
+		fprintf(stderr, "ckp: %s: out of memory\n", path);
+		return NULL;
+	}
+	if (ckp_doc_error(doc) != 0) {
+		fprintf(stderr, "ckp: %s\n", ckp_doc_errmsg(doc));
+		ckp_doc_free(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static int
+save(ckp_doc_t *doc, const char *path, ckp_enc_t enc)
+{
+	if (strcmp(path, "-") == 0) {
+		void *buf;
+		size_t len;
+		if (ckp_doc_encode(doc, enc, &buf, &len) != 0) {
+			fprintf(stderr, "ckp: %s\n", ckp_doc_errmsg(doc));
+			return EX_BAD;
+		}
+		size_t w = fwrite(buf, 1, len, stdout);
+		free(buf);
+		if (w != len || fflush(stdout) != 0) {
+			fprintf(stderr, "ckp: writing standard output: %s\n",
+			    strerror(errno));
+			return EX_BAD;
+		}
+		return EX_OK;
+	}
+	if (ckp_doc_save(doc, path, enc) != 0) {
+		fprintf(stderr, "ckp: %s\n", ckp_doc_errmsg(doc));
+		return EX_BAD;
+	}
+	return EX_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Spelling values                                                     */
+/* ------------------------------------------------------------------ */
+
+static void
+put_quoted(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+#define B64_SHOW 64	/* base64 characters shown of an abbreviated blob */
+
+/* A value for show and diff: strings quoted, big blobs abbreviated. */
+static void
+put_value(FILE *f, const ckp_ent_t *e, bool verbose)
+{
+	const void *p;
+	size_t len;
+	char *t;
+
+	if (ckp_ent_type(e) == CKP_TYPE_B64 && !verbose &&
+	    ckp_ent_bytes(e, &p, &len) == 0 && len > B64_SHOW / 4 * 3 + 9) {
+		t = ckp_ent_text(e);	/* abbreviated: no need to encode it all */
+		fprintf(f, "[%zu bytes] %.*s...", len, B64_SHOW, t ? t : "");
+		free(t);
+		return;
+	}
+	if (ckp_ent_type(e) == CKP_TYPE_B64 && ckp_ent_bytes(e, &p, &len) == 0 &&
+	    len == 0) {
+		fputs("(0 bytes)", f);
+		return;
+	}
+	t = ckp_ent_text(e);
+	if (t == NULL) {
+		fputs("(out of memory)", f);
+		return;
+	}
+	if (ckp_ent_type(e) == CKP_TYPE_STRING)
+		put_quoted(f, t);
+	else
+		fputs(t, f);
+	free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* show                                                                */
+/* ------------------------------------------------------------------ */
+
+static void
+show_sec(FILE *f, const ckp_sec_t *sec, int depth, bool verbose)
+{
+	size_t nw = 0, tw = 0;
+
+	for (ckp_ent_t *e = ckp_sec_first(sec); e; e = ckp_ent_next(e)) {
+		if (ckp_ent_type(e) == CKP_TYPE_SECTION)
+			continue;
+		if (strlen(ckp_ent_name(e)) > nw)
+			nw = strlen(ckp_ent_name(e));
+		if (strlen(ckp_type_name(ckp_ent_type(e))) > tw)
+			tw = strlen(ckp_type_name(ckp_ent_type(e)));
+	}
+	for (ckp_ent_t *e = ckp_sec_first(sec); e; e = ckp_ent_next(e)) {
+		ckp_sec_t *s = ckp_ent_section(e);
+		if (s != NULL) {
+			fprintf(f, "%*s%s (v%u)\n", 2 * depth, "", ckp_ent_name(e),
+			    ckp_sec_version(s));
+			show_sec(f, s, depth + 1, verbose);
+			continue;
+		}
+		fprintf(f, "%*s%-*s  %-*s  ", 2 * depth, "", (int)nw,
+		    ckp_ent_name(e), (int)tw, ckp_type_name(ckp_ent_type(e)));
+		put_value(f, e, verbose);
+		fputc('\n', f);
+	}
+}
+
+static int
+cmd_show(struct opts *o)
+{
+	ckp_doc_t *doc;
+
+	if (o->npos != 1)
+		return usage_error("show", o->npos ? "too many arguments ('%s')" :
+		    "missing FILE%s", o->npos ? o->pos[1] : "");
+	if ((doc = load(o->pos[0], o)) == NULL)
+		return EX_BAD;
+	show_sec(stdout, ckp_doc_root(doc), 0, o->verbose);
+	ckp_doc_free(doc);
+	return EX_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* get                                                                 */
+/* ------------------------------------------------------------------ */
+
+static bool
+has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* The section at dotted @p path ("" is the root), or NULL. */
+static ckp_sec_t *
+find_sec(ckp_doc_t *doc, const char *path)
+{
+	if (*path == '\0')
+		return ckp_doc_root(doc);
+	return ckp_ent_section(ckp_doc_find(doc, path));
+}
+
+static int
+cmd_get(struct opts *o)
+{
+	ckp_doc_t *doc;
+	char *path, *dollar, *t;
+	ckp_type_t want = CKP_TYPE_INVALID;
+	int rc = EX_BAD;
+
+	if (o->npos != 2)
+		return usage_error("get", o->npos < 2 ? "missing %s" :
+		    "too many arguments ('%s')", o->npos == 0 ? "FILE and PATH" :
+		    o->npos == 1 ? "PATH" : o->pos[2]);
+	if ((doc = load(o->pos[0], o)) == NULL)
+		return EX_BAD;
+	path = strdup(o->pos[1]);
+	if (path == NULL)
+		goto out;
+	if (strcmp(path, "$version") == 0 || has_suffix(path, ".$version")) {
+		path[strlen(path) - strlen("$version")] = '\0';
+		if (*path != '\0')
+			path[strlen(path) - 1] = '\0';
+		ckp_sec_t *s = *path ? find_sec(doc, path) : NULL;
+		if (s == NULL) {
+			fprintf(stderr, "ckp: %s: no section '%s'\n", o->pos[0],
+			    path);
+			goto out;
+		}
+		printf("%u\n", ckp_sec_version(s));
+		rc = EX_OK;
+		goto out;
+	}
+	/* An optional $type suffix must agree with the field. */
+	dollar = strrchr(path, '$');
+	if (dollar != NULL && strchr(dollar, '.') == NULL) {
+		want = ckp_type_from_name(dollar + 1, strlen(dollar + 1));
+		if (want == CKP_TYPE_INVALID) {
+			fprintf(stderr, "ckp: unknown type '%s' in '%s'\n",
+			    dollar + 1, o->pos[1]);
+			goto out;
+		}
+		*dollar = '\0';
+	}
+	ckp_ent_t *e = ckp_doc_find(doc, path);
+	if (e == NULL) {
+		fprintf(stderr, "ckp: %s: no entry '%s'\n", o->pos[0], path);
+		goto out;
+	}
+	if (want != CKP_TYPE_INVALID && ckp_ent_type(e) != want) {
+		fprintf(stderr, "ckp: %s: '%s' has type %s, not %s\n", o->pos[0],
+		    path, ckp_type_name(ckp_ent_type(e)), ckp_type_name(want));
+		goto out;
+	}
+	if (ckp_ent_type(e) == CKP_TYPE_SECTION) {
+		printf("%s (v%u)\n", ckp_ent_name(e),
+		    ckp_sec_version(ckp_ent_section(e)));
+		show_sec(stdout, ckp_ent_section(e), 1, o->verbose);
+		rc = EX_OK;
+		goto out;
+	}
+	t = ckp_ent_text(e);
+	if (t != NULL) {
+		printf("%s\n", t);
+		free(t);
+		rc = EX_OK;
+	}
+out:
+	free(path);
+	ckp_doc_free(doc);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* check                                                               */
+/* ------------------------------------------------------------------ */
+
+struct counts {
+	size_t	sections;
+	size_t	fields;
+};
+
+static void
+count(const ckp_sec_t *sec, struct counts *c)
+{
+	for (ckp_ent_t *e = ckp_sec_first(sec); e; e = ckp_ent_next(e)) {
+		if (ckp_ent_type(e) == CKP_TYPE_SECTION) {
+			c->sections++;
+			count(ckp_ent_section(e), c);
+		} else
+			c->fields++;
+	}
+}
+
+/* Report a missing or mistyped header field; returns 1 when a problem. */
+static int
+check_hfield(const char *file, ckp_sec_t *h, const char *name, ckp_type_t t)
+{
+	ckp_ent_t *e = ckp_sec_lookup(h, name);
+
+	if (e == NULL) {
+		printf("%s: header.%s is missing\n", file, name);
+		return 1;
+	}
+	if (ckp_ent_type(e) != t) {
+		printf("%s: header.%s has type %s, expected %s\n", file, name,
+		    ckp_type_name(ckp_ent_type(e)), ckp_type_name(t));
+		return 1;
+	}
+	return 0;
+}
+
+static int
+cmd_check(struct opts *o)
+{
+	const char *file;
+	char *meta = NULL, ram[4096];
+	ckp_doc_t *doc;
+	struct counts c = { 0, 0 };
+	struct stat st;
+	int problems = 0;
+	bool is_ckp;
+
+	if (o->npos != 1)
+		return usage_error("check", o->npos ? "too many arguments ('%s')" :
+		    "missing FILE%s", o->npos ? o->pos[1] : "");
+	file = o->pos[0];
+	/* "X.ckp" with "X.ckp.meta" beside it: check the pair. */
+	is_ckp = has_suffix(file, ".meta");
+	if (!is_ckp && strcmp(file, "-") != 0) {
+		size_t n = strlen(file) + 6;
+		meta = malloc(n);
+		if (meta == NULL)
+			return EX_BAD;
+		snprintf(meta, n, "%s.meta", file);
+		if (stat(meta, &st) == 0) {
+			file = meta;
+			is_ckp = true;
+		}
+	}
+	doc = load(file, o);
+	if (doc == NULL) {
+		printf("%s: BAD\n", file);
+		free(meta);
+		return EX_BAD;
+	}
+	count(ckp_doc_root(doc), &c);
+	printf("%s: %s encoding, %zu sections, %zu fields, checksum %s\n", file,
+	    ckp_enc_name(ckp_doc_encoding(doc)), c.sections, c.fields,
+	    ckp_doc_checksum(doc));
+	switch (ckp_doc_sum_state(doc)) {
+	case CKP_SUM_NONE:
+		printf("%s: no checksum in the file\n", file);
+		problems++;
+		break;
+	case CKP_SUM_BAD:
+		printf("%s: checksum mismatch: the content is %s, not what the file says\n",
+		    file, ckp_doc_checksum(doc));
+		problems++;
+		break;
+	default:
+		break;
+	}
+	ckp_sec_t *h = ckp_sec_find(ckp_doc_root(doc), "header");
+	if (h == NULL) {
+		printf("%s: no header section: not written by libckp (the seed review's files have none)\n",
+		    file);
+		problems++;
+	} else {
+		problems += check_hfield(file, h, "format", CKP_TYPE_STRING);
+		problems += check_hfield(file, h, "format_version", CKP_TYPE_UINT32);
+		problems += check_hfield(file, h, "producer", CKP_TYPE_STRING);
+		problems += check_hfield(file, h, "created", CKP_TYPE_STRING);
+		if (problems == 0) {
+			const char *prod, *created;
+			uint32_t fv;
+			ckp_sec_get_string(h, "producer", &prod);
+			ckp_sec_get_string(h, "created", &created);
+			ckp_sec_get_uint32(h, "format_version", &fv);
+			printf("%s: format %s %u, producer \"%s\", created %s\n",
+			    file, CKP_FORMAT_NAME, fv, prod, created);
+		}
+	}
+	if (is_ckp && ckp_sec_find(ckp_doc_root(doc), "ram") != NULL &&
+	    ckp_ram_path(file, ram, sizeof(ram)) == 0) {
+		if (stat(ram, &st) != 0) {
+			printf("%s: RAM file %s: %s\n", file, ram, strerror(errno));
+			problems++;
+		} else if (ckp_ram_verify(doc, ram, 0) != 0) {
+			printf("%s: %s\n", file, ckp_doc_errmsg(doc));
+			problems++;
+		} else
+			printf("%s: RAM file %s: ok\n", file, ram);
+	}
+	printf("%s: %s\n", file, problems ? "BAD" : "ok");
+	ckp_doc_free(doc);
+	free(meta);
+	return problems ? EX_BAD : EX_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* diff                                                                */
+/* ------------------------------------------------------------------ */
+
+struct diffctx {
+	bool	verbose;
+	size_t	ndiff;
+};
+
+static void
+entry_path(const ckp_sec_t *sec, const char *name, char *buf, size_t size)
+{
+	if (ckp_sec_path(sec, buf, size) != 0)
+		snprintf(buf, size, "...");
+	size_t n = strlen(buf);
+	snprintf(buf + n, size - n, "%s%s", n ? "." : "", name);
+}
+
+/* Every field under @p e, as "+" or "-" lines. */
+static void
+diff_whole(struct diffctx *dc, char sign, const ckp_sec_t *parent,
+    const ckp_ent_t *e)
+{
+	char path[4096];
+
+	entry_path(parent, ckp_ent_name(e), path, sizeof(path));
+	dc->ndiff++;
+	if (ckp_ent_type(e) == CKP_TYPE_SECTION) {
+		const ckp_sec_t *s = ckp_ent_section(e);
+		printf("%c %s (section v%u)\n", sign, path, ckp_sec_version(s));
+		for (ckp_ent_t *c = ckp_sec_first(s); c; c = ckp_ent_next(c))
+			diff_whole(dc, sign, s, c);
+		return;
+	}
+	printf("%c %s$%s: ", sign, path, ckp_type_name(ckp_ent_type(e)));
+	put_value(stdout, e, dc->verbose);
+	putchar('\n');
+}
+
+static void
+diff_blob(const ckp_ent_t *a, const ckp_ent_t *b, const char *path)
+{
+	const uint8_t *pa, *pb;
+	size_t la, lb, i;
+
+	ckp_ent_bytes(a, (const void **)&pa, &la);
+	ckp_ent_bytes(b, (const void **)&pb, &lb);
+	for (i = 0; i < la && i < lb && pa[i] == pb[i]; i++)
+		;
+	printf("~ %s$b64: [%zu bytes] -> [%zu bytes], first difference at byte %zu\n",
+	    path, la, lb, i);
+}
+
+static void
+diff_sec(struct diffctx *dc, const ckp_sec_t *a, const ckp_sec_t *b)
+{
+	char path[4096];
+
+	if (ckp_sec_version(a) != ckp_sec_version(b)) {
+		entry_path(a, "$version", path, sizeof(path));
+		printf("~ %s: %u -> %u\n", path, ckp_sec_version(a),
+		    ckp_sec_version(b));
+		dc->ndiff++;
+	}
+	for (ckp_ent_t *x = ckp_sec_first(a); x; x = ckp_ent_next(x)) {
+		ckp_ent_t *y = ckp_sec_lookup(b, ckp_ent_name(x));
+		ckp_type_t tx = ckp_ent_type(x), ty;
+		if (y == NULL) {
+			diff_whole(dc, '-', a, x);
+			continue;
+		}
+		ty = ckp_ent_type(y);
+		if (tx == CKP_TYPE_SECTION && ty == CKP_TYPE_SECTION) {
+			diff_sec(dc, ckp_ent_section(x), ckp_ent_section(y));
+			continue;
+		}
+		if (tx == CKP_TYPE_SECTION || ty == CKP_TYPE_SECTION) {
+			diff_whole(dc, '-', a, x);
+			diff_whole(dc, '+', b, y);
+			continue;
+		}
+		if (ckp_ent_equal(x, y))
+			continue;
+		dc->ndiff++;
+		entry_path(a, ckp_ent_name(x), path, sizeof(path));
+		if (tx != ty) {
+			printf("~ %s: %s ", path, ckp_type_name(tx));
+			put_value(stdout, x, dc->verbose);
+			printf(" -> %s ", ckp_type_name(ty));
+			put_value(stdout, y, dc->verbose);
+			putchar('\n');
+			continue;
+		}
+		if (tx == CKP_TYPE_B64 && !dc->verbose) {
+			const void *p;
+			size_t la, lb;
+			ckp_ent_bytes(x, &p, &la);
+			ckp_ent_bytes(y, &p, &lb);
+			if (la > B64_SHOW / 4 * 3 || lb > B64_SHOW / 4 * 3) {
+				diff_blob(x, y, path);
+				continue;
+			}
+		}
+		printf("~ %s$%s: ", path, ckp_type_name(tx));
+		put_value(stdout, x, dc->verbose);
+		printf(" -> ");
+		put_value(stdout, y, dc->verbose);
+		putchar('\n');
+	}
+	for (ckp_ent_t *y = ckp_sec_first(b); y; y = ckp_ent_next(y))
+		if (ckp_sec_lookup(a, ckp_ent_name(y)) == NULL)
+			diff_whole(dc, '+', b, y);
+}
+
+static int
+cmd_diff(struct opts *o)
+{
+	struct diffctx dc = { .verbose = o->verbose };
+	ckp_doc_t *a, *b;
+
+	if (o->npos != 2)
+		return usage_error("diff", o->npos < 2 ? "missing %s" :
+		    "too many arguments ('%s')", o->npos == 0 ? "A and B" :
+		    o->npos == 1 ? "B" : o->pos[2]);
+	if ((a = load(o->pos[0], o)) == NULL)
+		return EX_BAD;
+	if ((b = load(o->pos[1], o)) == NULL) {
+		ckp_doc_free(a);
+		return EX_BAD;
+	}
+	diff_sec(&dc, ckp_doc_root(a), ckp_doc_root(b));
+	ckp_doc_free(a);
+	ckp_doc_free(b);
+	return dc.ndiff ? EX_DIFF : EX_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* convert, set, rm                                                    */
+/* ------------------------------------------------------------------ */
+
+static int
+cmd_convert(struct opts *o)
+{
+	ckp_enc_t enc;
+	ckp_doc_t *doc;
+	int rc;
+
+	if (o->to == NULL)
+		return usage_error("convert", "missing --to json|bin|conf");
+	enc = ckp_enc_from_name(o->to);
+	if (enc == CKP_ENC_NONE)
+		return usage_error("convert", "unknown encoding '%s' (json, bin or conf)",
+		    o->to);
+	if (o->npos != 2)
+		return usage_error("convert", o->npos < 2 ? "missing %s" :
+		    "too many arguments ('%s')", o->npos == 0 ? "IN and OUT" :
+		    o->npos == 1 ? "OUT" : o->pos[2]);
+	if ((doc = load(o->pos[0], o)) == NULL)
+		return EX_BAD;
+	rc = save(doc, o->pos[1], enc);
+	ckp_doc_free(doc);
+	return rc;
+}
+
+/*
+ * Split @p path at its last dot: *secp gets the parent section (created
+ * with version 1 when @p create), the return value the last component.
+ */
+static char *
+split_path(ckp_doc_t *doc, char *path, bool create, ckp_sec_t **secp)
+{
+	char *dot = strrchr(path, '.');
+	ckp_sec_t *sec = ckp_doc_root(doc);
+
+	if (dot == NULL) {
+		*secp = sec;
+		return path;
+	}
+	*dot = '\0';
+	for (char *p = path, *q; p != NULL; p = q) {
+		q = strchr(p, '.');
+		if (q != NULL)
+			*q++ = '\0';
+		ckp_ent_t *e = ckp_sec_lookup(sec, p);
+		if (e == NULL && create)
+			sec = ckp_sec_add(sec, p, 1);
+		else
+			sec = ckp_ent_section(e);
+		if (q != NULL)
+			q[-1] = '.';
+		if (sec == NULL) {
+			*secp = NULL;
+			*dot = '.';
+			return dot + 1;
+		}
+	}
+	*dot = '.';
+	*secp = sec;
+	return dot + 1;
+}
+
+static int
+cmd_set(struct opts *o)
+{
+	ckp_doc_t *doc;
+	ckp_sec_t *sec;
+	char *path, *name, *dollar;
+	const char *file, *value;
+	int rc = EX_BAD;
+
+	if (o->npos != 3)
+		return usage_error("set", o->npos < 3 ? "missing %s" :
+		    "too many arguments ('%s')", o->npos == 0 ? "FILE, PATH and VALUE" :
+		    o->npos == 1 ? "PATH and VALUE" : o->npos == 2 ? "VALUE" :
+		    o->pos[3]);
+	file = o->pos[0];
+	value = o->pos[2];
+	if ((doc = load(file, o)) == NULL)
+		return EX_BAD;
+	path = strdup(o->pos[1]);
+	if (path == NULL)
+		goto out;
+	name = strrchr(path, '.');
+	name = name != NULL ? name + 1 : path;
+	dollar = strchr(name, '$');
+	if (strcmp(name, "$version") == 0) {
+		char *end;
+		unsigned long long v;
+		if (name == path) {
+			fprintf(stderr, "ckp: the root has no version\n");
+			goto out;
+		}
+		name[-1] = '\0';
+		sec = find_sec(doc, path);
+		if (sec == NULL) {
+			fprintf(stderr, "ckp: %s: no section '%s'\n", file, path);
+			goto out;
+		}
+		errno = 0;
+		v = strtoull(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end != '\0' || errno ||
+		    v > UINT32_MAX) {
+			fprintf(stderr, "ckp: bad version '%s' (0 to 4294967295)\n",
+			    value);
+			goto out;
+		}
+		ckp_sec_set_version(sec, (uint32_t)v);
+	} else if (dollar != NULL) {
+		ckp_type_t t = ckp_type_from_name(dollar + 1, strlen(dollar + 1));
+		if (t == CKP_TYPE_INVALID || t == CKP_TYPE_SECTION) {
+			fprintf(stderr, "ckp: unknown type '%s' in '%s'\n",
+			    dollar + 1, o->pos[1]);
+			goto out;
+		}
+		*dollar = '\0';
+		name = split_path(doc, path, true, &sec);
+		if (sec == NULL) {
+			fprintf(stderr, "ckp: %s: '%s' is not a section path\n",
+			    file, o->pos[1]);
+			goto out;
+		}
+		ckp_ent_t *e = ckp_sec_lookup(sec, name);
+		if (e != NULL && ckp_ent_type(e) != t) {
+			fprintf(stderr, "ckp: %s: '%s' exists with type %s\n", file,
+			    path, ckp_type_name(ckp_ent_type(e)));
+			goto out;
+		}
+		if (e != NULL ? ckp_ent_set_text(e, value) != 0 :
+		    ckp_sec_add_text(sec, name, t, value) == NULL) {
+			fprintf(stderr, "ckp: %s\n", ckp_doc_errmsg(doc));
+			goto out;
+		}
+	} else {
+		ckp_ent_t *e = ckp_doc_find(doc, path);
+		if (e == NULL) {
+			fprintf(stderr, "ckp: %s: no field '%s' (to add one, write %s$TYPE)\n",
+			    file, path, path);
+			goto out;
+		}
+		if (ckp_ent_type(e) == CKP_TYPE_SECTION) {
+			fprintf(stderr, "ckp: %s: '%s' is a section\n", file, path);
+			goto out;
+		}
+		if (ckp_ent_set_text(e, value) != 0) {
+			fprintf(stderr, "ckp: %s\n", ckp_doc_errmsg(doc));
+			goto out;
+		}
+	}
+	rc = save(doc, file, ckp_doc_encoding(doc));
+out:
+	free(path);
+	ckp_doc_free(doc);
+	return rc;
+}
+
+static int
+cmd_rm(struct opts *o)
+{
+	ckp_doc_t *doc;
+	ckp_sec_t *sec;
+	char *path, *name;
+	int rc = EX_BAD;
+
+	if (o->npos != 2)
+		return usage_error("rm", o->npos < 2 ? "missing %s" :
+		    "too many arguments ('%s')", o->npos == 0 ? "FILE and PATH" :
+		    o->npos == 1 ? "PATH" : o->pos[2]);
+	if ((doc = load(o->pos[0], o)) == NULL)
+		return EX_BAD;
+	path = strdup(o->pos[1]);
+	if (path == NULL)
+		goto out;
+	name = split_path(doc, path, false, &sec);
+	if (sec == NULL || ckp_sec_remove(sec, name) != 0) {
+		fprintf(stderr, "ckp: %s: no entry '%s'\n", o->pos[0], o->pos[1]);
+		goto out;
+	}
+	rc = save(doc, o->pos[0], ckp_doc_encoding(doc));
+out:
+	free(path);
+	ckp_doc_free(doc);
+	return rc;
+}
+
+static int
+cmd_help(struct opts *o)
+{
+	const struct cmd *c;
+
+	if (o->npos == 0) {
+		usage_all(stdout);
+		return EX_OK;
+	}
+	if (o->npos > 1)
+		return usage_error("help", "too many arguments ('%s')", o->pos[1]);
+	c = find_cmd(o->pos[0]);
+	if (c == NULL)
+		return usage_error(NULL, "unknown command '%s'", o->pos[0]);
+	printf("usage: ckp [--no-verify] %s %s\n\n%s\n", c->name, c->args, c->help);
+	return EX_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	const char *cmd = NULL;
+	bool opts_done = false;
+
+	o.pos = calloc((size_t)argc + 1, sizeof(char *));
+	if (o.pos == NULL)
+		return EX_BAD;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!opts_done && a[0] == '-' && a[1] != '\0') {
+			if (strcmp(a, "--") == 0)
+				opts_done = true;
+			else if (strcmp(a, "--no-verify") == 0)
+				o.noverify = true;
+			else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
+				o.verbose = true;
+			else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+				if (cmd != NULL) {
+					o.pos[0] = (char *)cmd;
+					o.npos = 1;
+					return cmd_help(&o);
+				}
+				usage_all(stdout);
+				return EX_OK;
+			} else if (strcmp(a, "--to") == 0 || strcmp(a, "-t") == 0) {
+				if (i + 1 >= argc)
+					return usage_error("convert",
+					    "option '%s' needs an encoding", a);
+				o.to = argv[++i];
+			} else if (strncmp(a, "--to=", 5) == 0)
+				o.to = a + 5;
+			else
+				return usage_error(cmd, "unknown option '%s'", a);
+			continue;
+		}
+		if (cmd == NULL)
+			cmd = a;
+		else
+			o.pos[o.npos++] = argv[i];
+	}
+	if (cmd == NULL) {
+		usage_all(stderr);
+		return EX_BAD;
+	}
+	if (o.to != NULL && strcmp(cmd, "convert") != 0)
+		return usage_error(cmd, "option --to belongs to 'convert'");
+	int rc;
+	if (strcmp(cmd, "show") == 0)
+		rc = cmd_show(&o);
+	else if (strcmp(cmd, "get") == 0)
+		rc = cmd_get(&o);
+	else if (strcmp(cmd, "check") == 0)
+		rc = cmd_check(&o);
+	else if (strcmp(cmd, "diff") == 0)
+		rc = cmd_diff(&o);
+	else if (strcmp(cmd, "convert") == 0)
+		rc = cmd_convert(&o);
+	else if (strcmp(cmd, "set") == 0)
+		rc = cmd_set(&o);
+	else if (strcmp(cmd, "rm") == 0)
+		rc = cmd_rm(&o);
+	else if (strcmp(cmd, "help") == 0)
+		rc = cmd_help(&o);
+	else
+		rc = usage_error(NULL, "unknown command '%s'", cmd);
+	free(o.pos);
+	return rc;
+}
