@@ -123,6 +123,7 @@ vq_pop(struct virtqueue *vq, struct vq_chain *c)
 	unsigned tsize, idx, n = 0;
 	uint64_t total = 0;
 	bool indirect = false;
+	char ind[32] = "";
 	int didx;
 
 	if (!vq_ready(vq))
@@ -161,6 +162,8 @@ vq_pop(struct virtqueue *vq, struct vq_chain *c)
 		desc_load(table, idx, &d);
 		if (!indirect)
 			didx = (int)idx;
+		else
+			snprintf(ind, sizeof(ind), "indirect entry %u: ", idx);
 		if ((d.flags & VRING_DESC_F_INDIRECT) != 0) {
 			if (indirect) {
 				virtio_dev_error(vd, vq, didx, "indirect descriptor "
@@ -205,8 +208,8 @@ vq_pop(struct virtqueue *vq, struct vq_chain *c)
 		}
 		if (d.addr + d.len < d.addr) {
 			virtio_dev_error(vd, vq, didx, "%sbuffer 0x%" PRIx64 "+0x%x "
-			    "wraps around the address space", indirect ?
-			    "indirect " : "", d.addr, d.len);
+			    "wraps around the address space", ind, d.addr,
+			    d.len);
 			return (-EIO);
 		}
 		total += d.len;
@@ -225,8 +228,8 @@ vq_pop(struct virtqueue *vq, struct vq_chain *c)
 			s->p = vm_gpa_ptr(vd->pci.vm, d.addr, d.len);
 			if (s->p == NULL) {
 				virtio_dev_error(vd, vq, didx, "%sbuffer 0x%" PRIx64
-				    "+0x%x is outside guest RAM", indirect ?
-				    "indirect " : "", d.addr, d.len);
+				    "+0x%x is outside guest RAM", ind, d.addr,
+				    d.len);
 				return (-EIO);
 			}
 		}
@@ -234,8 +237,8 @@ vq_pop(struct virtqueue *vq, struct vq_chain *c)
 			c->wbytes += d.len;
 		} else {
 			if (c->nread != c->nseg) {
-				virtio_dev_error(vd, vq, didx, "device-readable "
-				    "buffer after a device-writable one");
+				virtio_dev_error(vd, vq, didx, "%sdevice-readable "
+				    "buffer after a device-writable one", ind);
 				return (-EIO);
 			}
 			c->nread++;
@@ -343,7 +346,7 @@ vq_map(struct virtio_dev *vd, struct virtqueue *vq, char *why, size_t whylen)
 	if (vq->size == 0 || (vq->size & (vq->size - 1)) != 0 ||
 	    vq->size > vq->max_size) {
 		snprintf(why, whylen, "queue size %u is not a power of two "
-		    "from 1 to %u", vq->size, vq->max_size);
+		    "of at most %u", vq->size, vq->max_size);
 		return (-EINVAL);
 	}
 	dlen = 16ULL * vq->size;

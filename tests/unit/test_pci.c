@@ -1,0 +1,515 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * PCI bus: config mechanism #1 through the ports, empty slots, read-only
+ * registers, BAR placement and sizing, command register decoding, guest
+ * BAR moves, the capability list, MSI-X (table, PBA, masking, delivery),
+ * INTx, multi-function headers, the host and LPC bridges, and the
+ * checkpoint of a function (save, restore into a fresh VM, compare).
+ */
+#include "test_virtio_drv.h"
+
+/* A model with an I/O BAR, a memory BAR and MSI-X, built from pci.h alone. */
+struct tdev {
+	struct pci_dev pd;
+	uint64_t last_off;
+	uint64_t last_val;
+	unsigned nwrites;
+	uint32_t reg;
+};
+
+static int
+tdev_barread(struct pci_dev *pd, int bar, uint64_t off, unsigned size,
+    uint64_t *val)
+{
+	struct tdev *t = (struct tdev *)pd;
+
+	(void)size;
+	*val = (uint64_t)bar << 56 | off << 32 | t->reg;
+	return (0);
+}
+
+static int
+tdev_barwrite(struct pci_dev *pd, int bar, uint64_t off, unsigned size,
+    uint64_t val)
+{
+	struct tdev *t = (struct tdev *)pd;
+
+	(void)bar;
+	(void)size;
+	t->last_off = off;
+	t->last_val = val;
+	t->nwrites++;
+	t->reg = (uint32_t)val;
+	return (0);
+}
+
+static const struct pci_devemu tdev_pe = {
+	.barread = tdev_barread,
+	.barwrite = tdev_barwrite,
+};
+
+static const struct devemu tdev_emu = { .name = "tdev", .pci = &tdev_pe };
+
+static struct tdev *
+tdev_new(struct vm *vm, struct dev *d, int slot, int func)
+{
+	struct tdev *t = calloc(1, sizeof(*t));
+
+	memset(d, 0, sizeof(*d));
+	d->emu = &tdev_emu;
+	d->vm = vm;
+	snprintf(d->id, sizeof(d->id), "tdev@%d", slot);
+	snprintf(d->cfg, sizeof(d->cfg), "pci.0.%d.%d", slot, func);
+	if (pci_dev_init(&t->pd, d, &tdev_pe, 0x1234, 0x5678, 0x0b4000, 3,
+	    0x1234, 0x0001) != 0 ||
+	    pci_bar_alloc(&t->pd, 0, PCI_BAR_IO, 32) != 0 ||
+	    pci_bar_alloc(&t->pd, 2, PCI_BAR_MEM32, 0x2000) != 0 ||
+	    pci_msix_add(&t->pd, 3, 5, 0, 0x800) != 0 ||
+	    pci_bar_alloc(&t->pd, 3, PCI_BAR_MEM32, 0x1000) != 0) {
+		fprintf(stderr, "tdev_new failed\n");
+		exit(1);
+	}
+	return (t);
+}
+
+static void
+test_identity_and_empty(struct vm *vm)
+{
+	uint64_t v;
+
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_VENDOR, 4), 0x56781234);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_DEVICE, 2), 0x5678);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_DEVICE + 1, 1), 0x56);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_REVID, 4), 0x0b400003);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_SUBVEND, 4), 0x00011234);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_INTPIN, 1), 1);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_INTLINE, 1), PCI_INTX_GSI_BASE + 5);
+	/* Read-only registers stay. */
+	cfg_wr(vm, 5, 0, PCIR_VENDOR, 4, 0xdeadbeef);
+	cfg_wr(vm, 5, 0, PCIR_CLASS, 1, 0x77);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_VENDOR, 4), 0x56781234);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_CLASS, 1), 0x0b);
+	/* Writable ones change. */
+	cfg_wr(vm, 5, 0, PCIR_INTLINE, 1, 0x0a);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_INTLINE, 1), 0x0a);
+	cfg_wr(vm, 5, 0, PCIR_INTLINE, 1, PCI_INTX_GSI_BASE + 5);
+	/* Empty slots, other buses and the disabled latch read all ones. */
+	CHECK_EQ(cfg_rd(vm, 9, 0, PCIR_VENDOR, 4), 0xffffffff);
+	CHECK_EQ(cfg_rd(vm, 9, 0, PCIR_VENDOR, 2), 0xffff);
+	CHECK_EQ(cfg_rd(vm, 9, 0, 3, 1), 0xff);
+	CHECK_EQ(cfg_rd(vm, 5, 1, PCIR_VENDOR, 4), 0xffffffff);
+	v = 0x80010000U | 5 << 11;	/* bus 1 */
+	vm_test_pio(vm, 0xcf8, 4, true, &v);
+	v = 0;
+	vm_test_pio(vm, 0xcfc, 4, false, &v);
+	CHECK_EQ(v, 0xffffffff);
+	v = 5 << 11;	/* enable bit clear */
+	vm_test_pio(vm, 0xcf8, 4, true, &v);
+	v = 0;
+	vm_test_pio(vm, 0xcfc, 4, false, &v);
+	CHECK_EQ(v, 0xffffffff);
+	/* The latch reads back what was written, without the low bits. */
+	v = 0x80002a07;
+	vm_test_pio(vm, 0xcf8, 4, true, &v);
+	v = 0;
+	vm_test_pio(vm, 0xcf8, 4, false, &v);
+	CHECK_EQ(v, 0x80002a04);
+	/* A write to an empty slot does nothing and does not crash. */
+	cfg_wr(vm, 9, 0, PCIR_COMMAND, 2, 0xffff);
+	CHECK_EQ(cfg_rd(vm, 9, 0, PCIR_COMMAND, 2), 0xffff);
+}
+
+static void
+test_bars(struct vm *vm, struct tdev *t)
+{
+	uint32_t io, mem, sz;
+	uint64_t v;
+
+	io = cfg_rd(vm, 5, 0, PCIR_BAR0, 4);
+	mem = cfg_rd(vm, 5, 0, PCIR_BAR0 + 8, 4);
+	CHECK_EQ(io & 1, 1);
+	CHECK((io & ~3U) >= PCI_IO_BASE && (io & ~3U) + 32 <= 0x10000);
+	CHECK_EQ(io & 31 & ~3U, 0);
+	CHECK_EQ(mem & 0xf, 0);
+	CHECK(mem >= PCI_MMIO32_BASE && mem + 0x2000ULL <= PCI_MMIO32_LIMIT);
+	CHECK_EQ(mem & 0x1fff, 0);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_BAR0 + 4, 4), 0);	/* unused BAR */
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_COMMAND, 2) &
+	    (PCIM_CMD_PORTEN | PCIM_CMD_MEMEN), PCIM_CMD_PORTEN | PCIM_CMD_MEMEN);
+
+	/* Decoded where they are. */
+	t->reg = 0x1111;
+	v = 0;
+	CHECK_EQ(vm_test_pio(vm, (uint16_t)((io & ~3U) + 4), 4, false, &v), 0);
+	CHECK_EQ(v & 0xffffffff, 0x1111);
+	CHECK_EQ(mmio_wr(vm, mem + 0x10, 4, 0xabcd), 0);
+	CHECK_EQ(t->last_off, 0x10);
+	CHECK_EQ(t->last_val, 0xabcd);
+	CHECK_EQ(mmio_rd(vm, mem + 0x1ff8, 4) >> 32, (2ULL << 24) | 0x1ff8);
+
+	/* Sizing: disable decoding, write all ones, read the mask back. */
+	cfg_wr(vm, 5, 0, PCIR_COMMAND, 2, 0);
+	CHECK_EQ(mmio_wr(vm, mem + 0x10, 4, 1), -ENOENT);
+	v = 0;
+	CHECK_EQ(vm_test_pio(vm, (uint16_t)(io & ~3U), 4, false, &v), -ENOENT);
+	cfg_wr(vm, 5, 0, PCIR_BAR0 + 8, 4, 0xffffffff);
+	sz = cfg_rd(vm, 5, 0, PCIR_BAR0 + 8, 4);
+	CHECK_EQ(sz, 0xffffe000);
+	cfg_wr(vm, 5, 0, PCIR_BAR0, 4, 0xffffffff);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_BAR0, 4), 0xffffffe1);
+	cfg_wr(vm, 5, 0, PCIR_BAR0 + 4, 4, 0xffffffff);	/* unimplemented: 0 */
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_BAR0 + 4, 4), 0);
+	/* Word-wise sizing too. */
+	cfg_wr(vm, 5, 0, PCIR_BAR0 + 8, 4, 0);
+	cfg_wr(vm, 5, 0, PCIR_BAR0 + 8, 2, 0xffff);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_BAR0 + 8, 4), 0x0000e000);
+	cfg_wr(vm, 5, 0, PCIR_BAR0 + 10, 2, 0xffff);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_BAR0 + 8, 4), 0xffffe000);
+
+	/* The guest moves them; decoding follows when re-enabled. */
+	cfg_wr(vm, 5, 0, PCIR_BAR0 + 8, 4, 0xd0000000);
+	cfg_wr(vm, 5, 0, PCIR_BAR0, 4, 0xe000);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_BAR0 + 8, 4), 0xd0000000);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_BAR0, 4), 0xe001);
+	CHECK_EQ(mmio_wr(vm, 0xd0000010, 4, 5), -ENOENT);
+	cfg_wr(vm, 5, 0, PCIR_COMMAND, 2, PCIM_CMD_MEMEN | PCIM_CMD_PORTEN);
+	CHECK_EQ(mmio_wr(vm, 0xd0000010, 4, 5), 0);
+	CHECK_EQ(t->last_val, 5);
+	CHECK_EQ(mmio_wr(vm, mem + 0x10, 4, 1), -ENOENT);
+	v = 0;
+	CHECK_EQ(vm_test_pio(vm, 0xe000, 4, false, &v), 0);
+	CHECK_EQ(vm_test_pio(vm, (uint16_t)(io & ~3U), 4, false, &v), -ENOENT);
+	/* Moving while decoding (no disable) remaps at once. */
+	cfg_wr(vm, 5, 0, PCIR_BAR0 + 8, 4, 0xd0010000);
+	CHECK_EQ(mmio_wr(vm, 0xd0000010, 4, 5), -ENOENT);
+	CHECK_EQ(mmio_wr(vm, 0xd0010010, 4, 6), 0);
+	/* Memory decoding off leaves I/O on. */
+	cfg_wr(vm, 5, 0, PCIR_COMMAND, 2, PCIM_CMD_PORTEN);
+	CHECK_EQ(mmio_wr(vm, 0xd0010010, 4, 6), -ENOENT);
+	CHECK_EQ(vm_test_pio(vm, 0xe000, 4, false, &v), 0);
+	/* Back home. */
+	cfg_wr(vm, 5, 0, PCIR_BAR0 + 8, 4, mem);
+	cfg_wr(vm, 5, 0, PCIR_BAR0, 4, io);
+	cfg_wr(vm, 5, 0, PCIR_COMMAND, 2, PCIM_CMD_MEMEN | PCIM_CMD_PORTEN);
+	CHECK_EQ(mmio_wr(vm, mem + 0x10, 4, 1), 0);
+}
+
+static void
+test_caps_msix(struct vm *vm, struct tdev *t)
+{
+	unsigned c, n;
+	uint64_t tbl;
+	uint32_t st;
+	const struct vm_test_irq *ir;
+	size_t nir;
+
+	st = cfg_rd(vm, 5, 0, PCIR_STATUS, 2);
+	CHECK(st & PCIM_STATUS_CAPPRESENT);
+	c = cap_find(vm, 5, PCIY_MSIX, -1);
+	CHECK(c >= 0x40);
+	if (c == 0)
+		return;
+	n = (cfg_rd(vm, 5, 0, c + 2, 2) & 0x7ff) + 1;
+	CHECK_EQ(n, 5);
+	CHECK_EQ(cfg_rd(vm, 5, 0, c + 4, 4), 3);	/* table: BAR 3, offset 0 */
+	CHECK_EQ(cfg_rd(vm, 5, 0, c + 8, 4), 0x803);	/* PBA: BAR 3, 0x800 */
+	tbl = bar_addr(vm, 5, 3);
+	/* Reset state: every vector masked. */
+	CHECK_EQ(mmio_rd(vm, tbl + 12, 4), 1);
+	CHECK_EQ(mmio_rd(vm, tbl + 16 * 4 + 12, 4), 1);
+	/* Table entries: dword and qword accesses. */
+	mmio_wr(vm, tbl + 16 * 2, 4, 0xfee01000);
+	mmio_wr(vm, tbl + 16 * 2 + 4, 4, 0);
+	mmio_wr(vm, tbl + 16 * 2 + 8, 4, 0x4242);
+	CHECK_EQ(mmio_rd(vm, tbl + 16 * 2, 8), 0xfee01000);
+	mmio_wr(vm, tbl + 16 * 1, 8, 0xfee02000);
+	mmio_wr(vm, tbl + 16 * 1 + 8, 8, 0x0000000100004343ULL);
+	CHECK_EQ(mmio_rd(vm, tbl + 16 * 1 + 8, 4), 0x4343);
+	CHECK_EQ(mmio_rd(vm, tbl + 16 * 1 + 12, 4), 1);
+	/* Reserved control bits do not stick. */
+	mmio_wr(vm, tbl + 16 * 1 + 12, 4, 0xfffffffe);
+	CHECK_EQ(mmio_rd(vm, tbl + 16 * 1 + 12, 4), 0);
+	mmio_wr(vm, tbl + 16 * 1 + 12, 4, 1);
+
+	/* Disabled: nothing is delivered, nothing is pending. */
+	vm_test_irq_clear(vm);
+	pci_msix_notify(&t->pd, 2);
+	ir = vm_test_irqs(vm, &nir);
+	CHECK_EQ(nir, 0);
+	CHECK_EQ(mmio_rd(vm, tbl + 0x800, 8), 0);
+	CHECK(!pci_msix_enabled(&t->pd));
+
+	/* Enabled, vector masked: pending bit, delivered on unmask. */
+	cfg_wr(vm, 5, 0, c + 2, 2, PCIM_MSIXCTRL_ENABLE);
+	CHECK(pci_msix_enabled(&t->pd));
+	CHECK_EQ(cfg_rd(vm, 5, 0, c + 2, 2) & 0xc7ff, 0x8004);
+	pci_msix_notify(&t->pd, 2);
+	ir = vm_test_irqs(vm, &nir);
+	CHECK_EQ(nir, 0);
+	CHECK_EQ(mmio_rd(vm, tbl + 0x800, 8), 1 << 2);
+	mmio_wr(vm, tbl + 0x800, 8, 0);		/* PBA is read-only */
+	CHECK_EQ(mmio_rd(vm, tbl + 0x800, 4), 1 << 2);
+	mmio_wr(vm, tbl + 16 * 2 + 12, 4, 0);
+	ir = vm_test_irqs(vm, &nir);
+	CHECK_EQ(nir, 1);
+	if (nir == 1) {
+		CHECK_EQ(ir[0].kind, VM_TEST_IRQ_MSI);
+		CHECK_EQ(ir[0].addr, 0xfee01000);
+		CHECK_EQ(ir[0].data, 0x4242);
+	}
+	CHECK_EQ(mmio_rd(vm, tbl + 0x800, 8), 0);
+	/* Unmasked: delivered at once. */
+	pci_msix_notify(&t->pd, 2);
+	ir = vm_test_irqs(vm, &nir);
+	CHECK_EQ(nir, 2);
+	/* Function mask holds every vector; clearing it delivers. */
+	cfg_wr(vm, 5, 0, c + 3, 1, (PCIM_MSIXCTRL_ENABLE |
+	    PCIM_MSIXCTRL_FMASK) >> 8);
+	pci_msix_notify(&t->pd, 2);
+	ir = vm_test_irqs(vm, &nir);
+	CHECK_EQ(nir, 2);
+	CHECK_EQ(mmio_rd(vm, tbl + 0x800, 8), 1 << 2);
+	cfg_wr(vm, 5, 0, c + 2, 2, PCIM_MSIXCTRL_ENABLE);
+	ir = vm_test_irqs(vm, &nir);
+	CHECK_EQ(nir, 3);
+	CHECK_EQ(mmio_rd(vm, tbl + 0x800, 8), 0);
+	/* Vectors past the table are ignored; table size is read-only. */
+	pci_msix_notify(&t->pd, 5);
+	pci_msix_notify(&t->pd, 63);
+	ir = vm_test_irqs(vm, &nir);
+	CHECK_EQ(nir, 3);
+	cfg_wr(vm, 5, 0, c + 2, 2, PCIM_MSIXCTRL_ENABLE | 0x7ff);
+	CHECK_EQ((cfg_rd(vm, 5, 0, c + 2, 2) & 0x7ff) + 1, 5);
+	/* Odd-sized table accesses neither crash nor change entries. */
+	mmio_wr(vm, tbl + 16 * 2 + 1, 1, 0xff);
+	mmio_wr(vm, tbl + 16 * 2 + 2, 2, 0xffff);
+	CHECK_EQ(mmio_rd(vm, tbl + 16 * 2, 4), 0xfee01000);
+	CHECK_EQ(mmio_rd(vm, tbl + 16 * 2 + 2, 2), 0);
+	/* Past the table and PBA, the model's own registers. */
+	CHECK_EQ(mmio_rd(vm, tbl + 0x400, 4) >> 32, (3ULL << 24) | 0x400);
+	cfg_wr(vm, 5, 0, c + 2, 2, 0);
+	CHECK(!pci_msix_enabled(&t->pd));
+}
+
+static void
+test_intx(struct vm *vm, struct tdev *t)
+{
+	unsigned gsi = PCI_INTX_GSI_BASE + 5, c;
+
+	vm_test_irq_clear(vm);
+	pci_intx_set(&t->pd, true);
+	CHECK_EQ(vm_test_irq_level(vm, gsi), 1);
+	CHECK(cfg_rd(vm, 5, 0, PCIR_STATUS, 2) & PCIM_STATUS_INTxSTATE);
+	pci_intx_set(&t->pd, false);
+	CHECK_EQ(vm_test_irq_level(vm, gsi), 0);
+	CHECK(!(cfg_rd(vm, 5, 0, PCIR_STATUS, 2) & PCIM_STATUS_INTxSTATE));
+	/* INTx disable in the command register drops and blocks the line. */
+	pci_intx_set(&t->pd, true);
+	cfg_wr(vm, 5, 0, PCIR_COMMAND, 2, PCIM_CMD_MEMEN | PCIM_CMD_PORTEN |
+	    PCIM_CMD_INTxDIS);
+	CHECK_EQ(vm_test_irq_level(vm, gsi), 0);
+	pci_intx_set(&t->pd, true);
+	CHECK_EQ(vm_test_irq_level(vm, gsi), 0);
+	cfg_wr(vm, 5, 0, PCIR_COMMAND, 2, PCIM_CMD_MEMEN | PCIM_CMD_PORTEN);
+	/* Enabling MSI-X drops INTx. */
+	pci_intx_set(&t->pd, true);
+	CHECK_EQ(vm_test_irq_level(vm, gsi), 1);
+	c = cap_find(vm, 5, PCIY_MSIX, -1);
+	cfg_wr(vm, 5, 0, c + 2, 2, PCIM_MSIXCTRL_ENABLE);
+	CHECK_EQ(vm_test_irq_level(vm, gsi), 0);
+	pci_intx_set(&t->pd, true);
+	CHECK_EQ(vm_test_irq_level(vm, gsi), 0);
+	cfg_wr(vm, 5, 0, c + 2, 2, 0);
+}
+
+static void
+test_multifunction(struct vm *vm)
+{
+	struct dev d2;
+	struct tdev *t2;
+
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_HDRTYPE, 1), 0);
+	t2 = tdev_new(vm, &d2, 5, 3);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_HDRTYPE, 1), 0x80);
+	CHECK_EQ(cfg_rd(vm, 5, 3, PCIR_VENDOR, 2), 0x1234);
+	CHECK_EQ(cfg_rd(vm, 5, 3, PCIR_HDRTYPE, 1), 0);
+	/* Its BARs were placed apart from function 0's. */
+	CHECK(bar_addr(vm, 5, 2) != (cfg_rd(vm, 5, 3, PCIR_BAR0 + 8, 4) & ~0xfU));
+	pci_dev_fini(&t2->pd);
+	free(t2);
+	CHECK_EQ(cfg_rd(vm, 5, 3, PCIR_VENDOR, 2), 0xffff);
+	CHECK_EQ(cfg_rd(vm, 5, 0, PCIR_HDRTYPE, 1), 0);
+}
+
+static void
+test_slot_conflict(struct vm *vm)
+{
+	struct dev d;
+	struct pci_dev pd;
+	const char *log;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.emu = &tdev_emu;
+	d.vm = vm;
+	snprintf(d.cfg, sizeof(d.cfg), "pci.0.5.0");
+	cap_begin();
+	rc = pci_dev_init(&pd, &d, &tdev_pe, 1, 2, 0, 0, 0, 0);
+	log = cap_end();
+	CHECK_EQ(rc, -EEXIST);
+	CHECK_HAS(log, "slot 5 function 0 is already taken");
+	snprintf(d.cfg, sizeof(d.cfg), "pci.0.32.0");
+	cap_begin();
+	rc = pci_dev_init(&pd, &d, &tdev_pe, 1, 2, 0, 0, 0, 0);
+	log = cap_end();
+	CHECK(rc < 0);
+	CHECK_HAS(log, "pci.0.32.0");
+}
+
+static void
+test_bridges(void)
+{
+	struct vm *vm = vm_new_for_test(64 << 20);
+	struct dev *hb, *lpc;
+
+	hb = vm_test_dev_add(vm, "hostbridge", "pci.0.0.0", "hostbridge@0");
+	lpc = vm_test_dev_add(vm, "lpc", "pci.0.1.0", "lpc@0");
+	CHECK(hb != NULL && lpc != NULL);
+	CHECK(hb != NULL && hb->emu->pci != NULL);
+	CHECK_EQ(cfg_rd(vm, 0, 0, PCIR_VENDOR, 4), 0x12751275);
+	CHECK_EQ(cfg_rd(vm, 0, 0, PCIR_REVID, 4) >> 8, 0x060000);
+	CHECK_EQ(cfg_rd(vm, 1, 0, PCIR_VENDOR, 4), 0x70008086);
+	CHECK_EQ(cfg_rd(vm, 1, 0, PCIR_REVID, 4) >> 8, 0x060100);
+	CHECK_EQ(cfg_rd(vm, 0, 0, PCIR_BAR0, 4), 0);
+	CHECK_EQ(cfg_rd(vm, 1, 0, PCIR_CAP_PTR, 1), 0);
+	vm_free(vm);
+	/* The bus went with the VM: a new one starts empty. */
+	vm = vm_new_for_test(64 << 20);
+	CHECK(pci_lookup(vm, 0, 0) == NULL);
+	vm_free(vm);
+}
+
+static void
+test_checkpoint(struct vm *vm, struct tdev *t)
+{
+	struct vm *vm2;
+	struct dev d2;
+	struct tdev *t2;
+	ckp_doc_t *doc;
+	ckp_io_t *io;
+	unsigned c, i;
+	int rc;
+	uint64_t tbl;
+
+	/* Program something worth saving. */
+	c = cap_find(vm, 5, PCIY_MSIX, -1);
+	tbl = bar_addr(vm, 5, 3);
+	cfg_wr(vm, 5, 0, c + 2, 2, PCIM_MSIXCTRL_ENABLE);
+	mmio_wr(vm, tbl + 16 * 4, 4, 0xfee0c000);
+	mmio_wr(vm, tbl + 16 * 4 + 8, 4, 0x55);
+	pci_msix_notify(&t->pd, 4);	/* masked: pending */
+	cfg_wr(vm, 5, 0, PCIR_COMMAND, 2, 0);
+	cfg_wr(vm, 5, 0, PCIR_BAR0 + 8, 4, 0xd8000000);
+	cfg_wr(vm, 5, 0, PCIR_COMMAND, 2, PCIM_CMD_MEMEN | PCIM_CMD_BUSMASTEREN);
+	cfg_wr(vm, 5, 0, PCIR_CACHELNSZ, 1, 0x10);
+
+	doc = ckp_doc_new("test");
+	io = ckp_io_new(doc, CKP_IO_SAVE);
+	ckp_io_enter(io, "tdev@5", 1);
+	rc = pci_dev_save(&t->pd, io);
+	ckp_io_leave(io);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(ckp_doc_error(doc), 0);
+	if (rc != 0)
+		fprintf(stderr, "save: %s\n", ckp_doc_errmsg(doc));
+	ckp_io_free(io);
+	CHECK(ckp_doc_find(doc, "tdev@5.pci.bar@2.addr") != NULL);
+	CHECK(ckp_doc_find(doc, "tdev@5.pci.msix.vector@4.data") != NULL);
+	CHECK(ckp_doc_find(doc, "tdev@5.pci.command") != NULL);
+
+	/* Restore into a fresh VM: nothing moves before resume. */
+	vm2 = vm_new_for_test(64 << 20);
+	t2 = tdev_new(vm2, &d2, 5, 0);
+	io = ckp_io_new(doc, CKP_IO_RESTORE);
+	ckp_io_enter(io, "tdev@5", 1);
+	rc = pci_dev_restore(&t2->pd, io);
+	ckp_io_leave(io);
+	ckp_io_free(io);
+	CHECK_EQ(rc, 0);
+	if (rc != 0)
+		fprintf(stderr, "restore: %s\n", ckp_doc_errmsg(doc));
+	CHECK_EQ(mmio_wr(vm2, 0xd8000010, 4, 1), -ENOENT);
+	CHECK_EQ(pci_dev_resume(&t2->pd), 0);
+	CHECK(memcmp(t->pd.cfg, t2->pd.cfg, PCI_CFG_SIZE) == 0);
+	for (i = 0; i < PCI_NBARS; i++)
+		CHECK_EQ(t->pd.bar[i].addr, t2->pd.bar[i].addr);
+	CHECK_EQ(mmio_wr(vm2, 0xd8000010, 4, 1), 0);
+	CHECK_EQ(t2->last_val, 1);
+	CHECK_EQ(cfg_rd(vm2, 5, 0, PCIR_CACHELNSZ, 1), 0x10);
+	CHECK(pci_msix_enabled(&t2->pd));
+	CHECK_EQ(t2->pd.msix.table[4].addr, 0xfee0c000);
+	CHECK_EQ(t2->pd.msix.table[4].data, 0x55);
+	CHECK_EQ(t2->pd.msix.pba, 1 << 4);
+	/* The pending vector fires in the restored VM once unmasked. */
+	vm_test_irq_clear(vm2);
+	mmio_wr(vm2, bar_addr(vm2, 5, 3) + 16 * 4 + 12, 4, 0);
+	{
+		size_t n;
+		const struct vm_test_irq *ir = vm_test_irqs(vm2, &n);
+		CHECK_EQ(n, 1);
+		if (n == 1)
+			CHECK_EQ(ir[0].data, 0x55);
+	}
+
+	/* A checkpoint of another device is refused, naming both. */
+	{
+		ckp_ent_t *e = ckp_doc_find(doc, "tdev@5.pci.bar@2.size");
+		ckp_doc_t *d3 = doc;
+		CHECK(e != NULL && ckp_ent_set_text(e, "4000") == 0);
+		io = ckp_io_new(d3, CKP_IO_RESTORE);
+		ckp_io_enter(io, "tdev@5", 1);
+		rc = pci_dev_restore(&t2->pd, io);
+		ckp_io_free(io);
+		CHECK(rc < 0);
+		CHECK_HAS(ckp_doc_errmsg(d3), "bar@2");
+		CHECK_EQ(t2->pd.bar[2].addr, 0xd8000000);
+	}
+	pci_dev_fini(&t2->pd);
+	free(t2);
+	vm_free(vm2);
+	ckp_doc_free(doc);
+	cfg_wr(vm, 5, 0, c + 2, 2, 0);
+}
+
+int
+main(void)
+{
+	struct vm *vm = vm_new_for_test(64 << 20);
+	struct dev d;
+	struct tdev *t;
+
+	if (vm == NULL) {
+		fprintf(stderr, "vm_new_for_test failed\n");
+		return (1);
+	}
+	t = tdev_new(vm, &d, 5, 0);
+	test_identity_and_empty(vm);
+	test_bars(vm, t);
+	test_caps_msix(vm, t);
+	test_intx(vm, t);
+	test_multifunction(vm);
+	test_slot_conflict(vm);
+	test_checkpoint(vm, t);
+	pci_dev_fini(&t->pd);
+	free(t);
+	/* Bus gone with its last function, ports too. */
+	{
+		uint64_t v = 0;
+		CHECK(pci_lookup(vm, 5, 0) == NULL);
+		CHECK_EQ(vm_test_pio(vm, 0xcfc, 4, false, &v), -ENOENT);
+	}
+	vm_free(vm);
+	test_bridges();
+	TEST_END();
+}
