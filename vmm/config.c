@@ -1,0 +1,551 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * The configuration tree: bhyve's dotted keys ("pci.0.3.0.path") with
+ * string values.  Kept flat and in insertion order; every key remembers
+ * where it came from and whether anyone read it, so that a key nobody
+ * knows is an error naming the key and its origin.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vm_priv.h"
+
+#define CFG_FILE_MAX	(1 << 20)
+
+static int
+seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+struct cfg *
+cfg_new(void)
+{
+	return calloc(1, sizeof(struct cfg));
+}
+
+void
+cfg_free(struct cfg *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->n; i++) {
+		free(cfg->ent[i].key);
+		free(cfg->ent[i].val);
+		free(cfg->ent[i].origin);
+	}
+	free(cfg->ent);
+	free(cfg);
+}
+
+/* Components of [A-Za-z0-9_-]+ joined by single dots. */
+bool
+cfg_valid_key(const char *key)
+{
+	size_t i, comp = 0, len = strlen(key);
+
+	if (len == 0 || len > 255)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = key[i];
+		if (c == '.') {
+			if (comp == 0)
+				return false;
+			comp = 0;
+		} else if (isalnum(c) || c == '_' || c == '-') {
+			comp++;
+		} else {
+			return false;
+		}
+	}
+	return comp > 0;
+}
+
+static struct cfg_ent *
+find(const struct cfg *cfg, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n; i++)
+		if (strcmp(cfg->ent[i].key, key) == 0)
+			return &cfg->ent[i];
+	return NULL;
+}
+
+/* Does @a name a node that @b lies under ("pci.0" vs "pci.0.3")? */
+static bool
+is_prefix_node(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+
+	return strncmp(a, b, la) == 0 && b[la] == '.';
+}
+
+int
+cfg_set(struct cfg *cfg, const char *key, const char *value,
+    const char *origin, char *err, size_t errlen)
+{
+	struct cfg_ent *e;
+	char *k, *v, *o;
+	size_t i;
+
+	if (!cfg_valid_key(key))
+		return seterr(err, errlen, -EINVAL,
+		    "%s: invalid config key '%s' (dotted names of letters, "
+		    "digits, '_' and '-')", origin, key);
+	if (strchr(value, '\n') != NULL)
+		return seterr(err, errlen, -EINVAL,
+		    "%s: value of '%s' contains a newline", origin, key);
+	/* bhyve's tree: a key cannot be both a value and a node. */
+	for (i = 0; i < cfg->n; i++) {
+		const char *other = cfg->ent[i].key;
+		if (is_prefix_node(key, other) || is_prefix_node(other, key))
+			return seterr(err, errlen, -EINVAL,
+			    "%s: config key '%s' conflicts with '%s' (from %s): "
+			    "a name cannot be both a value and a node", origin,
+			    key, other, cfg->ent[i].origin);
+	}
+	v = strdup(value);
+	o = strdup(origin);
+	if (v == NULL || o == NULL)
+		goto nomem;
+	if ((e = find(cfg, key)) != NULL) {
+		free(e->val);
+		free(e->origin);
+		e->val = v;
+		e->origin = o;
+		e->used = false;
+		return 0;
+	}
+	if (cfg->n == cfg->cap) {
+		size_t cap = cfg->cap ? cfg->cap * 2 : 32;
+		struct cfg_ent *ne = realloc(cfg->ent, cap * sizeof(*ne));
+		if (ne == NULL)
+			goto nomem;
+		cfg->ent = ne;
+		cfg->cap = cap;
+	}
+	if ((k = strdup(key)) == NULL)
+		goto nomem;
+	cfg->ent[cfg->n++] = (struct cfg_ent){ .key = k, .val = v,
+	    .origin = o };
+	return 0;
+nomem:
+	free(v);
+	free(o);
+	return seterr(err, errlen, -ENOMEM, "out of memory");
+}
+
+const struct cfg_ent *
+cfg_lookup(const struct cfg *cfg, const char *key)
+{
+	return find(cfg, key);
+}
+
+const char *
+cfg_get(const struct cfg *cfg, const char *key)
+{
+	struct cfg_ent *e = find(cfg, key);
+
+	if (e == NULL)
+		return NULL;
+	e->used = true;
+	return e->val;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int
+cfg_set_kv(struct cfg *cfg, const char *kv, const char *origin, char *err,
+    size_t errlen)
+{
+	char *copy, *eq, *key, *val;
+	int rc;
+
+	if ((copy = strdup(kv)) == NULL)
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	if ((eq = strchr(copy, '=')) == NULL) {
+		rc = seterr(err, errlen, -EINVAL,
+		    "%s: '%s' is not KEY=VALUE", origin, kv);
+		goto out;
+	}
+	*eq = '\0';
+	key = trim(copy);
+	val = trim(eq + 1);
+	rc = cfg_set(cfg, key, val, origin, err, errlen);
+out:
+	free(copy);
+	return rc;
+}
+
+int
+cfg_load_text(struct cfg *cfg, const char *text, size_t len,
+    const char *name, char *err, size_t errlen)
+{
+	char origin[300];
+	char *buf, *line, *next;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	if (memchr(text, '\0', len) != NULL)
+		return seterr(err, errlen, -EINVAL,
+		    "%s: not a text file (contains NUL bytes)", name);
+	if ((buf = malloc(len + 1)) == NULL)
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	for (line = buf; line != NULL && *line != '\0'; line = next) {
+		char *l;
+
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		l = trim(line);
+		if (*l == '\0' || *l == '#')
+			continue;
+		snprintf(origin, sizeof(origin), "%s:%u", name, lineno);
+		if (strchr(l, '=') == NULL) {
+			rc = seterr(err, errlen, -EINVAL,
+			    "%s: expected KEY=VALUE, got '%.60s'", origin, l);
+			break;
+		}
+		if ((rc = cfg_set_kv(cfg, l, origin, err, errlen)) != 0)
+			break;
+	}
+	free(buf);
+	return rc;
+}
+
+int
+cfg_load_file(struct cfg *cfg, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	size_t got = 0;
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return seterr(err, errlen, -errno, "cannot open config file "
+		    "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		rc = seterr(err, errlen, -errno, "%s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = seterr(err, errlen, -EINVAL, "config file %s is not a "
+		    "regular file", path);
+		goto out;
+	}
+	if (st.st_size > CFG_FILE_MAX) {
+		rc = seterr(err, errlen, -EFBIG, "config file %s is too large "
+		    "(%jd bytes, at most %d)", path, (intmax_t)st.st_size,
+		    CFG_FILE_MAX);
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		rc = seterr(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = seterr(err, errlen, -errno, "reading %s: %s",
+			    path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	rc = cfg_load_text(cfg, buf, got, path, err, errlen);
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+const struct cfg_ent *
+cfg_first_unused(const struct cfg *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n; i++)
+		if (!cfg->ent[i].used)
+			return &cfg->ent[i];
+	return NULL;
+}
+
+static int
+entcmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cfg_ent *)a)->key,
+	    ((const struct cfg_ent *)b)->key);
+}
+
+void
+cfg_sort(struct cfg *cfg)
+{
+	if (cfg->n > 1)
+		qsort(cfg->ent, cfg->n, sizeof(cfg->ent[0]), entcmp);
+}
+
+int
+cfg_parse_bool(const char *s, bool *out)
+{
+	static const char *const t[] = { "true", "yes", "on", "1" };
+	static const char *const f[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(s, t[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, f[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int
+cfg_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s == '\0' || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end != '\0')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int
+cfg_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	case 't': case 'T':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -EINVAL;
+	if (shift != 0 && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The vmm.h accessors                                                       */
+/* ------------------------------------------------------------------------ */
+
+static int
+node_key(char *buf, size_t size, const char *node, const char *subkey)
+{
+	int n = snprintf(buf, size, "%s.%s", node, subkey);
+
+	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+}
+
+int
+cfg_node_set(struct cfg *cfg, const char *node, const char *subkey,
+    const char *value)
+{
+	char key[256], origin[300];
+
+	if (node_key(key, sizeof(key), node, subkey) != 0)
+		return -ENAMETOOLONG;
+	snprintf(origin, sizeof(origin), "options of %s", node);
+	return cfg_set(cfg, key, value, origin, NULL, 0);
+}
+
+const char *
+cfg_node_get(const struct cfg *cfg, const char *node, const char *subkey)
+{
+	char key[256];
+
+	if (node_key(key, sizeof(key), node, subkey) != 0)
+		return NULL;
+	return cfg_get(cfg, key);
+}
+
+int
+cfg_parse_kv_args(struct cfg *cfg, const char *node, const char *args,
+    char *err, size_t errlen)
+{
+	char *copy, *tok, *save = NULL;
+	int rc = 0;
+
+	if (args == NULL || *args == '\0')
+		return 0;
+	if ((copy = strdup(args)) == NULL)
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		const char *val = "true";
+		char key[256];
+
+		if (eq != NULL) {
+			*eq = '\0';
+			val = eq + 1;
+		}
+		if (node_key(key, sizeof(key), node, tok) != 0 ||
+		    !cfg_valid_key(key)) {
+			rc = seterr(err, errlen, -EINVAL,
+			    "invalid option name '%s' for %s", tok, node);
+			break;
+		}
+		if ((rc = cfg_set(cfg, key, val, "device options", err,
+		    errlen)) != 0)
+			break;
+	}
+	free(copy);
+	return rc;
+}
+
+const char *
+vm_cfg_get(const struct vm *vm, const char *key)
+{
+	return cfg_get(vm->cfg, key);
+}
+
+const char *
+dev_cfg_get(const struct dev *d, const char *subkey)
+{
+	return cfg_node_get(d->vm->cfg, d->cfg, subkey);
+}
+
+int
+vm_cfg_get_bool(const struct vm *vm, const char *key, bool def, bool *out)
+{
+	const char *v = cfg_get(vm->cfg, key);
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	if (cfg_parse_bool(v, out) != 0) {
+		vm_log(vm, "config key %s: '%s' is not a boolean "
+		    "(true/false, yes/no, on/off, 1/0)", key, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+dev_cfg_get_bool(const struct dev *d, const char *subkey, bool def,
+    bool *out)
+{
+	char key[256];
+
+	if (node_key(key, sizeof(key), d->cfg, subkey) != 0)
+		return -ENAMETOOLONG;
+	return vm_cfg_get_bool(d->vm, key, def, out);
+}
+
+static int
+dev_cfg_get_num(const struct dev *d, const char *subkey, uint64_t def,
+    uint64_t min, uint64_t max, uint64_t *out, bool size)
+{
+	char key[256];
+	const char *v;
+	int rc;
+
+	*out = def;
+	if (node_key(key, sizeof(key), d->cfg, subkey) != 0)
+		return -ENAMETOOLONG;
+	if ((v = cfg_get(d->vm->cfg, key)) == NULL)
+		return 0;
+	rc = size ? cfg_parse_size(v, out) : cfg_parse_u64(v, out);
+	if (rc != 0) {
+		vm_log(d->vm, "config key %s: '%s' is not %s", key, v,
+		    size ? "a size (N[K|M|G|T])" : "a number");
+		*out = def;
+		return -EINVAL;
+	}
+	if (*out < min || *out > max) {
+		vm_log(d->vm, "config key %s: %s is out of range [%" PRIu64
+		    ", %" PRIu64 "]", key, v, min, max);
+		*out = def;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+dev_cfg_get_u64(const struct dev *d, const char *subkey, uint64_t def,
+    uint64_t min, uint64_t max, uint64_t *out)
+{
+	return dev_cfg_get_num(d, subkey, def, min, max, out, false);
+}
+
+int
+dev_cfg_get_size(const struct dev *d, const char *subkey, uint64_t def,
+    uint64_t min, uint64_t max, uint64_t *out)
+{
+	return dev_cfg_get_num(d, subkey, def, min, max, out, true);
+}

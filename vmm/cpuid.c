@@ -1,0 +1,157 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * CPUID for each vCPU: what KVM supports on this host, with the topology
+ * made to match the VM (one core per vCPU, APIC ID = vCPU index) and the
+ * hypervisor bit and KVM signature leaves present.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/kvm.h>
+
+#include "vm_priv.h"
+
+#define CPUID_MAX_ENT	256
+
+static struct kvm_cpuid_entry2 *
+find(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn &&
+		    (!(c->entries[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
+		    c->entries[i].index == idx))
+			return &c->entries[i];
+	return NULL;
+}
+
+static void
+drop(struct kvm_cpuid2 *c, uint32_t fn)
+{
+	uint32_t i, j = 0;
+
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function != fn)
+			c->entries[j++] = c->entries[i];
+	c->nent = j;
+}
+
+static struct kvm_cpuid_entry2 *
+add(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx, uint32_t flags)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	if (c->nent >= CPUID_MAX_ENT)
+		return NULL;
+	e = &c->entries[c->nent++];
+	memset(e, 0, sizeof(*e));
+	e->function = fn;
+	e->index = idx;
+	e->flags = flags;
+	return e;
+}
+
+static unsigned
+order(unsigned n)
+{
+	unsigned s = 0;
+
+	while ((1U << s) < n)
+		s++;
+	return s;
+}
+
+/* Leaves 0xB and 0x1F: SMT level of 1 thread, core level of @ncpus. */
+static void
+topology_leaf(struct kvm_cpuid2 *c, uint32_t fn, unsigned id, unsigned ncpus)
+{
+	struct kvm_cpuid_entry2 *e;
+	uint32_t sub;
+
+	drop(c, fn);
+	for (sub = 0; sub < 3; sub++) {
+		if ((e = add(c, fn, sub, KVM_CPUID_FLAG_SIGNIFCANT_INDEX)) == NULL)
+			return;
+		e->edx = id;
+		e->ecx = sub;
+		if (sub == 0) {
+			e->eax = 0;
+			e->ebx = 1;
+			e->ecx |= 1 << 8;	/* SMT */
+		} else if (sub == 1) {
+			e->eax = order(ncpus);
+			e->ebx = ncpus;
+			e->ecx |= 2 << 8;	/* core */
+		}
+	}
+}
+
+int
+cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned id,
+    unsigned ncpus, struct kvm_cpuid2 **out)
+{
+	struct kvm_cpuid2 *c;
+	struct kvm_cpuid_entry2 *e;
+	uint32_t max_basic = 0, max_ext = 0;
+	size_t sz = sizeof(*c) + CPUID_MAX_ENT * sizeof(c->entries[0]);
+
+	if (supported->nent > CPUID_MAX_ENT - 8)
+		return -E2BIG;
+	if ((c = calloc(1, sz)) == NULL)
+		return -ENOMEM;
+	c->nent = supported->nent;
+	memcpy(c->entries, supported->entries,
+	    supported->nent * sizeof(c->entries[0]));
+
+	if ((e = find(c, 0, 0)) != NULL)
+		max_basic = e->eax;
+	if ((e = find(c, 0x80000000, 0)) != NULL)
+		max_ext = e->eax;
+
+	if ((e = find(c, 1, 0)) != NULL) {
+		e->ebx &= 0x0000ffff;
+		e->ebx |= id << 24;
+		e->ebx |= (1U << order(ncpus)) << 16;
+		if (ncpus > 1)
+			e->edx |= 1U << 28;	/* HTT: ebx[23:16] is valid */
+		e->ecx |= 1U << 31;	/* running under a hypervisor */
+	}
+	/* Intel deterministic cache parameters: cores per package. */
+	if (max_basic >= 4) {
+		uint32_t i;
+		for (i = 0; i < c->nent; i++) {
+			e = &c->entries[i];
+			if (e->function != 4)
+				continue;
+			e->eax &= 0x03ffffff;
+			e->eax |= ((1U << order(ncpus)) - 1) << 26;
+			e->eax &= ~(0xfffU << 14);	/* one thread per cache */
+		}
+	}
+	if (max_basic >= 0xb)
+		topology_leaf(c, 0xb, id, ncpus);
+	if (max_basic >= 0x1f)
+		topology_leaf(c, 0x1f, id, ncpus);
+	/* AMD: cores per package and the extended APIC ID. */
+	if (max_ext >= 0x80000008 && (e = find(c, 0x80000008, 0)) != NULL) {
+		e->ecx &= ~0xf0ffU;
+		e->ecx |= (ncpus - 1) | (order(ncpus) << 12);
+	}
+	if (max_ext >= 0x8000001e && (e = find(c, 0x8000001e, 0)) != NULL) {
+		e->eax = id;
+		e->ebx = id & 0xff;	/* core id, one thread per core */
+		e->ecx = 0;		/* node 0, one node */
+	}
+	/* The KVM signature leaf, if this KVM did not list it. */
+	if (find(c, 0x40000000, 0) == NULL &&
+	    (e = add(c, 0x40000000, 0, 0)) != NULL) {
+		e->eax = 0x40000001;
+		memcpy(&e->ebx, "KVMK", 4);
+		memcpy(&e->ecx, "VMKV", 4);
+		memcpy(&e->edx, "M\0\0\0", 4);
+	}
+	*out = c;
+	return 0;
+}

@@ -1,0 +1,295 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * hyve's internals shared by the files of vmm/ (and the checkpoint code
+ * that will save and restore exactly this state).  Devices use vmm.h only.
+ */
+#ifndef HYVE_VM_PRIV_H
+#define HYVE_VM_PRIV_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm.h"
+#include "vm_test.h"
+
+struct kvm_run;
+struct kvm_cpuid2;
+
+/* ------------------------------------------------------------------------ */
+/* Configuration (vmm/config.c)                                             */
+/* ------------------------------------------------------------------------ */
+
+struct cfg_ent {
+	char	*key;
+	char	*val;
+	char	*origin;	/* "-o", "-s 3,...", "vm.conf:12": for messages */
+	bool	 used;		/* read by someone during init */
+};
+
+struct cfg {
+	struct cfg_ent	*ent;
+	size_t		 n, cap;
+};
+
+struct cfg *cfg_new(void);
+void cfg_free(struct cfg *cfg);
+/* Set (or replace) @key; @origin describes where it came from. */
+int cfg_set(struct cfg *cfg, const char *key, const char *value,
+    const char *origin, char *err, size_t errlen);
+/* Look up without marking used. */
+const struct cfg_ent *cfg_lookup(const struct cfg *cfg, const char *key);
+/* Look up and mark used. */
+const char *cfg_get(const struct cfg *cfg, const char *key);
+/* "key=value" (as -o takes it). */
+int cfg_set_kv(struct cfg *cfg, const char *kv, const char *origin,
+    char *err, size_t errlen);
+/* Read a config file (bhyve syntax). */
+int cfg_load_file(struct cfg *cfg, const char *path, char *err,
+    size_t errlen);
+/* Parse a config-file text; @name is used in messages. */
+int cfg_load_text(struct cfg *cfg, const char *text, size_t len,
+    const char *name, char *err, size_t errlen);
+/* The first key nobody read, or NULL. */
+const struct cfg_ent *cfg_first_unused(const struct cfg *cfg);
+bool cfg_valid_key(const char *key);
+/* Parse helpers shared with the typed getters. */
+int cfg_parse_bool(const char *s, bool *out);
+int cfg_parse_u64(const char *s, uint64_t *out);
+/* Sort entries by key (for dumping and for the checkpoint). */
+void cfg_sort(struct cfg *cfg);
+
+/* ------------------------------------------------------------------------ */
+/* Guest memory (vmm/mem.c)                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define VM_MAX_MEM_REGIONS	4
+
+struct vm_mem_region {
+	const char	*name;		/* "lowmem", "highmem" */
+	uint64_t	 gpa;
+	uint64_t	 size;
+	uint8_t		*host;
+	uint64_t	 file_off;	/* offset in a RAM file: regions in order */
+	uint32_t	 slot;		/* KVM memory slot */
+	uint32_t	 kvm_flags;	/* KVM_MEM_LOG_DIRTY_PAGES... */
+	_Atomic unsigned long *dirty;	/* device writes, one bit per page; NULL = off */
+};
+
+int vm_mem_init(struct vm *vm, uint64_t size);
+void vm_mem_fini(struct vm *vm);
+/* Register every region as a KVM memory slot. */
+int vm_mem_kvm_register(struct vm *vm);
+/* The host memory hyve may give a guest, in bytes (MemAvailable + SwapFree). */
+uint64_t vm_mem_host_limit(void);
+
+/* ------------------------------------------------------------------------ */
+/* I/O buses (vmm/bus.c)                                                     */
+/* ------------------------------------------------------------------------ */
+
+struct io_range {
+	uint64_t	 base, len;
+	io_fn		*fn;
+	void		*opaque;
+	char		 owner[40];
+};
+
+struct iobus {
+	const char	*name;		/* "port", "MMIO" */
+	pthread_rwlock_t lock;
+	struct io_range	*r;		/* sorted by base, disjoint */
+	size_t		 n, cap;
+};
+
+void iobus_init(struct iobus *bus, const char *name);
+void iobus_fini(struct iobus *bus);
+int iobus_register(struct vm *vm, struct iobus *bus, uint64_t base,
+    uint64_t len, io_fn *fn, void *opaque, const char *owner);
+int iobus_unregister(struct iobus *bus, uint64_t base);
+/* -ENOENT when no range covers the access; else the handler's result. */
+int iobus_access(struct iobus *bus, uint64_t addr, unsigned size,
+    bool is_write, uint64_t *val, char *owner, size_t ownerlen);
+
+/* Ports a normal guest probes that hyve answers as "nothing there". */
+const char *legacy_port_name(uint16_t port);
+
+/* ------------------------------------------------------------------------ */
+/* vCPUs (vmm/vcpu.c, vmm/cpuid.c)                                           */
+/* ------------------------------------------------------------------------ */
+
+struct vcpu {
+	struct vm	*vm;
+	unsigned	 id;		/* also its APIC ID */
+	int		 fd;
+	struct kvm_run	*run;
+	size_t		 run_size;
+	pthread_t	 thread;
+	bool		 thread_started;
+	bool		 parked;	/* outside KVM_RUN, waiting (run_lock) */
+	bool		 io_pending;	/* a port/MMIO exit not yet completed */
+	uint64_t	 nexits;
+};
+
+int vcpu_create(struct vm *vm, unsigned id);
+void vcpu_destroy(struct vcpu *vcpu);
+int vcpu_setup_cpuid(struct vcpu *vcpu);
+int vcpu_setup_lapic(struct vcpu *vcpu);
+/* BSP registers for the PVH entry: 32-bit flat protected mode. */
+int vcpu_setup_pvh(struct vcpu *vcpu, uint32_t entry, uint32_t start_info);
+int vcpus_start(struct vm *vm);
+void vcpus_join(struct vm *vm);
+void vcpu_kick(struct vcpu *vcpu);
+
+/* Fill @cpuid for vCPU @id from the host-supported list (vmm/cpuid.c). */
+int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned id,
+    unsigned ncpus, struct kvm_cpuid2 **out);
+
+/* ------------------------------------------------------------------------ */
+/* Stop reasons and exit codes (docs/hyve.8)                                 */
+/* ------------------------------------------------------------------------ */
+
+enum vm_stop_reason {
+	VM_STOP_NONE = 0,
+	VM_STOP_POWEROFF,	/* guest wrote a status to port 0xf4 or S5 */
+	VM_STOP_RESET,		/* guest asked for a reset */
+	VM_STOP_FAULT,		/* guest error: triple fault, unhandled I/O... */
+	VM_STOP_HOST,		/* host or KVM error */
+	VM_STOP_SIGNAL,		/* SIGINT, SIGTERM, SIGHUP */
+};
+
+#define HYVE_EXIT_OK		0
+#define HYVE_EXIT_GUEST_STATUS	1
+#define HYVE_EXIT_USAGE		2
+#define HYVE_EXIT_FAULT		3
+#define HYVE_EXIT_HOST		4
+
+/* Record the first stop request and make every vCPU leave KVM_RUN. */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int status,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Exit code for the recorded reason. */
+int vm_exit_code(const struct vm *vm);
+
+/*
+ * Rendezvous: on return of vm_pause_vcpus() every vCPU thread is parked
+ * outside KVM_RUN (and will stay there until vm_resume_vcpus()), so its
+ * state may be read or written with the KVM ioctls.  -ESHUTDOWN when the
+ * VM is stopping.
+ */
+int vm_pause_vcpus(struct vm *vm);
+void vm_resume_vcpus(struct vm *vm);
+
+/* ------------------------------------------------------------------------ */
+/* The VM                                                                    */
+/* ------------------------------------------------------------------------ */
+
+struct vm {
+	char		 name[72];
+	struct cfg	*cfg;
+	bool		 test;		/* vm_new_for_test: no KVM */
+
+	/* KVM */
+	int		 kvm_fd;
+	int		 vm_fd;
+	int		 run_mmap_size;
+	struct kvm_cpuid2 *supported_cpuid;
+
+	/* memory */
+	uint64_t	 mem_size;
+	struct vm_mem_region mem[VM_MAX_MEM_REGIONS];
+	unsigned	 nmem;
+
+	struct iobus	 pio, mmio;
+	bool		 strictio;	/* x86.strictio: stop on unknown ports */
+	bool		 strictmmio;	/* x86.strictmmio: stop on unmapped MMIO */
+	_Atomic uint64_t warned_ports[65536 / 64];	/* reported once each */
+
+	/* vCPUs */
+	unsigned	 ncpus;
+	struct vcpu	*vcpus;
+
+	/* devices, in init order */
+	struct dev	**devs;
+	unsigned	 ndevs;
+
+	/* boot */
+	uint64_t	 entry;		/* PVH entry */
+	uint64_t	 start_info;	/* hvm_start_info address */
+
+	/* run state; run_lock protects what follows */
+	pthread_mutex_t	 run_lock;
+	pthread_cond_t	 run_cond;
+	atomic_bool	 pause_req;
+	atomic_bool	 stopping;
+	unsigned	 nthreads;	/* vCPU threads alive */
+	unsigned	 nparked;
+	enum vm_stop_reason stop_reason;
+	int		 stop_status;
+	char		 stop_msg[512];
+	int		 event_fd;	/* written on stop requests (main loop) */
+
+	/* vm_new_for_test */
+	pthread_mutex_t	 test_lock;
+	struct vm_test_irq *tirq;
+	size_t		 ntirq, tirq_cap;
+	int		 tlevel[VM_NR_GSIS];
+	struct vm_test_stop tstop;
+};
+
+/* Allocate the common parts (name, config, buses, locks). */
+struct vm *vm_alloc(struct cfg *cfg);
+/* Create the KVM VM from the config: memory, irqchip, PIT, vCPUs, devices. */
+int vm_create(struct cfg *cfg, struct vm **vmp);
+/* Load the kernel, write boot data, set the BSP's registers. */
+int vm_boot_setup(struct vm *vm);
+/* Create the device instances the config names and init them. */
+int vm_devs_init(struct vm *vm);
+void vm_devs_fini(struct vm *vm);
+/* Start every device (its resume op) before the vCPUs first run. */
+int vm_devs_start(struct vm *vm);
+struct dev *vm_dev_add(struct vm *vm, const struct devemu *emu,
+    const char *node, const char *id);
+/* memory.size / -m: N[K|M|G|T], a bare number is MiB (bhyve). */
+int vm_parse_memsize(const char *s, uint64_t *out);
+/* Reject keys nobody read. */
+int vm_cfg_check_unused(struct vm *vm);
+
+/* ------------------------------------------------------------------------ */
+/* PVH boot (vmm/elf.c, vmm/pvh.c, vmm/acpi.c)                               */
+/* ------------------------------------------------------------------------ */
+
+/* Boot data hyve writes lives here; E820 marks it reserved. */
+#define BOOT_AREA_BASE		0xE0000ULL
+#define BOOT_AREA_END		0x100000ULL
+#define BOOT_ACPI_BASE		0xE0000ULL	/* RSDP first, then tables */
+#define BOOT_ACPI_END		0xF0000ULL
+#define BOOT_START_INFO		0xF0000ULL	/* hvm_start_info */
+#define BOOT_MEMMAP		0xF0100ULL	/* E820-style entries */
+#define BOOT_CMDLINE		0xF1000ULL
+#define BOOT_CMDLINE_MAX	4096		/* bytes including the NUL */
+
+/*
+ * Load the PVH ELF @path into guest RAM.  Every header, offset and size is
+ * checked before anything is written; the message names the file.
+ */
+int pvh_load_elf(struct vm *vm, const char *path, uint64_t *entry,
+    char *err, size_t errlen);
+/* As above from a buffer (unit tests, fuzzing). */
+int pvh_load_elf_buf(struct vm *vm, const void *buf, size_t len,
+    const char *name, uint64_t *entry, char *err, size_t errlen);
+
+/* Write hvm_start_info, its memory map and the command line. */
+int pvh_write_start_info(struct vm *vm, const char *cmdline, uint64_t rsdp,
+    char *err, size_t errlen);
+
+/* Build the ACPI tables at BOOT_ACPI_BASE; *rsdp gets the RSDP address. */
+int acpi_build(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen);
+uint8_t acpi_checksum(const void *p, size_t len);
+
+/* vm_log() with a va_list. */
+void vm_logv(const struct vm *vm, const char *fmt, va_list ap);
+
+#endif /* HYVE_VM_PRIV_H */
