@@ -241,7 +241,7 @@ handle_pio(struct vcpu *v)
 		    sizeof(owner));
 		if (rc == -ENOENT) {
 			unsigned cpl;
-			uint64_t rip;
+			uint64_t rip, wval = val;
 
 			val = ~0ULL;
 			if (legacy_port_name(port) != NULL)
@@ -257,7 +257,7 @@ handle_pio(struct vcpu *v)
 				    wr ? "wrote" : "read", size,
 				    size > 1 ? "s" : "", wr ? "to" : "from",
 				    port, wr ? " (value 0x" : "",
-				    wr ? val & size_mask(size) : 0,
+				    wr ? wval & size_mask(size) : 0,
 				    wr ? ")" : "", rip, cpl);
 				return -1;
 			}
@@ -296,7 +296,7 @@ handle_mmio(struct vcpu *v)
 	if (rc == -ENOENT) {
 		static _Atomic unsigned nwarn;
 		unsigned cpl;
-		uint64_t rip;
+		uint64_t rip, wval = val;
 
 		val = ~0ULL;
 		if (vm->strictmmio || atomic_fetch_add(&nwarn, 1) <
@@ -310,7 +310,7 @@ handle_mmio(struct vcpu *v)
 				    "or RAM there", v->id, wr ? "wrote" : "read",
 				    size, size > 1 ? "s" : "", wr ? "to" : "from",
 				    addr, wr ? " (value 0x" : "",
-				    wr ? val & size_mask(size) : 0,
+				    wr ? wval & size_mask(size) : 0,
 				    wr ? ")" : "", rip, cpl);
 				return -1;
 			}

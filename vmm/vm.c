@@ -27,7 +27,6 @@ vm_alloc(struct cfg *cfg)
 		return NULL;
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->event_fd = -1;
-	snprintf(vm->name, sizeof(vm->name), "%s", "hyve");
 	iobus_init(&vm->pio, "port");
 	iobus_init(&vm->mmio, "MMIO");
 	pthread_mutex_init(&vm->run_lock, NULL);
@@ -107,8 +106,10 @@ vm_logv(const struct vm *vm, const char *fmt, va_list ap)
 	int n;
 
 	/* One write per message keeps lines from several threads whole. */
-	n = snprintf(buf, sizeof(buf), "hyve: %s: ",
-	    vm != NULL ? vm->name : "-");
+	if (vm != NULL && vm->name[0] != '\0')
+		n = snprintf(buf, sizeof(buf), "hyve: %s: ", vm->name);
+	else
+		n = snprintf(buf, sizeof(buf), "hyve: ");
 	if (n < 0)
 		return;
 	vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
