@@ -223,4 +223,7 @@ int virtio_dev_save(struct virtio_dev *vd, ckp_io_t *io);
 int virtio_dev_restore(struct virtio_dev *vd, ckp_io_t *io);
 int virtio_dev_resume(struct virtio_dev *vd);
 
+/* Tests only: called by virtio-blk's I/O threads before each request (to slow them). */
+extern void (*virtio_blk_test_io_hook)(void);
+
 #endif /* HYVE_VIRTIO_H */

@@ -83,6 +83,8 @@ struct blk {
 
 static void blk_process(struct blk *sc);
 
+void (*virtio_blk_test_io_hook)(void);
+
 /* ------------------------------------------------------------------------ */
 /* Requests                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -207,6 +209,8 @@ blk_worker(void *arg)
 		pthread_mutex_unlock(&sc->qlock);
 
 		done = 0;
+		if (virtio_blk_test_io_hook != NULL)
+			virtio_blk_test_io_hook();
 		if (r->type == VIRTIO_BLK_T_FLUSH) {
 			st = VIRTIO_BLK_S_OK;
 			if (!sc->ro && fdatasync(sc->fd) < 0) {
@@ -427,22 +431,21 @@ put_le(uint8_t *b, uint64_t v, unsigned n)
 }
 
 static int
-blk_open(struct blk *sc, struct vm *vm)
+blk_open(struct blk *sc, struct vm *vm, const char *who)
 {
 	struct stat st;
 
 	sc->fd = open(sc->path, (sc->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (sc->fd < 0) {
 		int e = errno;
-		vm_log(vm, "%s: cannot open disk image \"%s\"%s: %s",
-		    sc->vd.name[0] ? sc->vd.name : "virtio-blk", sc->path,
-		    sc->ro ? " read-only" : "", strerror(e));
+		vm_log(vm, "%s: cannot open disk image \"%s\"%s: %s", who,
+		    sc->path, sc->ro ? " read-only" : "", strerror(e));
 		return (-e);
 	}
 	if (fstat(sc->fd, &st) < 0 || !(S_ISREG(st.st_mode) ||
 	    S_ISBLK(st.st_mode))) {
-		vm_log(vm, "virtio-blk: \"%s\" is not a regular file or block "
-		    "device", sc->path);
+		vm_log(vm, "%s: disk image \"%s\" is not a regular file or "
+		    "block device", who, sc->path);
 		close(sc->fd);
 		sc->fd = -1;
 		return (-EINVAL);
@@ -463,31 +466,33 @@ blk_init(struct dev *d)
 {
 	struct blk *sc;
 	const char *path, *ro, *serial;
+	char who[80];
 	uint8_t cfg[BLK_CFG_LEN] = { 0 };
 	uint64_t features;
 	unsigned i;
 	int rc;
 
+	snprintf(who, sizeof(who), "virtio-blk@%s", d->cfg);
 	path = dev_cfg_get(d, "path");
 	ro = dev_cfg_get(d, "ro");
 	serial = dev_cfg_get(d, "serial");
 	if (path == NULL || *path == '\0') {
-		vm_log(d->vm, "virtio-blk@%s: no disk image: set %s.path "
-		    "(-s SLOT,virtio-blk,PATH[,ro])", d->cfg, d->cfg);
+		vm_log(d->vm, "%s: no disk image: set %s.path "
+		    "(-s SLOT,virtio-blk,PATH[,ro])", who, d->cfg);
 		return (-EINVAL);
 	}
 	if ((sc = calloc(1, sizeof(*sc))) == NULL)
 		return (-ENOMEM);
 	sc->fd = -1;
 	if (strlen(path) >= sizeof(sc->path)) {
-		vm_log(d->vm, "virtio-blk@%s: path is too long", d->cfg);
+		vm_log(d->vm, "%s: path is too long", who);
 		rc = -ENAMETOOLONG;
 		goto fail;
 	}
 	snprintf(sc->path, sizeof(sc->path), "%s", path);
 	if (ro != NULL && parse_bool(ro, &sc->ro) < 0) {
-		vm_log(d->vm, "virtio-blk@%s: %s.ro=\"%s\" is not true or false",
-		    d->cfg, d->cfg, ro);
+		vm_log(d->vm, "%s: %s.ro=\"%s\" is not true or false", who,
+		    d->cfg, ro);
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -495,7 +500,7 @@ blk_init(struct dev *d)
 		snprintf(sc->serial, sizeof(sc->serial), "%.20s", serial);
 	else
 		snprintf(sc->serial, sizeof(sc->serial), "HYVE-%.15s", d->cfg);
-	if ((rc = blk_open(sc, d->vm)) < 0)
+	if ((rc = blk_open(sc, d->vm, who)) < 0)
 		goto fail;
 
 	put_le(cfg + 0, sc->capacity, 8);
@@ -609,7 +614,16 @@ static int
 blk_save(struct dev *d, ckp_io_t *io)
 {
 	struct blk *sc = d->softc;
+	struct stat st;
 	int rc;
+
+	/* The disk as it is now (paused: no write in flight). */
+	if (fstat(sc->fd, &st) == 0) {
+		if (S_ISREG(st.st_mode))
+			sc->image_size = (uint64_t)st.st_size;
+		sc->image_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+		    st.st_mtim.tv_nsec;
+	}
 
 	ckp_io_string(io, "path", sc->path, sizeof(sc->path), 0);
 	CKP_IO(io, sc->ro);
