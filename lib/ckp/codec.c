@@ -84,7 +84,8 @@ ckp__detect(const void *bufv, size_t len)
 	while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' ||
 	    b[i] == '\r'))
 		i++;
-	if (i < len && b[i] == '{')
+	/* '[' and '"' are JSON too: wrong, but the JSON decoder says why */
+	if (i < len && (b[i] == '{' || b[i] == '[' || b[i] == '"'))
 		return CKP_ENC_JSON;
 	/*
 	 * Text starts with printable bytes; anything else is binary data,
@@ -139,27 +140,35 @@ ckp__decode_finish(ckp_doc_t *doc, bool have_sum, uint64_t file_sum,
 {
 	char a[CKP_SUM_TEXT_LEN], b[CKP_SUM_TEXT_LEN];
 
+	int err;
+
 	ckp__sum_text(content, doc->sumtext);
 	if (!have_sum)
 		doc->sum_state = CKP_SUM_NONE;
 	else
 		doc->sum_state = file_sum == content ? CKP_SUM_OK : CKP_SUM_BAD;
-	if (!(flags & CKP_LOAD_NOVERIFY)) {
-		if (doc->sum_state == CKP_SUM_NONE)
-			return ckp_doc_set_error(doc, -EBADMSG,
-			    "%s: no checksum: the document is incomplete or written by hand "
-			    "(content is %s; 'ckp convert --no-verify' seals it)",
-			    where, doc->sumtext);
-		if (doc->sum_state == CKP_SUM_BAD) {
-			ckp__sum_text(file_sum, a);
-			ckp__sum_text(content, b);
-			return ckp_doc_set_error(doc, -EBADMSG,
-			    "%s: checksum mismatch: the file says %s, the content is %s "
-			    "(corrupt or edited by hand; 'ckp convert --no-verify' re-seals it)",
-			    where, a, b);
-		}
+	/*
+	 * The header first: a newer format may checksum differently, and
+	 * "too new" is the message that helps.
+	 */
+	if ((err = check_header(doc, where)) != 0)
+		return err;
+	if (flags & CKP_LOAD_NOVERIFY)
+		return 0;
+	if (doc->sum_state == CKP_SUM_NONE)
+		return ckp_doc_set_error(doc, -EBADMSG,
+		    "%s: no checksum: the document is incomplete or written by hand "
+		    "(content is %s; 'ckp convert --no-verify' seals it)",
+		    where, doc->sumtext);
+	if (doc->sum_state == CKP_SUM_BAD) {
+		ckp__sum_text(file_sum, a);
+		ckp__sum_text(content, b);
+		return ckp_doc_set_error(doc, -EBADMSG,
+		    "%s: checksum mismatch: the file says %s, the content is %s "
+		    "(corrupt or edited by hand; 'ckp convert --no-verify' re-seals it)",
+		    where, a, b);
 	}
-	return check_header(doc, where);
+	return 0;
 }
 
 const char *

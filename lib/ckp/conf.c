@@ -164,17 +164,16 @@ static ckp_sec_t *
 walk(struct cdec *d, const char *p, size_t n)
 {
 	ckp_sec_t *sec = &d->doc->root;
-	size_t i = 0;
+	const char *c = p, *end = p + n;
 	int err;
 
 	if (n == 0)
 		return sec;
 	if (d->csec != NULL && n == d->cplen && memcmp(p, d->cpath, n) == 0)
 		return d->csec;
-	while (i < n) {
-		const char *c = p + i;
-		const char *dot = memchr(c, '.', n - i);
-		size_t cl = dot != NULL ? (size_t)(dot - c) : n - i;
+	for (;;) {
+		const char *dot = memchr(c, '.', (size_t)(end - c));
+		size_t cl = dot != NULL ? (size_t)(dot - c) : (size_t)(end - c);
 		if (!ckp__name_ok(c, cl, true)) {
 			cerr(d, (size_t)(c - d->buf),
 			    "invalid section name '%.*s' (names match [A-Za-z0-9_-]+, optionally @N, at most %d bytes)",
@@ -200,7 +199,9 @@ walk(struct cdec *d, const char *p, size_t n)
 			return NULL;
 		}
 		sec = e->v.sec;
-		i += cl + 1;
+		if (dot == NULL)
+			break;
+		c = dot + 1;
 	}
 	if (n < sizeof(d->cpath)) {
 		memcpy(d->cpath, p, n);

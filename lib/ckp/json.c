@@ -429,12 +429,20 @@ scan_number(struct jdec *d, size_t *endp, bool *isint)
 	return 0;
 }
 
-/* What JSON value starts at d->pos, for messages. */
+static bool
+value_start(struct jdec *d)
+{
+	if (d->pos >= d->len)
+		return false;
+	char c = d->buf[d->pos];
+	return c == '"' || c == '{' || c == '[' || c == 't' || c == 'f' ||
+	    c == 'n' || c == '-' || (c >= '0' && c <= '9');
+}
+
+/* What JSON value starts at d->pos (value_start() is true), for messages. */
 static const char *
 kind(struct jdec *d)
 {
-	if (d->pos >= d->len)
-		return "end of input";
 	switch (d->buf[d->pos]) {
 	case '"': return "a string";
 	case '{': return "an object";
@@ -448,7 +456,7 @@ kind(struct jdec *d)
 static int
 wrong_kind(struct jdec *d, const char *key, size_t klen, const char *want)
 {
-	if (d->pos >= d->len)
+	if (!value_start(d))
 		return unexpected(d, want);
 	return jerr(d, d->pos, "value of \"%.*s\" must be %s, found %s",
 	    (int)klen, key, want, kind(d));
@@ -601,7 +609,7 @@ parse_section_value(struct jdec *d, ckp_sec_t *sec, const char *key, size_t klen
 	for (;;) {
 		skip_ws(d);
 		if (d->pos >= d->len || d->buf[d->pos] != '{')
-			return d->pos >= d->len ? unexpected(d, "an object") :
+			return !value_start(d) ? unexpected(d, "an object") :
 			    jerr(d, d->pos,
 			    "elements of the array \"%.*s\" must be objects, found %s",
 			    (int)klen, key, kind(d));
