@@ -12,11 +12,13 @@
 extern const struct devemu devemu_pm;
 extern const struct devemu devemu_rtc;
 extern const struct devemu devemu_uart;
+extern const struct devemu pci_hostbridge_devemu, pci_lpc_devemu, virtio_blk_devemu, virtio_net_devemu;
 
 const struct devemu *const devemu_table[] = {
 	&devemu_pm,
 	&devemu_rtc,
 	&devemu_uart,
+	&pci_hostbridge_devemu, &pci_lpc_devemu, &virtio_blk_devemu, &virtio_net_devemu,
 	NULL
 };
 

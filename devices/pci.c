@@ -1163,52 +1163,34 @@ pci_dev_resume(struct pci_dev *pd)
 }
 
 /* ------------------------------------------------------------------------ */
-/* "-s SLOT,MODEL,ARGS" positional arguments                                 */
+/* "-s SLOT,MODEL,ARGS" with a leading positional argument                   */
 /* ------------------------------------------------------------------------ */
 
 int
-pci_legacy_config(const char *model, const char *args, pci_cfg_set_fn *set,
-    void *arg, char *err, size_t errlen)
+pci_parse_args_first(struct cfg *cfg, const char *node, const char *args,
+    const char *first_key, char *err, size_t errlen)
 {
-	char *copy, *item, *save = NULL, *eq;
-	const char *first_key = NULL;
-	int rc = 0, n = 0;
+	const char *comma;
+	char *first;
+	int rc;
 
-	if (errlen > 0)
-		err[0] = '\0';
 	if (args == NULL || *args == '\0')
 		return (0);
-	if (strcmp(model, "virtio-blk") == 0)
-		first_key = "path";
-	else if (strcmp(model, "virtio-net") == 0)
-		first_key = "backend";
-	copy = strdup(args);
-	if (copy == NULL)
+	comma = strchr(args, ',');
+	first = strndup(args, comma != NULL ? (size_t)(comma - args) :
+	    strlen(args));
+	if (first == NULL)
 		return (-ENOMEM);
-	for (item = strtok_r(copy, ",", &save); item != NULL;
-	    item = strtok_r(NULL, ",", &save), n++) {
-		eq = strchr(item, '=');
-		if (n == 0 && first_key != NULL && eq == NULL) {
-			rc = set(arg, first_key, item);
-		} else if (eq != NULL) {
-			*eq = '\0';
-			if (*item == '\0') {
-				snprintf(err, errlen, "%s: empty key in \"%s=%s\"",
-				    model, item, eq + 1);
-				rc = -EINVAL;
-			} else {
-				rc = set(arg, item, eq + 1);
-			}
-		} else {
-			rc = set(arg, item, "true");
-		}
-		if (rc < 0) {
-			if (err[0] == '\0')
-				snprintf(err, errlen, "%s: cannot set \"%s\": %s",
-				    model, item, strerror(-rc));
-			break;
-		}
+	if (strchr(first, '=') != NULL) {
+		free(first);
+		return (cfg_parse_kv_args(cfg, node, args, err, errlen));
 	}
-	free(copy);
+	rc = cfg_node_set(cfg, node, first_key, first);
+	if (rc != 0)
+		snprintf(err, errlen, "cannot set %s.%s to \"%s\": %s", node,
+		    first_key, first, strerror(rc < 0 ? -rc : rc));
+	free(first);
+	if (rc == 0 && comma != NULL)
+		rc = cfg_parse_kv_args(cfg, node, comma + 1, err, errlen);
 	return (rc);
 }

@@ -222,13 +222,11 @@ void pci_cfg_write(struct vm *vm, int slot, int func, unsigned off,
 struct pci_dev *pci_lookup(struct vm *vm, int slot, int func);
 
 /*
- * The positional arguments of "-s SLOT[:FUNC],MODEL[,ARGS]" as config
- * keys: "virtio-blk", "disk.img,ro" -> path=disk.img, ro=true.  @set is
- * called once per key.  Models without a rule take "key=value" items, and
- * a lone "word" as word=true.  @return 0, or -EINVAL (message in @err).
+ * parse_args for models whose first "-s" argument is positional:
+ * "disk.img,ro" -> NODE.@first_key=disk.img, NODE.ro=true; the rest (and a
+ * first argument holding '=') as cfg_parse_kv_args() reads them.
  */
-typedef int pci_cfg_set_fn(void *arg, const char *subkey, const char *value);
-int pci_legacy_config(const char *model, const char *args, pci_cfg_set_fn *set,
-    void *arg, char *err, size_t errlen);
+int pci_parse_args_first(struct cfg *cfg, const char *node, const char *args,
+    const char *first_key, char *err, size_t errlen);
 
 #endif /* HYVE_PCI_H */

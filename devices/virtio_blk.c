@@ -678,6 +678,14 @@ blk_restore(struct dev *d, ckp_io_t *io)
 	return (virtio_dev_restore(&sc->vd, io));
 }
 
+/* "-s SLOT,virtio-blk,PATH[,key=value...]" */
+static int
+blk_parse_args(struct cfg *cfg, const char *node, const char *args, char *err,
+    size_t errlen)
+{
+	return (pci_parse_args_first(cfg, node, args, "path", err, errlen));
+}
+
 const struct devemu virtio_blk_devemu = {
 	.name = "virtio-blk",
 	.version = 1,
@@ -689,4 +697,5 @@ const struct devemu virtio_blk_devemu = {
 	.restore = blk_restore,
 	.fini = blk_fini,
 	.pci = &virtio_pci_devemu,
+	.parse_args = blk_parse_args,
 };

@@ -582,6 +582,14 @@ net_restore(struct dev *d, ckp_io_t *io)
 	return (0);
 }
 
+/* "-s SLOT,virtio-net,TAPNAME[,key=value...]" */
+static int
+net_parse_args(struct cfg *cfg, const char *node, const char *args, char *err,
+    size_t errlen)
+{
+	return (pci_parse_args_first(cfg, node, args, "backend", err, errlen));
+}
+
 const struct devemu virtio_net_devemu = {
 	.name = "virtio-net",
 	.version = 1,
@@ -593,4 +601,5 @@ const struct devemu virtio_net_devemu = {
 	.restore = net_restore,
 	.fini = net_fini,
 	.pci = &virtio_pci_devemu,
+	.parse_args = net_parse_args,
 };
