@@ -1,0 +1,356 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Configuration: config-file text (comments, bad lines with their line
+ * numbers), -o, key syntax and node conflicts, sizes and booleans, the
+ * command line turned into keys, and the unknown-key check.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "vm_priv.h"
+
+static int failures;
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
+		    __LINE__, #cond);					\
+		failures++;						\
+	}								\
+} while (0)
+
+static const char *
+val(struct cfg *cfg, const char *key)
+{
+	const struct cfg_ent *e = cfg_lookup(cfg, key);
+
+	return e != NULL ? e->val : NULL;
+}
+
+static bool
+streq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static void
+test_text(void)
+{
+	static const char good[] =
+	    "# a VM\n"
+	    "\n"
+	    "name=vm1\n"
+	    "  cpus = 2  \n"
+	    "memory.size=512M\r\n"
+	    "boot.append=churn 8 ; ticks=3\n"
+	    "\t# indented comment\n"
+	    "pci.0.3.0.device=virtio-blk\n"
+	    "cpus=4\n"
+	    "lpc.com1.path=stdio";	/* no final newline */
+	struct cfg *cfg = cfg_new();
+	char err[256] = "";
+
+	CHECK(cfg_load_text(cfg, good, strlen(good), "vm.conf", err,
+	    sizeof(err)) == 0);
+	CHECK(streq(val(cfg, "name"), "vm1"));
+	CHECK(streq(val(cfg, "cpus"), "4"));	/* the later line wins */
+	CHECK(streq(val(cfg, "memory.size"), "512M"));
+	CHECK(streq(val(cfg, "boot.append"), "churn 8 ; ticks=3"));
+	CHECK(streq(val(cfg, "lpc.com1.path"), "stdio"));
+	CHECK(streq(cfg_lookup(cfg, "cpus")->origin, "vm.conf:9"));
+	CHECK(cfg->n == 6);
+	cfg_free(cfg);
+}
+
+static void
+expect_bad(const char *text, const char *want)
+{
+	struct cfg *cfg = cfg_new();
+	char err[256] = "";
+
+	CHECK(cfg_load_text(cfg, text, strlen(text), "bad.conf", err,
+	    sizeof(err)) == -EINVAL);
+	if (strstr(err, want) == NULL) {
+		fprintf(stderr, "for %s: message '%s' lacks '%s'\n", text,
+		    err, want);
+		failures++;
+	}
+	cfg_free(cfg);
+}
+
+static void
+test_bad_text(void)
+{
+	expect_bad("name=a\ncpus\n", "bad.conf:2: expected KEY=VALUE");
+	expect_bad("\n\n# c\nx..y=1\n", "bad.conf:4: invalid config key 'x..y'");
+	expect_bad("=1\n", "bad.conf:1: invalid config key ''");
+	expect_bad(".a=1\n", "invalid config key '.a'");
+	expect_bad("a.=1\n", "invalid config key 'a.'");
+	expect_bad("a b=1\n", "invalid config key 'a b'");
+	expect_bad("pci.0.3.0=x\npci.0.3.0.device=y\n",
+	    "bad.conf:2: config key 'pci.0.3.0.device' conflicts with "
+	    "'pci.0.3.0' (from bad.conf:1)");
+	expect_bad("a.b.c=1\na.b=2\n", "conflicts with 'a.b.c'");
+	{
+		char nul[] = "a=1\0b=2\n";
+		struct cfg *cfg = cfg_new();
+		char err[128] = "";
+		CHECK(cfg_load_text(cfg, nul, sizeof(nul) - 1, "n", err,
+		    sizeof(err)) == -EINVAL && strstr(err, "NUL") != NULL);
+		cfg_free(cfg);
+	}
+}
+
+static void
+test_file(void)
+{
+	char path[] = "/tmp/hyve-test-config-XXXXXX";
+	struct cfg *cfg = cfg_new();
+	char err[256] = "";
+	int fd = mkstemp(path);
+	static const char text[] = "name=f\nfoo\n";
+
+	CHECK(fd >= 0);
+	CHECK(write(fd, text, sizeof(text) - 1) == sizeof(text) - 1);
+	close(fd);
+	CHECK(cfg_load_file(cfg, path, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, ":2: expected KEY=VALUE") != NULL);
+	CHECK(strstr(err, path) != NULL);
+	unlink(path);
+	CHECK(cfg_load_file(cfg, path, err, sizeof(err)) == -ENOENT);
+	CHECK(strstr(err, "cannot open config file") != NULL);
+	CHECK(cfg_load_file(cfg, "/", err, sizeof(err)) != 0);
+	cfg_free(cfg);
+}
+
+static void
+test_kv_and_used(void)
+{
+	struct cfg *cfg = cfg_new();
+	char err[256] = "";
+
+	CHECK(cfg_set_kv(cfg, "a.b=x=y", "-o", err, sizeof(err)) == 0);
+	CHECK(streq(val(cfg, "a.b"), "x=y"));
+	CHECK(cfg_set_kv(cfg, "novalue", "-o", err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "'novalue' is not KEY=VALUE") != NULL);
+	CHECK(cfg_set_kv(cfg, "empty=", "-o", err, sizeof(err)) == 0);
+	CHECK(streq(val(cfg, "empty"), ""));
+	CHECK(cfg_set(cfg, "x", "a\nb", "-o", err, sizeof(err)) == -EINVAL);
+
+	/* Reading marks keys used; the first unread is reported. */
+	CHECK(cfg_first_unused(cfg) != NULL);
+	CHECK(streq(cfg_get(cfg, "a.b"), "x=y"));
+	CHECK(streq(cfg_first_unused(cfg)->key, "empty"));
+	CHECK(cfg_get(cfg, "empty") != NULL);
+	CHECK(cfg_first_unused(cfg) == NULL);
+	/* Setting again makes it unread again. */
+	CHECK(cfg_set(cfg, "empty", "1", "-o", err, sizeof(err)) == 0);
+	CHECK(streq(cfg_first_unused(cfg)->key, "empty"));
+	CHECK(cfg_get(cfg, "nonexistent") == NULL);
+
+	/* Device node helpers and the default -s argument parser. */
+	CHECK(cfg_node_set(cfg, "pci.0.3.0", "path", "/d.img") == 0);
+	CHECK(streq(cfg_node_get(cfg, "pci.0.3.0", "path"), "/d.img"));
+	CHECK(cfg_parse_kv_args(cfg, "pci.0.4.0", "ro,mac=00:11,n=3", err,
+	    sizeof(err)) == 0);
+	CHECK(streq(val(cfg, "pci.0.4.0.ro"), "true"));
+	CHECK(streq(val(cfg, "pci.0.4.0.mac"), "00:11"));
+	CHECK(streq(val(cfg, "pci.0.4.0.n"), "3"));
+	CHECK(cfg_parse_kv_args(cfg, "pci.0.5.0", "a b=1", err,
+	    sizeof(err)) == -EINVAL);
+	CHECK(cfg_parse_kv_args(cfg, "pci.0.5.0", NULL, err, sizeof(err)) == 0);
+	cfg_free(cfg);
+}
+
+static void
+test_parsers(void)
+{
+	uint64_t v;
+	bool b;
+
+	CHECK(cfg_parse_size("4096", &v) == 0 && v == 4096);
+	CHECK(cfg_parse_size("4k", &v) == 0 && v == 4096);
+	CHECK(cfg_parse_size("512M", &v) == 0 && v == 512ULL << 20);
+	CHECK(cfg_parse_size("3G", &v) == 0 && v == 3ULL << 30);
+	CHECK(cfg_parse_size("2t", &v) == 0 && v == 2ULL << 40);
+	CHECK(cfg_parse_size("", &v) == -EINVAL);
+	CHECK(cfg_parse_size("M", &v) == -EINVAL);
+	CHECK(cfg_parse_size("1MB", &v) == -EINVAL);
+	CHECK(cfg_parse_size("-1M", &v) == -EINVAL);
+	CHECK(cfg_parse_size(" 1M", &v) == -EINVAL);
+	CHECK(cfg_parse_size("1.5G", &v) == -EINVAL);
+	CHECK(cfg_parse_size("99999999999999999999", &v) == -ERANGE);
+	CHECK(cfg_parse_size("17179869184G", &v) == -ERANGE);
+	CHECK(vm_parse_memsize("256", &v) == 0 && v == 256ULL << 20);
+	CHECK(vm_parse_memsize("256K", &v) == 0 && v == 256ULL << 10);
+	CHECK(vm_parse_memsize("99999999999999", &v) == -ERANGE);
+	CHECK(vm_parse_memsize("x", &v) == -EINVAL);
+
+	CHECK(cfg_parse_u64("0x10", &v) == 0 && v == 16);
+	CHECK(cfg_parse_u64("12", &v) == 0 && v == 12);
+	CHECK(cfg_parse_u64("-1", &v) == -EINVAL);
+	CHECK(cfg_parse_u64("1x", &v) == -EINVAL);
+	CHECK(cfg_parse_u64("", &v) == -EINVAL);
+
+	CHECK(cfg_parse_bool("yes", &b) == 0 && b);
+	CHECK(cfg_parse_bool("TRUE", &b) == 0 && b);
+	CHECK(cfg_parse_bool("off", &b) == 0 && !b);
+	CHECK(cfg_parse_bool("0", &b) == 0 && !b);
+	CHECK(cfg_parse_bool("2", &b) == -EINVAL);
+}
+
+/* cli_parse on a command line written as one string. */
+static int
+cli(struct cfg *cfg, const char *line, enum cli_action *act, char *err,
+    size_t errlen)
+{
+	char *argv[32], *copy = strdup(line), *tok, *save = NULL;
+	int argc = 0, rc;
+
+	argv[argc++] = "hyve";
+	for (tok = strtok_r(copy, " ", &save); tok != NULL && argc < 31;
+	    tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	err[0] = '\0';
+	rc = cli_parse(argc, argv, cfg, act, err, errlen);
+	free(copy);
+	return rc;
+}
+
+static void
+cli_bad(const char *line, const char *want)
+{
+	struct cfg *cfg = cfg_new();
+	enum cli_action act;
+	char err[512];
+
+	CHECK(cli(cfg, line, &act, err, sizeof(err)) == -EINVAL);
+	if (strstr(err, want) == NULL) {
+		fprintf(stderr, "for '%s': message '%s' lacks '%s'\n", line,
+		    err, want);
+		failures++;
+	}
+	cfg_free(cfg);
+}
+
+static void
+test_cli(void)
+{
+	struct cfg *cfg = cfg_new();
+	enum cli_action act;
+	char err[512];
+
+	CHECK(cli(cfg, "-c 2 -m 1G -l com1,stdio -l com2,/tmp/x.log "
+	    "-o x86.strictio=false --kernel g.elf --append churn "
+	    "-o cpus=3 vm0", &act, err, sizeof(err)) == 0);
+	CHECK(act == CLI_RUN);
+	CHECK(streq(val(cfg, "cpus"), "3"));
+	CHECK(streq(val(cfg, "memory.size"), "1G"));
+	CHECK(streq(val(cfg, "lpc.com1.path"), "stdio"));
+	CHECK(streq(val(cfg, "lpc.com2.path"), "/tmp/x.log"));
+	CHECK(streq(val(cfg, "x86.strictio"), "false"));
+	CHECK(streq(val(cfg, "boot.kernel"), "g.elf"));
+	CHECK(streq(val(cfg, "boot.append"), "churn"));
+	CHECK(streq(val(cfg, "name"), "vm0"));
+	cfg_free(cfg);
+
+	cfg = cfg_new();
+	CHECK(cli(cfg, "-c cpus=4 x", &act, err, sizeof(err)) == 0);
+	CHECK(streq(val(cfg, "cpus"), "4"));
+	cfg_free(cfg);
+
+	cfg = cfg_new();
+	CHECK(cli(cfg, "-c 2 --help", &act, err, sizeof(err)) == 0);
+	CHECK(act == CLI_HELP);
+	cfg_free(cfg);
+
+	cli_bad("-c 0 v", "-c 0: not a vCPU count");
+	cli_bad("-c 255 v", "-c 255: not a vCPU count");
+	cli_bad("-c 2,sockets=1 v", "only a vCPU count");
+	cli_bad("-m 12Q v", "-m 12Q: not a memory size");
+	cli_bad("-m 0 v", "-m 0: not a memory size");
+	cli_bad("-s 3 v", "-s 3: expected SLOT[:FUNC],MODEL");
+	cli_bad("-s 32,x v", "bad slot '32'");
+	cli_bad("-s 3:8,x v", "bad slot '3:8'");
+	cli_bad("-s a,x v", "bad slot 'a'");
+	cli_bad("-s 1:2:3:4,x v", "bad slot");
+	cli_bad("-s 3,nosuchdev v", "unknown device model 'nosuchdev'");
+	cli_bad("-s 3,uart v", "not a PCI device model: 'uart'");
+	cli_bad("-l com1 v", "-l com1: expected comN,stdio");
+	cli_bad("-l com1, v", "expected comN,stdio");
+	cli_bad("-l com5,stdio v", "unknown LPC device 'com5'");
+	cli_bad("-l bootrom,x v", "unknown LPC device 'bootrom'");
+	cli_bad("-o novalue v", "'novalue' is not KEY=VALUE");
+	cli_bad("-o a..b=1 v", "invalid config key 'a..b'");
+	cli_bad("-k /nonexistent/file v", "cannot open config file "
+	    "/nonexistent/file");
+	cli_bad("-r f.ckp v", "-r f.ckp: restoring a checkpoint");
+	cli_bad("-z v", "unknown option -z");
+	cli_bad("--bogus v", "unknown option --bogus");
+	cli_bad("v -c", "option -c needs an argument");
+	cli_bad("a b", "one VM name expected");
+}
+
+/* Keys nobody reads are rejected, naming the key and where it was set. */
+static void
+test_unused(void)
+{
+	struct vm *vm = vm_new_for_test(4 << 20);
+	char err[256];
+
+	CHECK(vm != NULL);
+	if (vm == NULL)
+		return;
+	CHECK(cfg_set(vm->cfg, "lpc.com1.path", "/dev/null", "-l", err,
+	    sizeof(err)) == 0);
+	CHECK(cfg_set(vm->cfg, "lpc.com1.speed", "9600", "vm.conf:3", err,
+	    sizeof(err)) == 0);
+	CHECK(vm_devs_init(vm) == 0);
+	CHECK(vm->ndevs == 3);	/* pm, rtc, uart@0 */
+	CHECK(vm_cfg_check_unused(vm) == -EINVAL);
+	CHECK(cfg_first_unused(vm->cfg) != NULL &&
+	    streq(cfg_first_unused(vm->cfg)->key, "lpc.com1.speed"));
+	vm_free(vm);
+
+	vm = vm_new_for_test(4 << 20);
+	CHECK(cfg_set(vm->cfg, "pci.0.3.0.device", "nosuchmodel", "-o", err,
+	    sizeof(err)) == 0);
+	CHECK(vm_devs_init(vm) == -EINVAL);
+	vm_free(vm);
+
+	vm = vm_new_for_test(4 << 20);
+	CHECK(cfg_set(vm->cfg, "pci.0.40.0.device", "x", "-o", err,
+	    sizeof(err)) == 0);
+	CHECK(vm_devs_init(vm) == -EINVAL);
+	vm_free(vm);
+
+	vm = vm_new_for_test(4 << 20);
+	CHECK(cfg_set(vm->cfg, "rtc.use_localtime", "maybe", "-o", err,
+	    sizeof(err)) == 0);
+	CHECK(vm_devs_init(vm) == -EINVAL);
+	vm_free(vm);
+}
+
+int
+main(void)
+{
+	test_text();
+	test_bad_text();
+	test_file();
+	test_kv_and_used();
+	test_parsers();
+	test_cli();
+	test_unused();
+	if (failures != 0) {
+		fprintf(stderr, "%d checks failed\n", failures);
+		return 1;
+	}
+	printf("test_config: ok\n");
+	return 0;
+}
