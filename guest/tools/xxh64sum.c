@@ -1,6 +1,6 @@
 /*
- * xxh64sum FILE [SIZE]: XXH64 (seed 0) of the first SIZE bytes of FILE (all
- * of it without SIZE), printed as 16 hex digits: the checksum the guest's
+ * xxh64sum FILE [SIZE]: XXH64 (seed 0) of the first SIZE bytes (K, M or G
+ * suffix: KiB, MiB, GiB) of FILE (all of it without SIZE), printed as 16 hex digits: the checksum the guest's
  * `copy` workload prints.  Host-side helper for tests.
  */
 #include <errno.h>
@@ -25,7 +25,11 @@ int main(int argc, char **argv)
 
 		errno = 0;
 		left = strtoull(argv[2], &end, 0);
-		if (errno || *end) {
+		if (*end && !end[1] && strchr("KMG", *end) && left < (1ULL << 40)) {
+			left <<= *end == 'K' ? 10 : *end == 'M' ? 20 : 30;
+			end++;
+		}
+		if (errno || *end || end == argv[2]) {
 			fprintf(stderr, "xxh64sum: bad size '%s'\n", argv[2]);
 			return 2;
 		}
