@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -447,6 +448,7 @@ uart_init(struct dev *d)
 		sc->out_fd = STDOUT_FILENO;
 		sc->in_fd = STDIN_FILENO;
 	} else {
+		struct stat st;
 		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY,
 		    0644);
 		if (fd < 0) {
@@ -456,8 +458,14 @@ uart_init(struct dev *d)
 			goto fail;
 		}
 		/* A regular file starts empty; a tty or FIFO is left alone. */
-		if (lseek(fd, 0, SEEK_END) > 0)
-			(void)!ftruncate(fd, 0);
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)) {
+			rc = -errno;
+			vm_log(d->vm, "%s.path: cannot truncate %s: %s",
+			    d->cfg, path, strerror(errno));
+			close(fd);
+			goto fail;
+		}
 		sc->out_fd = fd;
 	}
 	snprintf(sc->owner, sizeof(sc->owner), "%s (com%u)", d->id, idx);

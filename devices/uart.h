@@ -27,6 +27,8 @@
 #define UART_LSR	5
 #define UART_MSR	6
 #define UART_SCR	7
+#define UART_DLL_REG	0	/* with LCR.DLAB */
+#define UART_DLM_REG	1
 
 #define IER_ERBFI	0x01	/* received data available */
 #define IER_ETBEI	0x02	/* transmitter holding register empty */
