@@ -9,7 +9,7 @@
 #include "net.h"
 #include "workload.h"
 
-#define ARP_TRIES	10	/* one a second */
+#define ARP_TRIES	5	/* one a second */
 #define PER_SECOND	10
 
 struct ping {
