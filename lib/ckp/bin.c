@@ -358,5 +358,6 @@ ckp__bin_decode(ckp_doc_t *doc, const uint8_t *buf, size_t len,
 	uint64_t file_sum = le_get(buf + d.end, 8);
 	uint64_t content = XXH3_64bits(buf + BIN_HDR, blen);
 	snprintf(where, sizeof(where), "%s: byte offset %zu", origin, d.end);
-	return ckp__decode_finish(doc, true, file_sum, content, where, flags);
+	return ckp__decode_finish(doc, true, file_sum, content, origin, where,
+	    flags);
 }

@@ -201,10 +201,12 @@ ckp_enc_t ckp__detect(const void *buf, size_t len);
 /**
  * Shared decoder epilogue: checksum state and header checks.  @p file_sum
  * is the checksum the input carries (when @p have_sum), @p content the one
- * of the decoded tree; @p where prefixes messages ("f.json:12:3").
+ * of the decoded tree; @p where prefixes checksum messages ("f.json:12:3"),
+ * @p origin header messages.
  */
 int	ckp__decode_finish(ckp_doc_t *doc, bool have_sum, uint64_t file_sum,
-	    uint64_t content, const char *where, unsigned flags);
+	    uint64_t content, const char *origin, const char *where,
+	    unsigned flags);
 /** Line and column (1-based, columns in bytes) of offset @p off in @p buf. */
 void	ckp__linecol(const char *buf, size_t off, unsigned *line, unsigned *col);
 

@@ -136,7 +136,7 @@ check_header(ckp_doc_t *doc, const char *where)
 
 int
 ckp__decode_finish(ckp_doc_t *doc, bool have_sum, uint64_t file_sum,
-    uint64_t content, const char *where, unsigned flags)
+    uint64_t content, const char *origin, const char *where, unsigned flags)
 {
 	char a[CKP_SUM_TEXT_LEN], b[CKP_SUM_TEXT_LEN];
 
@@ -151,7 +151,7 @@ ckp__decode_finish(ckp_doc_t *doc, bool have_sum, uint64_t file_sum,
 	 * The header first: a newer format may checksum differently, and
 	 * "too new" is the message that helps.
 	 */
-	if ((err = check_header(doc, where)) != 0)
+	if ((err = check_header(doc, origin)) != 0)
 		return err;
 	if (flags & CKP_LOAD_NOVERIFY)
 		return 0;

@@ -489,7 +489,7 @@ ckp__conf_decode(ckp_doc_t *doc, const char *buf, size_t len,
 	else
 		snprintf(where, sizeof(where), "%s", origin);
 	err = ckp__decode_finish(doc, have_sum, sum, ckp__body_hash(&doc->root),
-	    where, flags);
+	    origin, where, flags);
 out:
 	free(d);
 	return err;

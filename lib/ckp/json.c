@@ -784,7 +784,7 @@ ckp__json_decode(ckp_doc_t *doc, const char *buf, size_t len,
 	} else
 		snprintf(where, sizeof(where), "%s", origin);
 	err = ckp__decode_finish(doc, d.have_sum, d.sum,
-	    ckp__body_hash(&doc->root), where, flags);
+	    ckp__body_hash(&doc->root), origin, where, flags);
 out:
 	free(d.tmp);
 	return err;

@@ -4,6 +4,7 @@
  * ckp: read, check, compare, convert and edit checkpoint documents.
  * Exit status: 0 ok, 1 differences found (diff), 2 bad input or usage.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -778,7 +779,7 @@ cmd_set(struct opts *o)
 		}
 		if (e != NULL ? ckp_ent_set_text(e, value) != 0 :
 		    ckp_sec_add_text(sec, name, t, value) == NULL) {
-			fprintf(stderr, "ckp: %s\n", ckp_doc_errmsg(doc));
+			fprintf(stderr, "ckp: %s: %s\n", file, ckp_doc_errmsg(doc));
 			goto out;
 		}
 	} else {
@@ -793,7 +794,7 @@ cmd_set(struct opts *o)
 			goto out;
 		}
 		if (ckp_ent_set_text(e, value) != 0) {
-			fprintf(stderr, "ckp: %s\n", ckp_doc_errmsg(doc));
+			fprintf(stderr, "ckp: %s: %s\n", file, ckp_doc_errmsg(doc));
 			goto out;
 		}
 	}
@@ -863,7 +864,12 @@ main(int argc, char **argv)
 		return EX_BAD;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!opts_done && a[0] == '-' && a[1] != '\0') {
+		/*
+		 * "-1", "-1a", "-8000000000000000": negative values for set,
+		 * not options (no option starts with a hex digit).
+		 */
+		bool value = a[0] == '-' && isxdigit((unsigned char)a[1]);
+		if (!opts_done && !value && a[0] == '-' && a[1] != '\0') {
 			if (strcmp(a, "--") == 0)
 				opts_done = true;
 			else if (strcmp(a, "--no-verify") == 0)
