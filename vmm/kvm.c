@@ -92,8 +92,9 @@ vm_params(struct vm *vm)
 		return -EINVAL;
 	}
 	if (size < VM_MIN_MEM || size % 4096 != 0) {
-		vm_log(vm, "memory.size: %s must be at least 2M and a multiple "
-		    "of 4K", mem);
+		fmt_size(a, sizeof(a), size);
+		vm_log(vm, "memory.size: %s is %s bytes; it must be at least 2M "
+		    "and a multiple of 4K", mem, a);
 		return -EINVAL;
 	}
 	limit = vm_mem_host_limit();
