@@ -58,13 +58,13 @@
 #define PCIM_MSIX_VCTRL_MASK	0x1
 
 /* Where hyve places BARs: 32-bit MMIO in the hole below the IOAPIC, I/O above the legacy ports. */
-#define PCI_MMIO32_BASE		0xc0000000ULL
-#define PCI_MMIO32_LIMIT	0xfec00000ULL
+#define PCI_MMIO32_BASE		VM_PCI_MMIO_BASE
+#define PCI_MMIO32_LIMIT	VM_PCI_MMIO_END
 #define PCI_IO_BASE		0xc000U
 #define PCI_IO_LIMIT		0x10000U
 
 /* INTx: pin A of slot S is wired to IOAPIC input PCI_INTX_GSI_BASE + S % 8. */
-#define PCI_INTX_GSI_BASE	16
+#define PCI_INTX_GSI_BASE	VM_GSI_PCI_FIRST
 
 #define PCI_MSIX_MAX		64
 
