@@ -16,6 +16,7 @@ vm_dev_add(struct vm *vm, const struct devemu *emu, const char *node,
     const char *id)
 {
 	struct dev **nd, *d;
+	unsigned nlogs;
 	int rc;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL)
@@ -29,9 +30,12 @@ vm_dev_add(struct vm *vm, const struct devemu *emu, const char *node,
 	d->vm = vm;
 	snprintf(d->id, sizeof(d->id), "%s", id);
 	snprintf(d->cfg, sizeof(d->cfg), "%s", node);
+	nlogs = atomic_load(&vm->nlogs);
 	if (emu->init != NULL && (rc = emu->init(d)) != 0) {
-		vm_log(vm, "device %s (%s, config %s) failed to start: %s",
-		    d->id, emu->name, d->cfg, strerror(-rc));
+		/* The model says what is wrong; only if it did not, say this. */
+		if (atomic_load(&vm->nlogs) == nlogs)
+			vm_log(vm, "device %s (%s, config %s) failed to start: "
+			    "%s", d->id, emu->name, d->cfg, strerror(-rc));
 		free(d);
 		return NULL;
 	}

@@ -115,6 +115,8 @@ vm_logv(const struct vm *vm, const char *fmt, va_list ap)
 	vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	n = (int)strlen(buf);
 	buf[n++] = '\n';
+	if (vm != NULL)
+		atomic_fetch_add(&((struct vm *)vm)->nlogs, 1);
 	(void)!write(STDERR_FILENO, buf, (size_t)n);
 }
 

@@ -230,6 +230,7 @@ struct vm {
 	int		 stop_status;
 	char		 stop_msg[512];
 	int		 event_fd;	/* written on stop requests (main loop) */
+	_Atomic unsigned nlogs;		/* messages logged so far */
 
 	/* vm_new_for_test */
 	pthread_mutex_t	 test_lock;

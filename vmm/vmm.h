@@ -174,7 +174,7 @@ void vm_log(const struct vm *vm, const char *fmt, ...)
 struct devemu {
 	const char *name;	/* model name, as in "-s 3:0,virtio-blk" */
 	uint32_t version;	/* checkpoint section version it writes/knows */
-	int	(*init)(struct dev *d);
+	int	(*init)(struct dev *d);	/* on failure: vm_log() why (naming the key), return -errno */
 	void	(*reset)(struct dev *d);
 	int	(*pause)(struct dev *d);   /* no more guest memory writes or interrupts after return; drains I/O */
 	int	(*resume)(struct dev *d);  /* after pause or restore, and once before the vCPUs first run */
