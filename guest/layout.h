@@ -25,7 +25,6 @@
 /* int3 services (RAX = service number), the only way from CPL3 to CPL0 */
 #define SVC_IDLE	0	/* sti; hlt: wait for the next interrupt */
 #define SVC_TRIPLE	1	/* load an empty IDT and fault */
-#define SVC_WBINVD	2	/* not used yet */
 
 #define LAPIC_BASE	0xfee00000
 #define PVH_MAGIC	0x336ec578
