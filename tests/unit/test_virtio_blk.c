@@ -334,7 +334,7 @@ test_config_errors(void)
 static void
 slow_io(void)
 {
-	usleep(10000);
+	usleep(50000);
 }
 
 static void
@@ -364,7 +364,7 @@ test_pause(struct vm *vm, struct dev *d)
 		b[2] = (struct tbuf){ st[i], 1, true };
 		drv_avail(&t, 0, drv_chain(&t, 0, b, 3));
 	}
-	virtio_blk_test_io_hook = slow_io;	/* 32 requests x 10 ms on 2 threads */
+	virtio_blk_test_io_hook = slow_io;	/* 32 requests x 50 ms on 2 threads */
 	drv_kick(&t, 0);
 	used_before = drv_used_idx(&t, 0);
 	CHECK_EQ(d->emu->pause(d), 0);
