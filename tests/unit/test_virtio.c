@@ -656,6 +656,102 @@ test_indirect_ok(struct vm *vm)
 	drv_set_status(&t, 0);
 }
 
+/*
+ * Garbage: descriptor tables and avail rings full of random values, many
+ * times over.  Each round must end with the request served or the device
+ * asking for a reset, and hyve never touching memory outside guest RAM
+ * (ASan) or hanging.
+ */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t
+rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (rnd_state);
+}
+
+static uint64_t
+rnd_addr(void)
+{
+	switch (rnd() % 6) {
+	case 0:
+		return (rnd());
+	case 1:
+		return (MEM - (rnd() % 8192));
+	case 2:
+		return (0x100000ULL + rnd() % 0x100000);
+	default:
+		return (0x800000ULL + rnd() % (MEM - 0x900000ULL));
+	}
+}
+
+static void
+test_garbage(struct vm *vm)
+{
+	struct tdrv t;
+	unsigned round, i, broken = 0;
+	uint16_t qsize;
+
+	cap_begin();
+	for (round = 0; round < 3000; round++) {
+		qsize = (uint16_t)(1U << (rnd() % 5 + 1));
+		setup(&t, vm, qsize, rnd() % 2 ? ~0ULL :
+		    ~(1ULL << VIRTIO_F_INDIRECT_DESC));
+		for (i = 0; i < qsize; i++) {
+			struct vring_desc *d = drv_desc(&t, 0, i);
+			d->addr = rnd_addr();
+			d->len = (uint32_t)(rnd() % 3 == 0 ? rnd() :
+			    rnd() % 4096);
+			d->flags = (uint16_t)(rnd() % 8);
+			d->next = (uint16_t)(rnd() % 3 == 0 ? rnd() :
+			    rnd() % qsize);
+			/* Some indirect tables of random descriptors too. */
+			if ((d->flags & VRING_DESC_F_INDIRECT) && rnd() % 2) {
+				uint64_t tb = 0x400000ULL + (rnd() % 64) * 4096;
+				struct vring_desc *x = gp(&t, tb, 4096);
+				for (unsigned k = 0; k < 256; k++) {
+					x[k].addr = rnd_addr();
+					x[k].len = (uint32_t)(rnd() % 8192);
+					x[k].flags = (uint16_t)(rnd() % 8);
+					x[k].next = (uint16_t)(rnd() % 300);
+				}
+				d->addr = tb;
+				d->len = (uint32_t)(16 * (rnd() % 20));
+			}
+		}
+		{
+			struct vring_avail *a = gp(&t, t.q[0].avail,
+			    6 + 2ULL * qsize);
+			for (i = 0; i < qsize; i++)
+				a->ring[i] = (uint16_t)(rnd() % 4 == 0 ? rnd() :
+				    rnd() % qsize);
+			__atomic_store_n(&a->idx, (uint16_t)(rnd() % 3 == 0 ?
+			    rnd() : rnd() % (qsize + 1U)), __ATOMIC_RELEASE);
+		}
+		drv_kick(&t, 0);
+		if (drv_status(&t) & VIRTIO_S_NEEDS_RESET)
+			broken++;
+		/* The reset waits for requests the I/O threads took. */
+		drv_set_status(&t, 0);
+	}
+	(void)cap_end();
+	fprintf(stderr, "garbage: %u of %u rounds needed a reset\n", broken,
+	    round);
+	CHECK(broken > round / 2);
+	/* Still a working device. */
+	{
+		struct req r;
+		setup(&t, vm, 8, ~0ULL);
+		get_id(&t, &r);
+		CHECK_EQ(drv_wait_used(&t, 0, 1, 2000), 0);
+		CHECK_EQ(*(uint8_t *)gp(&t, r.status, 1), 0);
+		drv_set_status(&t, 0);
+	}
+}
+
 int
 main(void)
 {
@@ -733,6 +829,7 @@ main(void)
 	bad_case(vm, "indirect not negotiated", mk_ind_not_negotiated, 0,
 	    "without VIRTIO_F_INDIRECT_DESC", 8, noind);
 
+	test_garbage(vm);
 	vm_free(vm);
 	unlink(img);
 	TEST_END();

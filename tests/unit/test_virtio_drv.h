@@ -99,6 +99,8 @@ cap_end(void)
 	t_cap_buf[n > 0 ? n : 0] = '\0';
 	close(t_cap_fd);
 	fputs(t_cap_buf, stderr);
+	if (n > 0 && t_cap_buf[n - 1] != '\n')
+		fputs("...\n", stderr);
 	return (t_cap_buf);
 }
 
