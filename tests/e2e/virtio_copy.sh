@@ -43,7 +43,7 @@ head -c 16M /dev/urandom >>"$src"
 truncate -s 80M "$src"
 truncate -s 80M "$dst"
 
-run copy 2 "copy $SIZE" -s 3,virtio-blk,"$src" -s 4,virtio-blk,"$dst"
+run copy 2 "copy $SIZE" -s 3,virtio-blk,"$src" -s 4,virtio-blk,path="$dst",serial=target
 [ $RC -eq 0 ] || { cat "$TMP/copy.hyve"; fail "hyve exited $RC"; }
 expect_line '^COPY copy 64M/64M '
 expect_line '^COPY verify 64M/64M '
