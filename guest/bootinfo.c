@@ -52,6 +52,10 @@ int bootinfo_copy(void)
 		outb(0x70, 0x5c); above4g |= (u64)inb(0x71) << 8;
 		outb(0x70, 0x5d); above4g |= (u64)inb(0x71) << 16;
 		above4g *= 64 * KiB;
+		/* not written by this VMM's firmware (all ones, or beyond the
+		 * 3.5 GiB that QEMU ever puts below 4 GiB): no memory map */
+		if (below4g > 0xe0000000ULL || below4g <= 16 * MiB || above4g >= 0xffffffULL * 64 * KiB)
+			return -2;
 		memmap[0] = (struct hvm_memmap_entry){ 0, 640 * KiB, 1, 0 };
 		memmap[1] = (struct hvm_memmap_entry){ MiB, below4g - MiB, 1, 0 };
 		memmap_n = 2;

@@ -205,8 +205,12 @@ void user_main_bsp(void)
 	int rc;
 
 	console_init();
-	if (bootinfo_copy()) {
+	rc = bootinfo_copy();
+	if (rc == -1) {
 		cprintf("BOOT FAIL no hvm_start_info (magic %#x) at %#x", PVH_MAGIC, boot_start_info);
+		guest_exit(ST_BOOT);
+	} else if (rc < 0) {
+		cprintf("BOOT FAIL no memory map: hvm_start_info version 0 or no entries, and no RAM size in CMOS");
 		guest_exit(ST_BOOT);
 	}
 	mem_init();
