@@ -328,6 +328,38 @@ write_piece(struct ckp_writer *w, const unsigned char *host, uint64_t off,
 
 /* ---- put_segs ---- */
 
+/* Bytes a thread writes before it asks for them to go to disk. */
+#define WB_BATCH	(8u << 20)
+
+/*
+ * Start writing back what this thread wrote, once it has written
+ * WB_BATCH bytes: the disk then works while the next chunks are copied,
+ * and commit's fsync finds little left to do (measured: a dense 1 GiB
+ * checkpoint in about half the time of write + fsync).  Batches, because
+ * each call costs as much as a small write: one per chunk of a sparse
+ * guest doubled its time.  @p wb: lowest and highest offset written since
+ * the last call, bytes.
+ */
+static void
+start_writeback(struct ckp_writer *w, uint64_t wb[3], uint64_t from,
+    uint64_t to, uint64_t bytes)
+{
+	if (wb[2] == 0 || from < wb[0])
+		wb[0] = from;
+	if (to > wb[1])
+		wb[1] = to;
+	wb[2] += bytes;
+	if (wb[2] < WB_BATCH)
+		return;
+#ifdef SYNC_FILE_RANGE_WRITE
+	(void)sync_file_range(w->fd, (off_t)wb[0], (off_t)(wb[1] - wb[0]),
+	    SYNC_FILE_RANGE_WRITE);
+#else
+	(void)w;
+#endif
+	wb[0] = wb[1] = wb[2] = 0;
+}
+
 struct piece {
 	const unsigned char *host;
 	uint64_t	 off;
@@ -341,6 +373,7 @@ struct segw {
 	uint64_t	*chunk;		/* per unit: chunk index */
 	unsigned	*first;		/* per unit: first segment in it */
 	XXH3_state_t	**xs;		/* per thread */
+	uint64_t	(*wb)[3];	/* per thread: start_writeback() */
 	struct piece	**pieces;	/* per thread: CKP_RAM_CHUNK / PAGE */
 	atomic_uint_fast64_t done;
 	uint64_t	 total;
@@ -460,6 +493,9 @@ segw_unit(void *arg, uint64_t unit, unsigned tid)
 	} else
 		atomic_store(&w->state[c], CKP__C_DIRTY);
 	atomic_fetch_add(&s->done, covered);
+	if (wrote)
+		start_writeback(w, s->wb[tid], cstart, cend,
+		    (uint64_t)sum.data_pages * CKP_RAM_PAGE);
 	return 0;
 }
 
@@ -518,10 +554,11 @@ ckp_writer_put_segs(ckp_writer_t *w, const ckp_ram_seg_t *segs,
 	s.chunk = malloc((nunits + 1) * sizeof(*s.chunk));
 	s.first = malloc((nunits + 1) * sizeof(*s.first));
 	s.xs = calloc(nthreads, sizeof(*s.xs));
+	s.wb = calloc(nthreads, sizeof(*s.wb));
 	s.pieces = calloc(nthreads, sizeof(*s.pieces));
 	r = -ENOMEM;
 	if (s.chunk == NULL || s.first == NULL || s.xs == NULL ||
-	    s.pieces == NULL)
+	    s.wb == NULL || s.pieces == NULL)
 		goto nomem;
 	for (unsigned i = 0; i < nthreads; i++) {
 		s.xs[i] = XXH3_createState();
@@ -565,6 +602,7 @@ out:
 		for (unsigned i = 0; i < nthreads; i++)
 			free(s.pieces[i]);
 	free(s.xs);
+	free(s.wb);
 	free(s.pieces);
 	free(s.chunk);
 	free(s.first);

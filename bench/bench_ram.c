@@ -1,0 +1,690 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * RAM file benchmark: every figure is a ratio against a baseline measured
+ * in the same run on the same file system.
+ *
+ *   bench_ram [--quick] [--threads N] [--reps N] [--no-warm] [DIR]
+ *
+ * DIR (default $TMPDIR, else /tmp) should be on the disk checkpoints go
+ * to, not a tmpfs.  Cases (issue 6):
+ *  - dense: 1 GiB of random data written as a checkpoint (begin, put_segs,
+ *    commit: RAM, checksum, meta, fsyncs, renames) against a plain
+ *    sequential write()+fsync of the same bytes (and, for reference, the
+ *    same with O_DIRECT);
+ *  - sparse: a 4 GiB guest with 64 MiB touched (never-touched memory, as a
+ *    guest's) against the dense 4 GiB checkpoint; allocated blocks against
+ *    touched bytes;
+ *  - rounds: put_segs then ckp_writer_put of 1% of the pages, commit
+ *    re-hashing only changed chunks against re-hashing the whole file;
+ *  - checksum from the file (ckp_ram_verify), page cache warm and cold,
+ *    against XXH3 over the same bytes in memory;
+ *  - loading: ckp_ram_map (and touching every page) and ckp_ram_read,
+ *    warm and cold, against a plain read() of the file.
+ * --quick divides the sizes by 8.  Each figure is the best of --reps runs
+ * (default 3), baselines and hyve interleaved.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "ckp.h"
+#include "ram_impl.h"
+
+#define MiB	((uint64_t)1 << 20)
+#define GiB	((uint64_t)1 << 30)
+#define PG	((uint64_t)4096)
+
+static char dir[512];
+static unsigned nthreads;
+static int reps = 3;
+static bool warm_on = true;
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void
+die(const char *what, const char *msg)
+{
+	fprintf(stderr, "bench_ram: %s: %s\n", what, msg);
+	exit(1);
+}
+
+static unsigned char *
+mem_new(uint64_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap", strerror(errno));
+	return p;
+}
+
+static uint64_t rng = 0x853c49e6748fea9bull;
+
+static uint64_t
+rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void
+fill_random(unsigned char *p, uint64_t len)
+{
+	uint64_t *w = (uint64_t *)p;
+
+	for (uint64_t i = 0; i < len / 8; i++)
+		w[i] = rnd();
+}
+
+static void
+path_of(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static void
+rm_ckp(const char *path)
+{
+	char p[700];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s.meta", path);
+	unlink(p);
+}
+
+/*
+ * On a VM whose freed memory goes back to the host (free page reporting,
+ * as on the machines this project runs on), the first touch of a page
+ * costs a host fault: a 1 GiB write+fsync varied from 0.6 to 2.9 s.  Touch
+ * and free as much memory as the next timed step will take, right before
+ * it, so that baseline and hyve start alike.  --no-warm turns this off.
+ */
+static void
+warm(uint64_t len)
+{
+	unsigned char *p;
+
+	if (!warm_on)
+		return;
+	p = mem_new(len);
+	for (uint64_t off = 0; off < len; off += PG)
+		p[off] = 1;
+	munmap(p, len);
+}
+
+/* Drop the file's pages from the page cache (they are clean after fsync). */
+static void
+drop_cache(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+
+	if (fd >= 0) {
+		fdatasync(fd);
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		close(fd);
+	}
+}
+
+/* ---- the things measured ---- */
+
+static double
+plain_write(const char *path, const unsigned char *m, uint64_t len,
+    bool direct)
+{
+	double t0;
+	int fd;
+
+	warm(len + len / 2);
+	t0 = now();
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
+	    (direct ? O_DIRECT : 0), 0600);
+
+	if (fd < 0)
+		return -1;
+	for (uint64_t off = 0; off < len; off += 8 * MiB) {
+		size_t n = len - off < 8 * MiB ? len - off : 8 * MiB;
+
+		if (write(fd, m + off, n) != (ssize_t)n)
+			die(path, strerror(errno));
+	}
+	if (fsync(fd) < 0)
+		die(path, strerror(errno));
+	close(fd);
+	return now() - t0;
+}
+
+static double
+ckp_write(const char *path, const ckp_ram_seg_t *segs, unsigned nsegs,
+    uint64_t size)
+{
+	char err[512];
+	ckp_writer_t *w;
+	ckp_doc_t *meta = ckp_doc_new("bench_ram");
+	double t0;
+
+	warm(size + size / 2);
+	t0 = now();
+	if (ckp_writer_begin(path, size, &w, err, sizeof(err)) < 0)
+		die("begin", err);
+	if (ckp_writer_put_segs(w, segs, nsegs, nthreads) < 0)
+		die("put_segs", ckp_writer_errmsg(w));
+	if (ckp_writer_commit(w, meta, CKP_ENC_BIN, err, sizeof(err)) < 0)
+		die("commit", err);
+	t0 = now() - t0;
+	ckp_doc_free(meta);
+	return t0;
+}
+
+static uint64_t
+blocks_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+}
+
+static double
+verify(const char *path)
+{
+	ckp_doc_t *d = ckp_checkpoint_open(path, CKP_OPEN_NORAMCHECK);
+	char ram[512];
+	double t0;
+
+	ckp_ram_path(path, ram, sizeof(ram));
+	t0 = now();
+	if (ckp_doc_error(d) != 0 || ckp_ram_verify(d, ram, nthreads) < 0)
+		die("verify", ckp_doc_errmsg(d));
+	t0 = now() - t0;
+	ckp_doc_free(d);
+	return t0;
+}
+
+struct hm {
+	const unsigned char *m;
+	uint64_t	 sink[64];
+};
+
+static int
+hm_unit(void *arg, uint64_t unit, unsigned tid)
+{
+	struct hm *h = arg;
+
+	h->sink[tid % 64] ^= XXH3_64bits(h->m + unit * MiB, MiB);
+	return 0;
+}
+
+/* XXH3 over the same bytes in memory, 1 MiB chunks, as many threads. */
+static double
+hash_mem(const unsigned char *m, uint64_t len)
+{
+	struct hm h = { .m = m };
+	double t0 = now();
+
+	ckp__parallel(nthreads, len / MiB, hm_unit, NULL, &h);
+	return now() - t0;
+}
+
+static double
+plain_read(const char *path, uint64_t len)
+{
+	unsigned char *dst;
+	int fd = open(path, O_RDONLY);
+	double t0;
+
+	warm(len + len / 2);
+	dst = mem_new(len);
+	t0 = now();
+
+	for (uint64_t off = 0; off < len; off += 8 * MiB)
+		if (pread(fd, dst + off, 8 * MiB, (off_t)off) < 0)
+			die(path, strerror(errno));
+	t0 = now() - t0;
+	close(fd);
+	munmap(dst, len);
+	return t0;
+}
+
+static double
+ram_read(const char *path, uint64_t len)
+{
+	unsigned char *dst;
+	double t0;
+	int r;
+
+	warm(len + len / 2);
+	dst = mem_new(len);
+	t0 = now();
+	r = ckp_ram_read(path, 0, dst, len, nthreads);
+
+	t0 = now() - t0;
+	if (r < 0)
+		die("ckp_ram_read", strerror(-r));
+	munmap(dst, len);
+	return t0;
+}
+
+/* Map, and optionally touch every page as a guest might (read). */
+static double
+ram_map(const char *path, uint64_t len, bool touch)
+{
+	unsigned char *dst;
+	volatile unsigned char sink = 0;
+	double t0;
+	int r;
+
+	warm(len + len / 2);
+	dst = mem_new(len);
+	t0 = now();
+	r = ckp_ram_map(path, 0, dst, len);
+
+	if (r < 0)
+		die("ckp_ram_map", strerror(-r));
+	if (touch)
+		for (uint64_t off = 0; off < len; off += PG)
+			sink ^= dst[off];
+	t0 = now() - t0;
+	(void)sink;
+	munmap(dst, len);
+	return t0;
+}
+
+static double
+minv(double a, double b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
+/* ---- report ---- */
+
+static void
+row(const char *what, const char *hyve, const char *base, double ratio,
+    const char *target)
+{
+	char r[32];
+
+	if (ratio >= 0)
+		snprintf(r, sizeof(r), "%.3f", ratio);
+	else
+		snprintf(r, sizeof(r), "-");
+	printf("| %s | %s | %s | %s | %s |\n", what, hyve, base, r, target);
+}
+
+static const char *
+secs(char *buf, double t, uint64_t bytes)
+{
+	if (bytes != 0)
+		snprintf(buf, 64, "%.3f s (%.2f GB/s)", t, (double)bytes / t /
+		    1e9);
+	else
+		snprintf(buf, 64, "%.3f s", t);
+	return buf;
+}
+
+static const char *
+sz(uint64_t n)
+{
+	static char buf[4][32];
+	static int i;
+
+	i = (i + 1) % 4;
+	if (n >= GiB && n % GiB == 0)
+		snprintf(buf[i], sizeof(buf[i]), "%" PRIu64 " GiB", n / GiB);
+	else
+		snprintf(buf[i], sizeof(buf[i]), "%" PRIu64 " MiB", n / MiB);
+	return buf[i];
+}
+
+static const char *
+fstype(const char *d)
+{
+	struct statfs sf;
+
+	if (statfs(d, &sf) < 0)
+		return "?";
+	switch ((unsigned long)sf.f_type) {
+	case 0xEF53: return "ext2/3/4";
+	case 0x58465342: return "xfs";
+	case 0x9123683E: return "btrfs";
+	case 0x01021994: return "tmpfs";
+	case 0x6969: return "nfs";
+	case 0x794c7630: return "overlayfs";
+	default: return "other";
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	uint64_t dense = GiB, big = 4 * GiB, touched = 64 * MiB;
+	const char *t = getenv("TMPDIR");
+	char pa[600], pb[600], h[96];
+	double tb, tbd, tc, ts, tc4, tb4, x = 0;
+	unsigned char *m, *s;
+	ckp_ram_seg_t seg;
+	bool quick = false;
+
+	snprintf(dir, sizeof(dir), "%s", t != NULL && *t ? t : "/tmp");
+	nthreads = ckp__default_threads();
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0)
+			quick = true;
+		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+			nthreads = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--no-warm") == 0)
+			warm_on = false;
+		else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+			reps = atoi(argv[++i]);
+		else if (argv[i][0] != '-')
+			snprintf(dir, sizeof(dir), "%s", argv[i]);
+		else {
+			fprintf(stderr, "usage: bench_ram [--quick] [--threads N] "
+			    "[--reps N] [--no-warm] [DIR]\n");
+			return 2;
+		}
+	}
+	if (quick) {
+		dense /= 8;
+		big /= 8;
+		touched /= 8;
+	}
+	if (reps < 1)
+		reps = 1;
+	printf("bench_ram: %s (%s), %u threads, best of %d%s\n\n", dir,
+	    fstype(dir), nthreads, reps, quick ? ", --quick" : "");
+	printf("| case | hyve | baseline | ratio | target |\n");
+	printf("|---|---|---|---|---|\n");
+
+	/* Dense. */
+	m = mem_new(big);
+	fill_random(m, dense);
+	path_of(pa, sizeof(pa), "bench_plain");
+	path_of(pb, sizeof(pb), "bench_dense.ckp");
+	seg = (ckp_ram_seg_t){ m, 0, dense };
+	tb = tbd = tc = -1;
+	for (int i = 0; i < reps; i++) {
+		tb = minv(tb, plain_write(pa, m, dense, false));
+		unlink(pa);
+		tc = minv(tc, ckp_write(pb, &seg, 1, dense));
+		rm_ckp(pb);
+		tbd = minv(tbd, plain_write(pa, m, dense, true));
+		unlink(pa);
+	}
+	snprintf(h, sizeof(h), "dense %s write", sz(dense));
+	{
+		char x1[64], x2[64];
+
+		row(h, secs(x1, tc, dense), secs(x2, tb, dense), tc / tb,
+		    "<= 1.2 (write+fsync)");
+		snprintf(h, sizeof(h), "  same vs O_DIRECT write+fsync");
+		row(h, secs(x1, tc, dense), secs(x2, tbd, dense), tc / tbd,
+		    "(reference)");
+	}
+
+	/*
+	 * Rounds (checkpoint-and-continue): put_segs, then 1% of the pages
+	 * put again, clustered (runs of 64 pages) or scattered.  Commit
+	 * re-hashes only the chunks those fall in; the alternative is to
+	 * re-hash the whole file.
+	 */
+	{
+		char err[512], x1[64], x2[64];
+		uint64_t npages = dense / PG, nput = npages / 100;
+		double tplain = -1, tfull = -1;
+
+		for (int i = 0; i < reps; i++) {
+			struct ckp__csum *cs = calloc(dense / MiB + 1,
+			    sizeof(*cs));
+			int fd;
+			double t0;
+
+			ckp_write(pb, &seg, 1, dense);
+			fd = open(pb, O_RDONLY);
+			t0 = now();
+			ckp__ram_sum_file(fd, pb, dense, CKP_RAM_CHUNK, cs, NULL,
+			    nthreads, err, sizeof(err));
+			tfull = minv(tfull, now() - t0);
+			close(fd);
+			free(cs);
+			rm_ckp(pb);
+		}
+		for (int pat = 0; pat < 2; pat++) {
+			uint64_t run = pat == 0 ? 64 : 1;
+			double tcommit = -1, tput = -1;
+			unsigned char *dirty = calloc(dense / MiB + 1, 1);
+			uint64_t ndirty = 0;
+
+			for (int i = 0; i < reps; i++) {
+				ckp_writer_t *w;
+				ckp_doc_t *meta = ckp_doc_new("bench_ram");
+				double t0;
+
+				warm(dense + dense / 2);
+				if (ckp_writer_begin(pb, dense, &w, err,
+				    sizeof(err)) < 0)
+					die("begin", err);
+				ckp_writer_put_segs(w, &seg, 1, nthreads);
+				memset(dirty, 0, dense / MiB + 1);
+				t0 = now();
+				for (uint64_t k = 0; k < nput; k += run) {
+					uint64_t p = rnd() % (npages - run + 1);
+
+					for (uint64_t q = p; q < p + run; q++)
+						m[q * PG] ^= 1;
+					ckp_writer_put(w, p * PG, m + p * PG,
+					    run * PG);
+					dirty[p * PG / MiB] = 1;
+					dirty[((p + run) * PG - 1) / MiB] = 1;
+				}
+				tput = minv(tput, now() - t0);
+				t0 = now();
+				if (ckp_writer_commit(w, meta, CKP_ENC_BIN, err,
+				    sizeof(err)) < 0)
+					die("commit", err);
+				tcommit = minv(tcommit, now() - t0);
+				ckp_doc_free(meta);
+				rm_ckp(pb);
+			}
+			ndirty = 0;
+			for (uint64_t c = 0; c < dense / MiB; c++)
+				ndirty += dirty[c];
+			free(dirty);
+			if (pat == 0) {
+				/* The same commit without any puts. */
+				for (int i = 0; i < reps; i++) {
+					ckp_writer_t *w;
+					ckp_doc_t *meta = ckp_doc_new("b");
+					double t0;
+
+					warm(dense + dense / 2);
+					ckp_writer_begin(pb, dense, &w, err,
+					    sizeof(err));
+					ckp_writer_put_segs(w, &seg, 1, nthreads);
+					t0 = now();
+					ckp_writer_commit(w, meta, CKP_ENC_BIN,
+					    err, sizeof(err));
+					tplain = minv(tplain, now() - t0);
+					ckp_doc_free(meta);
+					rm_ckp(pb);
+				}
+				row("commit after put_segs alone", secs(x1, tplain,
+				    0), "-", -1, "(info)");
+				row("re-hash of the whole file (warm)", secs(x1,
+				    tfull, dense), "-", -1, "(info)");
+			}
+			snprintf(h, sizeof(h), "rounds, %s: %" PRIu64 " pages "
+			    "put (%.3f s), %" PRIu64 "/%" PRIu64 " chunks "
+			    "re-hashed; commit", pat == 0 ? "clustered" :
+			    "scattered", nput, tput, ndirty, dense / MiB);
+			snprintf(x2, sizeof(x2), "%.3f s", tplain + tfull);
+			row(h, secs(x1, tcommit, 0), x2, tcommit /
+			    (tplain + tfull), "(vs commit + whole re-hash)");
+		}
+	}
+
+	/* Checksum from the file, and loading, on the dense file. */
+	ckp_write(pb, &seg, 1, dense);
+	{
+		char x1[64], x2[64];
+		double tw = -1, tcold = -1, tm = hash_mem(m, dense);
+
+		for (int i = 0; i < reps; i++) {
+			tw = minv(tw, verify(pb));
+			drop_cache(pb);
+			tcold = minv(tcold, verify(pb));
+		}
+		row("verify (checksum from file), warm", secs(x1, tw, dense),
+		    secs(x2, tm, dense), tw / tm, "(vs XXH3 of memory, same threads)");
+		row("verify (checksum from file), cold", secs(x1, tcold, dense),
+		    secs(x2, tm, dense), tcold / tm, "(vs XXH3 of memory, same threads)");
+	}
+	{
+		char x1[64], x2[64];
+		double rw = -1, rc = -1, mw = -1, mc = -1, mt = -1, pw = -1,
+		    pc = -1;
+
+		for (int i = 0; i < reps; i++) {
+			pw = minv(pw, plain_read(pb, dense));
+			rw = minv(rw, ram_read(pb, dense));
+			mw = minv(mw, ram_map(pb, dense, false));
+			mt = minv(mt, ram_map(pb, dense, true));
+			drop_cache(pb);
+			pc = minv(pc, plain_read(pb, dense));
+			drop_cache(pb);
+			rc = minv(rc, ram_read(pb, dense));
+			drop_cache(pb);
+			mc = minv(mc, ram_map(pb, dense, true));
+		}
+		row("dense load: ckp_ram_read, warm", secs(x1, rw, dense),
+		    secs(x2, pw, dense), rw / pw, "(vs plain pread)");
+		row("dense load: ckp_ram_read, cold", secs(x1, rc, dense),
+		    secs(x2, pc, dense), rc / pc, "(vs plain pread)");
+		row("dense load: ckp_ram_map alone", secs(x1, mw, 0),
+		    secs(x2, rw, dense), mw / rw, "(vs ckp_ram_read)");
+		row("dense load: map + touch every page, warm", secs(x1, mt,
+		    dense), secs(x2, rw, dense), mt / rw, "(vs ckp_ram_read)");
+		row("dense load: map + touch every page, cold", secs(x1, mc,
+		    dense), secs(x2, rc, dense), mc / rc, "(vs ckp_ram_read)");
+	}
+	rm_ckp(pb);
+
+	/*
+	 * Sparse: a fresh mapping (as hyve's guest RAM: MADV_HUGEPAGE), runs
+	 * of 1 to 64 pages touched at random places, separated by at least a
+	 * page so that the touched bytes are exact.
+	 */
+	s = mem_new(big);
+	(void)madvise(s, big, MADV_HUGEPAGE);
+	{
+		unsigned char *used = calloc(big / PG, 1);
+
+		for (uint64_t done = 0; done < touched;) {
+			uint64_t run = 1 + rnd() % 64;
+			uint64_t at = 1 + rnd() % (big / PG - 66);
+			bool free_ = true;
+
+			if (run > (touched - done) / PG)
+				run = (touched - done) / PG;
+			for (uint64_t p = at - 1; p <= at + run; p++)
+				free_ &= !used[p];
+			if (!free_)
+				continue;
+			memset(used + at, 1, run);
+			fill_random(s + at * PG, run * PG);
+			for (uint64_t p = 0; p < run; p++)
+				s[(at + p) * PG] |= 1;
+			done += run * PG;
+		}
+		free(used);
+	}
+	path_of(pa, sizeof(pa), "bench_sparse.ckp");
+	seg = (ckp_ram_seg_t){ s, 0, big };
+	ts = -1;
+	for (int i = 0; i < reps; i++) {
+		ts = minv(ts, ckp_write(pa, &seg, 1, big));
+		x = (double)blocks_of(pa);
+		if (i + 1 < reps)
+			rm_ckp(pa);
+	}
+	{
+		ckp_doc_t *d = ckp_checkpoint_open(pa, CKP_OPEN_NORAMCHECK);
+		uint64_t db = 0, ex = 0;
+		char x1[64], x2[64];
+
+		ckp_sec_get_uint64(ckp_sec_find(ckp_doc_root(d), "ram"),
+		    "data_bytes", &db);
+		ckp_sec_get_uint64(ckp_sec_find(ckp_doc_root(d), "ram"),
+		    "extents", &ex);
+		ckp_doc_free(d);
+		snprintf(x1, sizeof(x1), "%.1f MiB allocated", x / MiB);
+		snprintf(x2, sizeof(x2), "%.1f MiB touched, %" PRIu64
+		    " extents", (double)touched / MiB, ex);
+		snprintf(h, sizeof(h), "sparse %s: blocks", sz(big));
+		row(h, x1, x2, x / (double)touched, "<= 1.1");
+		if (db != touched)
+			printf("(data_bytes %" PRIu64 " != touched!)\n", db);
+	}
+	{
+		char x1[64];
+		double vs = -1, rs = -1, ms = -1;
+
+		for (int i = 0; i < reps; i++) {
+			vs = minv(vs, verify(pa));
+			rs = minv(rs, ram_read(pa, big));
+			ms = minv(ms, ram_map(pa, big, false));
+		}
+		snprintf(h, sizeof(h), "sparse %s: verify", sz(big));
+		row(h, secs(x1, vs, 0), "-", -1, "(info)");
+		snprintf(h, sizeof(h), "sparse %s: ckp_ram_read", sz(big));
+		row(h, secs(x1, rs, 0), "-", -1, "(info)");
+		snprintf(h, sizeof(h), "sparse %s: ckp_ram_map", sz(big));
+		row(h, secs(x1, ms, 0), "-", -1, "(info)");
+	}
+	rm_ckp(pa);
+	munmap(s, big);
+
+	/* Dense at the big size, for the sparse ratio. */
+	fill_random(m, big);
+	seg = (ckp_ram_seg_t){ m, 0, big };
+	path_of(pb, sizeof(pb), "bench_dense4.ckp");
+	path_of(pa, sizeof(pa), "bench_plain");
+	tc4 = tb4 = -1;
+	for (int i = 0; i < reps; i++) {
+		tb4 = minv(tb4, plain_write(pa, m, big, false));
+		unlink(pa);
+		tc4 = minv(tc4, ckp_write(pb, &seg, 1, big));
+		rm_ckp(pb);
+	}
+	{
+		char x1[64], x2[64];
+
+		snprintf(h, sizeof(h), "dense %s write", sz(big));
+		row(h, secs(x1, tc4, big), secs(x2, tb4, big), tc4 / tb4,
+		    "<= 1.2 (write+fsync)");
+		snprintf(h, sizeof(h), "sparse %s (%s touched) write", sz(big),
+		    sz(touched));
+		row(h, secs(x1, ts, 0), secs(x2, tc4, 0), ts / tc4,
+		    "<= 0.05 (vs dense same size)");
+	}
+	munmap(m, big);
+	return 0;
+}
