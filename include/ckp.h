@@ -443,10 +443,20 @@ const char *ckp_io_basename(const char *expr, char *buf, size_t size);
 /* RAM files and publishing a checkpoint                                     */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * docs/RAMFILE.md specifies the RAM file, its checksum, the "ram" section
+ * and the publish protocol.  In short: FILE.ckp is exactly the guest's RAM
+ * size; its byte X is the byte at RAM offset X; zero pages are holes, so
+ * mmap(MAP_PRIVATE) of the file is guest RAM.  The files are created 0600
+ * (guest memory holds the guest's secrets).  A checkpoint is named by its
+ * RAM file "FILE.ckp" or by its meta "FILE.ckp.meta"; a name ending in
+ * ".tmp" is refused (-EINVAL): it would be another checkpoint's temporary.
+ */
+
 /** A piece of guest memory, written to the RAM file at @p file_off. */
 typedef struct ckp_ram_seg {
 	const void *host;  /**< where the bytes are now */
-	uint64_t file_off; /**< where they go in the RAM file */
+	uint64_t file_off; /**< where they go in the RAM file; multiple of 4096 */
 	uint64_t len;      /**< bytes; multiple of 4096 */
 } ckp_ram_seg_t;
 
@@ -463,39 +473,68 @@ typedef struct ckp_writer ckp_writer_t;
 /**
  * Begin writing the checkpoint @p path (the RAM file name, "FILE.ckp"; the
  * meta is "FILE.ckp.meta").  Fails with -EBUSY when a checkpoint of the same
- * name is being written, and with the errno of the destination (e.g.
- * -EACCES) before anything is written when it is unwritable.  Completes or
- * discards an interrupted earlier publish first (see ckp_recover()).
- * @param errbuf receives a message on failure.
+ * name is being written (by this or another process), and with the errno of
+ * the destination (e.g. -EACCES, -ENOENT) before anything is written when it
+ * is unwritable; -EINVAL when @p ram_size is not a multiple of 4096.
+ * Completes or discards an interrupted earlier publish first (see
+ * ckp_recover()).  The RAM file starts as @p ram_size bytes of zeros (a
+ * hole): RAM never written reads as zero.
+ * @param errbuf receives a message naming the path and the reason on failure.
  */
 int ckp_writer_begin(const char *path, uint64_t ram_size, ckp_writer_t **wp,
     char *errbuf, size_t errlen);
 
-/** @return the writer's sticky error (0 if none) and its message. */
+/**
+ * @return the writer's sticky error (0 if none) and its message.  After the
+ * first error every call fails with it, and the temporary file is already
+ * removed (nothing half-written stays on disk, e.g. on ENOSPC).
+ */
 int ckp_writer_error(const ckp_writer_t *w);
 const char *ckp_writer_errmsg(const ckp_writer_t *w);
 
-/** Report progress through @p fn while RAM is written. */
+/**
+ * Report progress through @p fn while ckp_writer_put_segs() writes RAM:
+ * called from the calling thread only, at most every 100 ms, and once at
+ * the end with done == total (the bytes of the segments).
+ */
 void ckp_writer_set_progress(ckp_writer_t *w, ckp_progress_fn *fn, void *arg);
 
 /**
- * Write whole segments of RAM, skipping zero pages (holes), hashing as it
- * goes, with up to @p nthreads threads.
+ * Make the file's ranges covered by @p segs hold the segments' bytes:
+ * zero pages are skipped (left as holes, or punched where something was
+ * written before), neighbouring non-zero pages go out in one write, and the
+ * checksum of every 1 MiB chunk the segments cover whole (or that nothing
+ * was written to before) is computed from memory as it goes, so commit need
+ * not read it back.  Segments may come in any order and from separate host
+ * buffers; they must not overlap; parts of the file no segment covers stay
+ * as they are.  A VMM that knows which pages were never written may pass
+ * only the others: the rest of the file stays a hole, never read.
+ * Up to @p nthreads threads (0: one per CPU).  Not concurrently with
+ * other calls on @p w.  -EINVAL for a segment not page-aligned or past
+ * the RAM size.
  */
 int ckp_writer_put_segs(ckp_writer_t *w, const ckp_ram_seg_t *segs,
     unsigned nsegs, unsigned nthreads);
 
 /**
- * Write @p len bytes at @p file_off (pages dirtied after an earlier write:
- * zero pages punch holes or write zeros).  Safe to call from several threads.
+ * Write @p len bytes at @p file_off (both multiples of 4096), typically
+ * pages dirtied after an earlier write: zero pages punch holes (or write
+ * zeros where the file system cannot punch).  The chunks touched are
+ * hashed again from the file at commit.  Safe to call from several threads
+ * at once (for distinct pages).
  */
 int ckp_writer_put(ckp_writer_t *w, uint64_t file_off, const void *data,
     uint64_t len);
 
 /**
- * Finish: fsync the RAM file, complete its checksum, record the "ram"
- * section in @p meta (file name, size, checksum, extents), encode @p meta
- * with @p enc, and publish both files atomically.  Frees @p w.
+ * Finish: hash the chunks ckp_writer_put() changed (from the file, so the
+ * guest may run again meanwhile), fsync the RAM file, record the "ram"
+ * section in @p meta (replacing one it has: file, size, checksum,
+ * chunk_size, data_bytes, extents, chunks), encode @p meta with @p enc, and
+ * publish both files atomically.  Frees @p w, also on failure (then the
+ * temporaries are gone and the previous checkpoint is unchanged, unless the
+ * message says the publish is to be completed by ckp_recover()).  A
+ * sticky error of @p meta fails the commit with that error.
  */
 int ckp_writer_commit(ckp_writer_t *w, ckp_doc_t *meta, ckp_enc_t enc,
     char *errbuf, size_t errlen);
@@ -506,7 +545,8 @@ void ckp_writer_abort(ckp_writer_t *w);
 /**
  * Complete or discard an interrupted publish of checkpoint @p path.
  * @return 0 when there was nothing to do, 1 when it rolled forward or
- * cleaned up (described in @p msg), or a negative errno.
+ * cleaned up (described in @p msg), -EBUSY when a live writer holds the
+ * temporaries (nothing touched), or another negative errno.
  */
 int ckp_recover(const char *path, char *msg, size_t msglen);
 
@@ -515,10 +555,12 @@ int ckp_recover(const char *path, char *msg, size_t msglen);
 
 /**
  * Open checkpoint @p path ("FILE.ckp" or "FILE.ckp.meta"): recover an
- * interrupted publish, load and verify the meta, check the RAM file's size
- * and (unless CKP_OPEN_NORAMCHECK) checksum.  Always returns a document
+ * interrupted publish (waiting, bounded, for one being renamed), load and
+ * verify the meta, check its "ram" section, check that the RAM file exists
+ * with the recorded size (a truncated file is an error naming both sizes)
+ * and (unless CKP_OPEN_NORAMCHECK) its checksum.  Always returns a document
  * (NULL only when out of memory); check ckp_doc_error().
- * Accepts CKP_LOAD_NOVERIFY too.
+ * Accepts CKP_LOAD_NOVERIFY too (for the meta's own checksum only).
  */
 ckp_doc_t *ckp_checkpoint_open(const char *path, unsigned flags);
 
@@ -527,19 +569,32 @@ int ckp_ram_path(const char *path, char *buf, size_t size);
 
 /**
  * Verify the RAM file @p ram_path against the "ram" section of @p doc
- * (size and checksum).  A mismatch names the file and the first bad chunk's
- * offset.  Error recorded in @p doc.
+ * (size and checksum, then chunks, data_bytes and extents).  Holes are not
+ * read.  A mismatch names the file and the first bad chunk's offset
+ * ("RAM file f.ckp: chunk at offset 0x1200000 does not match its
+ * checksum"); -EBADMSG.  Error recorded in @p doc.  @p nthreads: 0 for one
+ * per CPU.
  */
 int ckp_ram_verify(ckp_doc_t *doc, const char *ram_path, unsigned nthreads);
 
 /**
  * Map @p len bytes of the RAM file at @p file_off onto @p addr with
- * MAP_PRIVATE|MAP_FIXED: pages load on first touch, guest writes stay private.
+ * MAP_PRIVATE|MAP_FIXED: pages load on first touch, guest writes stay
+ * private, and a checkpoint published later under the same name does not
+ * change what is mapped (it is a new file).  -EINVAL when @p addr,
+ * @p file_off or @p len is not page-aligned; -ERANGE when the range passes
+ * the end of the file (touching it would fault).
  */
 int ckp_ram_map(const char *ram_path, uint64_t file_off, void *addr,
     uint64_t len);
 
-/** Read @p len bytes at @p file_off into @p dst eagerly, skipping holes. */
+/**
+ * Read @p len bytes at @p file_off into @p dst eagerly, with up to
+ * @p nthreads threads (0: one per CPU).  Holes are not read: their bytes
+ * in @p dst are zeroed only where not zero already, so fresh anonymous
+ * memory is read but never written (no memory is allocated for holes).
+ * -ERANGE when the range passes the end of the file.
+ */
 int ckp_ram_read(const char *ram_path, uint64_t file_off, void *dst,
     uint64_t len, unsigned nthreads);
 
