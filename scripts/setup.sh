@@ -7,7 +7,7 @@ PKGS=(
 	clang llvm libclang-rt-14-dev	# libFuzzer, sanitizer runtimes
 	libxxhash-dev		# XXH3 checksums (libckp)
 	libjson-c-dev		# baseline parser in bench/ only
-	iproute2		# network namespaces and tap devices in tests
+	iproute2 iputils-ping	# network namespaces, tap devices, ICMP from the peer
 	jq xxd			# tests inspect JSON and bytes
 	qemu-system-x86		# the peer VMM in bench/ and guest checks
 	hyperfine procps
