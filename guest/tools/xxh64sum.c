@@ -1,7 +1,8 @@
 /*
- * xxh64sum FILE [SIZE]: XXH64 (seed 0) of the first SIZE bytes (K, M or G
- * suffix: KiB, MiB, GiB) of FILE (all of it without SIZE), printed as 16 hex digits: the checksum the guest's
- * `copy` workload prints.  Host-side helper for tests.
+ * xxh64sum FILE [SIZE]: XXH64 (seed 0) of the first SIZE bytes of FILE (K, M
+ * or G suffix: KiB, MiB, GiB; the whole file without SIZE), printed as 16
+ * hex digits: the checksum the guest's `copy` workload prints.  Host-side
+ * helper for tests; fails if FILE is shorter than SIZE.
  */
 #include <errno.h>
 #include <stdio.h>
