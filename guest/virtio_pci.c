@@ -206,7 +206,7 @@ int virtio_driver_ok(struct virtio_dev *vd)
 
 int virtq_add(struct virtq *vq, const u64 *addr, const u32 *len, const u16 *write, u32 n)
 {
-	u16 head, d, prev = 0;
+	u16 head, d;
 
 	if (!n || vq->nfree < n)
 		return -1;
@@ -217,14 +217,12 @@ int virtq_add(struct virtq *vq, const u64 *addr, const u32 *len, const u16 *writ
 		de->addr = addr[i];
 		de->len = len[i];
 		de->flags = write[i] ? VIRTQ_DESC_F_WRITE : 0;
-		prev = d;
 		d = vq->next_free[d];
 		if (i + 1 < n) {
 			de->flags |= VIRTQ_DESC_F_NEXT;
 			de->next = d;
 		}
 	}
-	(void)prev;
 	vq->free_head = d;
 	vq->nfree -= n;
 	vq->avail[2 + (vq->avail_idx % vq->size)] = head;
