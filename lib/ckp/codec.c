@@ -77,7 +77,13 @@ ckp__detect(const void *bufv, size_t len)
 	const unsigned char *b = bufv;
 	size_t i = 0;
 
-	if (len >= 4 && memcmp(b, "CKPB", 4) == 0)
+	/*
+	 * "CKPB" and then the low byte of the encoding version, never a
+	 * printable character; a conf document may start with a section
+	 * named "CKPB...".
+	 */
+	if (len >= 4 && memcmp(b, "CKPB", 4) == 0 &&
+	    (len == 4 || b[4] < 0x20 || b[4] >= 0x7f))
 		return CKP_ENC_BIN;
 	if (len >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf)
 		i = 3;

@@ -160,6 +160,10 @@ vset_error(ckp_doc_t *doc, int err, const char *fmt, va_list ap)
 		err = -EINVAL;
 	doc->err = err;
 	vsnprintf(doc->errmsg, sizeof(doc->errmsg), fmt, ap);
+	/* messages quote input: keep them one printable line */
+	for (char *p = doc->errmsg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return err;
 }
 

@@ -118,9 +118,31 @@ test_reading(void)
 	ckp_doc_free(o);
 }
 
+/* Found by fuzzing: a conf document may begin with "CKPB". */
+static void
+test_detect(void)
+{
+	ckp_doc_t *d = ckp_doc_new_empty();
+	ckp_sec_add(ckp_doc_root(d), "CKPBx", 1);
+	size_t len;
+	char *buf = t_encode(d, CKP_ENC_CONF, &len);
+	ckp_doc_t *d2 = ckp_doc_decode(buf, len, "t", 0);
+	CHECK(ckp_doc_error(d2) == 0 && ckp_doc_encoding(d2) == CKP_ENC_CONF);
+	ckp_doc_free(d2);
+	free(buf);
+	ckp_doc_free(d);
+	CHECK(ckp__detect("CKPB\1\0", 6) == CKP_ENC_BIN);
+	CHECK(ckp__detect("CKPB", 4) == CKP_ENC_BIN);
+	CHECK(ckp__detect("CKPB.$version=1", 15) == CKP_ENC_CONF);
+	CHECK(ckp__detect(" \n{", 3) == CKP_ENC_JSON);
+	CHECK(ckp__detect("# x\n", 4) == CKP_ENC_CONF);
+	CHECK(ckp__detect("\x7f" "ELF", 4) == CKP_ENC_BIN);
+}
+
 int
 main(void)
 {
+	test_detect();
 	test_exact_output();
 	test_reading();
 	TEST_END();
