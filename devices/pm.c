@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "pm.h"
@@ -220,8 +221,67 @@ pm_resume(struct dev *d)
 	struct pm_softc *sc = d->softc;
 
 	pthread_mutex_lock(&sc->mtx);
+	/* A restored PM timer goes on from its saved value. */
+	if (sc->tmr_restored) {
+		sc->tmr_offset = (int64_t)sc->tmr_saved - host_ticks();
+		sc->tmr_restored = false;
+	}
 	sc->sci_level = -1;
 	update_sci(sc);
+	pthread_mutex_unlock(&sc->mtx);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoint: the PM1 registers and the PM timer's value.                   */
+/* ------------------------------------------------------------------------ */
+
+struct pm_state {
+	uint16_t pm1_sts, pm1_en, pm1_cnt;
+	uint32_t tmr;
+};
+
+static int
+pm_state_io(ckp_io_t *io, struct pm_state *s)
+{
+	CKP_IO(io, s->pm1_sts);
+	CKP_IO(io, s->pm1_en);
+	CKP_IO(io, s->pm1_cnt);
+	CKP_IO(io, s->tmr);
+	return ckp_io_error(io);
+}
+
+static int
+pm_save(struct dev *d, ckp_io_t *io)
+{
+	struct pm_softc *sc = d->softc;
+	struct pm_state s;
+
+	pthread_mutex_lock(&sc->mtx);
+	s = (struct pm_state){ .pm1_sts = sc->pm1_sts, .pm1_en = sc->pm1_en,
+	    .pm1_cnt = sc->pm1_cnt,
+	    .tmr = (uint32_t)(host_ticks() + sc->tmr_offset) };
+	pthread_mutex_unlock(&sc->mtx);
+	return pm_state_io(io, &s);
+}
+
+static int
+pm_restore(struct dev *d, ckp_io_t *io)
+{
+	struct pm_softc *sc = d->softc;
+	struct pm_state s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	if ((rc = pm_state_io(io, &s)) != 0)
+		return rc;
+	pthread_mutex_lock(&sc->mtx);
+	sc->pm1_sts = s.pm1_sts;
+	sc->pm1_en = s.pm1_en;
+	sc->pm1_cnt = (uint16_t)((s.pm1_cnt & ~PM1_CNT_SLP_EN) |
+	    PM1_CNT_SCI_EN);
+	sc->tmr_saved = s.tmr;
+	sc->tmr_restored = true;
 	pthread_mutex_unlock(&sc->mtx);
 	return 0;
 }
@@ -232,5 +292,7 @@ const struct devemu devemu_pm = {
 	.init = pm_init,
 	.reset = pm_reset,
 	.resume = pm_resume,
+	.save = pm_save,
+	.restore = pm_restore,
 	.fini = pm_fini,
 };

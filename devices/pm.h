@@ -49,6 +49,8 @@ struct pm_softc {
 	uint16_t	 pm1_en;
 	uint16_t	 pm1_cnt;
 	int64_t		 tmr_offset;	/* PM timer = host ticks + offset */
+	uint32_t	 tmr_saved;	/* restored value, applied by resume */
+	bool		 tmr_restored;
 	int		 sci_level;
 };
 

@@ -365,10 +365,84 @@ rtc_fini(struct dev *d)
 	d->softc = NULL;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Checkpoint                                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The clock is saved as its offset from the host's clock, so a restored
+ * guest's RTC goes on from the host's time, as a machine's RTC does after
+ * it slept.  "time" (the RTC's time when saved) is for people reading the
+ * checkpoint.
+ */
+struct rtc_state {
+	uint8_t	nvram[RTC_NREGS];
+	uint8_t	index;
+	bool	nmi_disabled;
+	int64_t	offset, frozen, last_sec, time;
+};
+
+static int
+rtc_state_io(ckp_io_t *io, struct rtc_state *s)
+{
+	CKP_IO(io, s->index);
+	CKP_IO(io, s->nmi_disabled);
+	CKP_IO_BUF(io, s->nvram, sizeof(s->nvram));
+	CKP_IO(io, s->offset);
+	CKP_IO(io, s->frozen);
+	CKP_IO_OPT(io, s->last_sec, 0);
+	CKP_IO_OPT(io, s->time, 0);
+	return ckp_io_error(io);
+}
+
+static int
+rtc_save(struct dev *d, ckp_io_t *io)
+{
+	struct rtc_softc *sc = d->softc;
+	struct rtc_state s;
+
+	pthread_mutex_lock(&sc->mtx);
+	memcpy(s.nvram, sc->nvram, sizeof(s.nvram));
+	s.index = sc->index;
+	s.nmi_disabled = sc->nmi_disabled;
+	s.offset = sc->offset;
+	s.frozen = sc->frozen;
+	s.last_sec = sc->last_sec;
+	s.time = rtc_now(sc);
+	pthread_mutex_unlock(&sc->mtx);
+	return rtc_state_io(io, &s);
+}
+
+static int
+rtc_restore(struct dev *d, ckp_io_t *io)
+{
+	struct rtc_softc *sc = d->softc;
+	struct rtc_state s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	if ((rc = rtc_state_io(io, &s)) != 0)
+		return rc;
+	if (s.index >= RTC_NREGS)
+		return ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
+		    "%s: index %u is not a register (0-127)", d->id, s.index);
+	pthread_mutex_lock(&sc->mtx);
+	memcpy(sc->nvram, s.nvram, sizeof(sc->nvram));
+	sc->index = s.index;
+	sc->nmi_disabled = s.nmi_disabled;
+	sc->offset = s.offset;
+	sc->frozen = s.frozen;
+	sc->last_sec = s.last_sec;
+	pthread_mutex_unlock(&sc->mtx);
+	return 0;
+}
+
 const struct devemu devemu_rtc = {
 	.name = "rtc",
 	.version = 1,
 	.init = rtc_init,
 	.reset = rtc_reset,
+	.save = rtc_save,
+	.restore = rtc_restore,
 	.fini = rtc_fini,
 };

@@ -567,6 +567,94 @@ uart_fini(struct dev *d)
 	d->softc = NULL;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Checkpoint: every register and the FIFO's bytes, oldest first.            */
+/* ------------------------------------------------------------------------ */
+
+struct uart_regs {
+	uint8_t	dll, dlm, ier, fcr, lcr, mcr, lsr_err, msr, scr;
+	bool	thre_pending;
+	uint8_t	rx_fifo[UART_FIFO_SIZE];
+	size_t	rx_len;
+};
+
+static int
+uart_regs_io(ckp_io_t *io, struct uart_regs *r)
+{
+	CKP_IO(io, r->dll);
+	CKP_IO(io, r->dlm);
+	CKP_IO(io, r->ier);
+	CKP_IO(io, r->fcr);
+	CKP_IO(io, r->lcr);
+	CKP_IO(io, r->mcr);
+	CKP_IO(io, r->lsr_err);
+	CKP_IO(io, r->msr);
+	CKP_IO(io, r->scr);
+	CKP_IO(io, r->thre_pending);
+	ckp_io_bytes_var(io, "rx_fifo", r->rx_fifo, sizeof(r->rx_fifo),
+	    &r->rx_len, 0);
+	return ckp_io_error(io);
+}
+
+static int
+uart_save(struct dev *d, ckp_io_t *io)
+{
+	struct uart_softc *sc = d->softc;
+	struct uart_regs r;
+	unsigned i;
+
+	pthread_mutex_lock(&sc->mtx);
+	r = (struct uart_regs){ .dll = sc->dll, .dlm = sc->dlm,
+	    .ier = sc->ier, .fcr = sc->fcr, .lcr = sc->lcr, .mcr = sc->mcr,
+	    .lsr_err = sc->lsr_err, .msr = sc->msr, .scr = sc->scr,
+	    .thre_pending = sc->thre_pending, .rx_len = sc->rx_count };
+	for (i = 0; i < sc->rx_count; i++)
+		r.rx_fifo[i] = sc->rx_fifo[(sc->rx_head + i) % UART_FIFO_SIZE];
+	pthread_mutex_unlock(&sc->mtx);
+	return uart_regs_io(io, &r);
+}
+
+static int
+uart_restore(struct dev *d, ckp_io_t *io)
+{
+	struct uart_softc *sc = d->softc;
+	struct uart_regs r = { 0 };
+	const char *bad = NULL;
+	int rc;
+
+	if ((rc = uart_regs_io(io, &r)) != 0)
+		return rc;
+	if (r.ier & ~0x0f)
+		bad = "ier has reserved bits set";
+	else if (r.mcr & ~0x1f)
+		bad = "mcr has reserved bits set";
+	else if (r.fcr & ~(FCR_ENABLE | FCR_DMA | FCR_TRIGGER))
+		bad = "fcr has bits that do not stick";
+	else if (r.lsr_err & ~LSR_OE)
+		bad = "lsr_err holds more than the overrun bit";
+	else if (r.rx_len > ((r.fcr & FCR_ENABLE) ? UART_FIFO_SIZE : 1))
+		bad = "rx_fifo holds more bytes than the receiver can";
+	if (bad != NULL)
+		return ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
+		    "%s: %s", d->id, bad);
+	pthread_mutex_lock(&sc->mtx);
+	sc->dll = r.dll;
+	sc->dlm = r.dlm;
+	sc->ier = r.ier;
+	sc->fcr = r.fcr;
+	sc->lcr = r.lcr;
+	sc->mcr = r.mcr;
+	sc->lsr_err = r.lsr_err;
+	sc->msr = r.msr;
+	sc->scr = r.scr;
+	sc->thre_pending = r.thre_pending;
+	memcpy(sc->rx_fifo, r.rx_fifo, r.rx_len);
+	sc->rx_head = 0;
+	sc->rx_count = (uint8_t)r.rx_len;
+	pthread_mutex_unlock(&sc->mtx);
+	return 0;
+}
+
 const struct devemu devemu_uart = {
 	.name = "uart",
 	.version = 1,
@@ -574,5 +662,7 @@ const struct devemu devemu_uart = {
 	.reset = uart_reset,
 	.pause = uart_pause,
 	.resume = uart_resume,
+	.save = uart_save,
+	.restore = uart_restore,
 	.fini = uart_fini,
 };

@@ -20,6 +20,7 @@
 #include <linux/kvm.h>
 
 #include "ctl_proto.h"
+#include "state.h"
 #include "vm_priv.h"
 
 #define VM_MAX_CPUS		254	/* xAPIC IDs, one reserved for broadcast */
@@ -305,5 +306,11 @@ vm_create(struct cfg *cfg, struct vm **vmp)
 		    vcpu_setup_lapic(&vm->vcpus[i]) != 0)
 			return -EIO;
 	}
+	/* What a checkpoint of this VM's vCPUs holds (vmm/state.c). */
+	rc = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	vm->xsave2 = rc > (int)sizeof(struct kvm_xsave);
+	vm->xsave_size = vm->xsave2 ? (size_t)rc : sizeof(struct kvm_xsave);
+	if (vm_msr_list_init(vm) != 0)
+		return -EIO;
 	return 0;
 }

@@ -79,6 +79,7 @@ vm_free(struct vm *vm)
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);
 	free(vm->supported_cpuid);
+	free(vm->msr_index);
 	free(vm->tirq);
 	pthread_mutex_destroy(&vm->run_lock);
 	pthread_cond_destroy(&vm->run_cond);

@@ -196,6 +196,10 @@ struct vm {
 	int		 vm_fd;
 	int		 run_mmap_size;
 	struct kvm_cpuid2 *supported_cpuid;
+	uint32_t	*msr_index;	/* MSRs a checkpoint saves (state.c) */
+	unsigned	 nmsrs;
+	size_t		 xsave_size;	/* bytes of KVM_GET_XSAVE(2) */
+	bool		 xsave2;
 
 	/* memory */
 	uint64_t	 mem_size;

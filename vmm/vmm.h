@@ -165,6 +165,10 @@ void vm_log(const struct vm *vm, const char *fmt, ...)
  * (devices/devices.c), like bhyve's pci_devemu.  A device's checkpoint code
  * lives in its own file, field by field, by name (CKP_IO...).
  *
+ * save and restore are called with the checkpoint cursor inside the
+ * device's own section (named d->id, version emu->version); they add or
+ * read fields there (and sub-sections of their own).
+ *
  * Checkpoint order: pause every device, save, then resume (checkpoint) or
  * exit (suspend).  Restore order: init from the saved configuration, restore
  * every device (fill and validate state only, no side effects outside the

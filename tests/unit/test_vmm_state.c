@@ -1,0 +1,409 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Saving and restoring the whole state of a running VM, in one process:
+ * the test guest runs in VM "a", is paused mid-workload, its KVM state
+ * (irqchip, PIT, clock, every vCPU) and devices are saved into a checkpoint
+ * document, which goes through its JSON text and back; a fresh VM "b" with
+ * the same configuration gets a copy of the RAM and the restored state and
+ * runs the workload to the end.  Its verdict must match an uninterrupted
+ * run's (churn: the same checksum; ticks: the timer keeps ticking).
+ * Without /dev/kvm it skips; the device state round trip runs anyway.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "state.h"
+#include "uart.h"
+
+static int failures;
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
+		    __LINE__, #cond);					\
+		failures++;						\
+	}								\
+} while (0)
+
+static char tmpdir[] = "/tmp/hyve-test-state-XXXXXX";
+static char guest[512];
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static char *
+slurp(const char *path)
+{
+	static char buf[1 << 16];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return buf;
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return buf;
+}
+
+static struct vm *
+make_vm(const char *name, unsigned ncpus, const char *append, bool boot)
+{
+	char err[256], path[600], num[16];
+	struct cfg *cfg = cfg_new();
+	struct vm *vm;
+
+	snprintf(path, sizeof(path), "%s/%s.console", tmpdir, name);
+	snprintf(num, sizeof(num), "%u", ncpus);
+	CHECK(cfg_set(cfg, "name", name, "t", err, sizeof(err)) == 0);
+	CHECK(cfg_set(cfg, "cpus", num, "t", err, sizeof(err)) == 0);
+	CHECK(cfg_set(cfg, "memory.size", "64M", "t", err, sizeof(err)) == 0);
+	CHECK(cfg_set(cfg, "lpc.com1.path", path, "t", err, sizeof(err)) == 0);
+	CHECK(cfg_set(cfg, "boot.kernel", guest, "t", err, sizeof(err)) == 0);
+	CHECK(cfg_set(cfg, "boot.append", append, "t", err, sizeof(err)) == 0);
+	if (vm_create(cfg, &vm) != 0 || vm_devs_init(vm) != 0 ||
+	    (boot && vm_boot_setup(vm) != 0)) {
+		vm_free(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+static bool
+run_until(struct vm *vm, const char *console, const char *text, double secs)
+{
+	double t0 = now();
+
+	while (now() - t0 < secs) {
+		if (text != NULL && strstr(slurp(console), text) != NULL)
+			return true;
+		if (text == NULL && atomic_load(&vm->stopping))
+			return true;
+		usleep(2000);
+	}
+	return false;
+}
+
+static void
+finish(struct vm *vm)
+{
+	vcpus_join(vm);
+	vm_free(vm);
+}
+
+/* Save VM, vCPUs and devices of a paused @vm into a new document. */
+static ckp_doc_t *
+save(struct vm *vm)
+{
+	ckp_doc_t *doc = ckp_doc_new("hyve test");
+	ckp_io_t *io = ckp_io_new(doc, CKP_IO_SAVE);
+	struct vm_kstate ks;
+	struct vcpu_state vs;
+	unsigned i;
+
+	CHECK(vm_kstate_get(vm, &ks) == 0);
+	ckp_io_enter(io, "vm", 1);
+	CHECK(vm_kstate_io(vm, io, &ks) == 0);
+	ckp_io_leave(io);
+	for (i = 0; i < vm->ncpus; i++) {
+		CHECK(vcpu_state_init(vm, &vs) == 0);
+		CHECK(vcpu_state_get(&vm->vcpus[i], &vs) == 0);
+		ckp_io_enterf(io, 1, "vcpu@%u", i);
+		CHECK(vcpu_state_io(vm, io, &vs) == 0);
+		ckp_io_leave(io);
+		vcpu_state_fini(&vs);
+	}
+	ckp_io_enter(io, "devices", 1);
+	for (i = 0; i < vm->ndevs; i++) {
+		struct dev *d = vm->devs[i];
+		ckp_io_enter(io, d->id, d->emu->version);
+		CHECK(d->emu->save(d, io) == 0);
+		ckp_io_leave(io);
+	}
+	ckp_io_leave(io);
+	CHECK(ckp_io_error(io) == 0);
+	if (ckp_doc_error(doc) != 0)
+		fprintf(stderr, "save: %s\n", ckp_doc_errmsg(doc));
+	ckp_io_free(io);
+	return doc;
+}
+
+static void
+warn(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "restore warning: %s\n", msg);
+	failures++;	/* a complete round trip leaves nothing unread */
+}
+
+/* Restore everything into @vm (fill and check first, then apply). */
+static int
+restore(struct vm *vm, ckp_doc_t *doc)
+{
+	ckp_io_t *io = ckp_io_new(doc, CKP_IO_RESTORE);
+	struct vcpu_state *vs = calloc(vm->ncpus, sizeof(*vs));
+	struct vm_kstate ks;
+	unsigned i;
+	int rc = 0;
+
+	ckp_doc_set_warn(doc, warn, NULL);
+	ckp_io_enter(io, "vm", 1);
+	vm_kstate_io(vm, io, &ks);
+	ckp_io_leave(io);
+	for (i = 0; i < vm->ncpus; i++) {
+		vcpu_state_init(vm, &vs[i]);
+		ckp_io_enterf(io, 1, "vcpu@%u", i);
+		vcpu_state_io(vm, io, &vs[i]);
+		ckp_io_leave(io);
+	}
+	ckp_io_enter(io, "devices", 1);
+	for (i = 0; i < vm->ndevs; i++) {
+		struct dev *d = vm->devs[i];
+		if (ckp_io_enter(io, d->id, d->emu->version) < 0)
+			break;
+		d->emu->restore(d, io);
+		ckp_io_leave(io);
+	}
+	ckp_io_leave(io);
+	if ((rc = ckp_io_error(io)) != 0) {
+		fprintf(stderr, "restore: %s\n", ckp_doc_errmsg(doc));
+		goto out;
+	}
+	/* everything checked: apply, VM first */
+	if ((rc = vm_kstate_set(vm, &ks)) != 0)
+		goto out;
+	for (i = 0; i < vm->ncpus && rc == 0; i++)
+		rc = vcpu_state_set(&vm->vcpus[i], &vs[i]);
+out:
+	for (i = 0; i < vm->ncpus; i++)
+		vcpu_state_fini(&vs[i]);
+	free(vs);
+	ckp_io_free(io);
+	return rc;
+}
+
+static void
+copy_ram(struct vm *dst, struct vm *src)
+{
+	unsigned i;
+
+	CHECK(dst->nmem == src->nmem);
+	for (i = 0; i < src->nmem && i < dst->nmem; i++) {
+		CHECK(dst->mem[i].size == src->mem[i].size);
+		memcpy(dst->mem[i].host, src->mem[i].host, src->mem[i].size);
+	}
+}
+
+static const char *
+verdict(const char *console, const char *prefix)
+{
+	static char line[128];
+	const char *p = strstr(console, prefix);
+	size_t n;
+
+	if (p == NULL)
+		return "";
+	n = strcspn(p, "\n");
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	memcpy(line, p, n);
+	line[n] = '\0';
+	return line;
+}
+
+/*
+ * Run @append to the end in one VM; then again, moved mid-way (after
+ * @mark appears on the console) into a second VM.  The verdicts must match.
+ */
+static void
+migrate(unsigned ncpus, const char *append, const char *mark,
+    const char *prefix)
+{
+	char ca[600], cb[600], cr[600], ref[128];
+	struct vm *a, *b, *r;
+	ckp_doc_t *doc, *doc2;
+	void *buf = NULL;
+	size_t len = 0;
+	double t;
+
+	/* the reference, uninterrupted */
+	snprintf(cr, sizeof(cr), "%s/ref.console", tmpdir);
+	r = make_vm("ref", ncpus, append, true);
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	CHECK(vm_devs_start(r) == 0 && vcpus_start(r) == 0);
+	CHECK(run_until(r, cr, NULL, 60));
+	CHECK(r->stop_reason == VM_STOP_POWEROFF && r->stop_status == 0);
+	finish(r);
+	snprintf(ref, sizeof(ref), "%s", verdict(slurp(cr), prefix));
+	CHECK(ref[0] != '\0');
+
+	snprintf(ca, sizeof(ca), "%s/a.console", tmpdir);
+	snprintf(cb, sizeof(cb), "%s/b.console", tmpdir);
+	a = make_vm("a", ncpus, append, true);
+	CHECK(a != NULL);
+	if (a == NULL)
+		return;
+	CHECK(vm_devs_start(a) == 0 && vcpus_start(a) == 0);
+	CHECK(run_until(a, ca, mark, 30));
+	t = now();
+	CHECK(vm_pause_vcpus(a) == 0);
+	doc = save(a);
+	/* through the text encoding and back */
+	CHECK(ckp_doc_encode(doc, CKP_ENC_JSON, &buf, &len) == 0);
+	doc2 = ckp_doc_decode(buf, len, "memory", 0);
+	CHECK(doc2 != NULL && ckp_doc_error(doc2) == 0);
+	if (getenv("HYVE_TEST_DUMP") != NULL)
+		fwrite(buf, 1, len, stderr);
+
+	b = make_vm("b", ncpus, append, false);
+	CHECK(b != NULL);
+	if (b != NULL) {
+		copy_ram(b, a);
+		CHECK(restore(b, doc2) == 0);
+	}
+	printf("%u vCPUs, \"%s\": checkpoint of %zu bytes of JSON, moved in "
+	    "%.1f ms\n", ncpus, append, len, (now() - t) * 1e3);
+	/* the original stops where it was paused */
+	vm_request_stop(a, VM_STOP_SIGNAL, 15, "moved");
+	finish(a);
+	CHECK(strstr(slurp(ca), prefix) == NULL);	/* it did not finish */
+	if (b != NULL) {
+		CHECK(vm_devs_start(b) == 0 && vcpus_start(b) == 0);
+		CHECK(run_until(b, cb, NULL, 60));
+		CHECK(b->stop_reason == VM_STOP_POWEROFF);
+		CHECK(b->stop_status == 0);
+		finish(b);
+		if (strcmp(verdict(slurp(cb), prefix), ref) != 0 &&
+		    strncmp(prefix, "TICKS", 5) != 0) {
+			fprintf(stderr, "after the move: '%s', uninterrupted: "
+			    "'%s'\n", verdict(slurp(cb), prefix), ref);
+			failures++;
+		}
+		CHECK(verdict(slurp(cb), prefix)[0] != '\0');
+		CHECK(strstr(slurp(cb), "GUEST EXIT status=0") != NULL);
+		CHECK(strstr(slurp(cb), "HYVE-GUEST") == NULL);	/* no reboot */
+	}
+	free(buf);
+	ckp_doc_free(doc);
+	ckp_doc_free(doc2);
+}
+
+/* Devices alone, no KVM: save, tamper, restore into a new instance. */
+static void
+devices_roundtrip(void)
+{
+	struct vm *v1 = vm_new_for_test(4 << 20), *v2 = vm_new_for_test(4 << 20);
+	struct dev *u1, *u2;
+	struct uart_softc *s1, *s2;
+	ckp_doc_t *doc;
+	ckp_io_t *io;
+	uint64_t v;
+
+	vm_test_cfg_set(v1, "lpc.com1.path", "/dev/null");
+	vm_test_cfg_set(v2, "lpc.com1.path", "/dev/null");
+	u1 = vm_test_dev_add(v1, "uart", "lpc.com1", "uart@0");
+	u2 = vm_test_dev_add(v2, "uart", "lpc.com1", "uart@0");
+	CHECK(u1 != NULL && u2 != NULL);
+	s1 = u1->softc;
+	s2 = u2->softc;
+	v = FCR_ENABLE | 0x80;
+	vm_test_pio(v1, 0x3fa, 1, true, &v);
+	v = MCR_OUT2 | MCR_DTR;
+	vm_test_pio(v1, 0x3fc, 1, true, &v);
+	v = IER_ERBFI;
+	vm_test_pio(v1, 0x3f9, 1, true, &v);
+	uart_rx_input(s1, (const uint8_t *)"0123456789", 10);
+	vm_test_pio(v1, 0x3f8, 1, false, &v);	/* '0' out; FIFO wraps later */
+	uart_rx_input(s1, (const uint8_t *)"abcdefg", 7);
+
+	doc = ckp_doc_new("t");
+	io = ckp_io_new(doc, CKP_IO_SAVE);
+	ckp_io_enter(io, "uart@0", 1);
+	CHECK(u1->emu->save(u1, io) == 0);
+	ckp_io_leave(io);
+	ckp_io_free(io);
+	io = ckp_io_new(doc, CKP_IO_RESTORE);
+	ckp_io_enter(io, "uart@0", 1);
+	CHECK(u2->emu->restore(u2, io) == 0);
+	ckp_io_leave(io);
+	ckp_io_free(io);
+	CHECK(u2->emu->resume(u2) == 0);
+	CHECK(s2->rx_count == 16 && s2->fcr == s1->fcr && s2->mcr == s1->mcr);
+	CHECK(vm_test_irq_level(v2, 4) == 1);	/* line re-driven on resume */
+	{
+		char got[17] = "";
+		for (int i = 0; i < 16; i++) {
+			vm_test_pio(v2, 0x3f8, 1, false, &v);
+			got[i] = (char)v;
+		}
+		CHECK(strcmp(got, "123456789abcdefg") == 0);
+	}
+	/* a tampered checkpoint is refused with the field named */
+	{
+		ckp_ent_t *e = ckp_doc_find(doc, "uart@0.ier");
+		CHECK(e != NULL && ckp_ent_set_text(e, "255") == 0);
+		io = ckp_io_new(doc, CKP_IO_RESTORE);
+		ckp_io_enter(io, "uart@0", 1);
+		CHECK(u2->emu->restore(u2, io) == -EINVAL);
+		CHECK(strstr(ckp_doc_errmsg(doc), "uart@0: ier") != NULL);
+		ckp_io_leave(io);
+		ckp_io_free(io);
+	}
+	ckp_doc_free(doc);
+	vm_free(v1);
+	vm_free(v2);
+}
+
+int
+main(void)
+{
+	const char *build = getenv("BUILD");
+	int fd;
+
+	devices_roundtrip();
+	if ((fd = open("/dev/kvm", O_RDWR)) < 0) {
+		printf("SKIP: no /dev/kvm (%s); device round trip %s\n",
+		    strerror(errno), failures ? "FAILED" : "passed");
+		return failures ? 1 : 77;
+	}
+	close(fd);
+	snprintf(guest, sizeof(guest), "%s/guest.elf",
+	    build != NULL ? build : "build");
+	if (access(guest, R_OK) != 0) {
+		fprintf(stderr, "%s is not built\n", guest);
+		return 1;
+	}
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	migrate(2, "churn 60", "CHURN round 1/", "CHURN OK");
+	migrate(1, "churn 60", "CHURN round 1/", "CHURN OK");
+	migrate(2, "ticks 60", "HYVE-GUEST", "TICKS OK");
+	if (failures == 0) {
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+		(void)!system(cmd);
+	} else {
+		fprintf(stderr, "consoles kept in %s\n", tmpdir);
+	}
+	if (failures != 0) {
+		fprintf(stderr, "%d checks failed\n", failures);
+		return 1;
+	}
+	printf("test_vmm_state: ok\n");
+	return 0;
+}

@@ -1,0 +1,650 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * KVM state to and from checkpoint documents (see state.h).  Registers are
+ * decoded into fields named as a person looks for them (rip, cr3, efer,
+ * cs.base...); what is opaque stays a byte string (the XSAVE area, the
+ * local APIC page).  Field names and types are the format: add fields as
+ * optional, never rename one.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "state.h"
+
+#define IO(io, lval)	CKP_IO_NAMED((io), #lval, s->lval)
+
+static int
+kvm_err(struct vm *vm, const char *what, int id)
+{
+	int e = errno;
+
+	if (id >= 0)
+		vm_log(vm, "vCPU %d: %s: %s", id, what, strerror(e));
+	else
+		vm_log(vm, "%s: %s", what, strerror(e));
+	return -EIO;
+}
+
+/* ------------------------------------------------------------------------ */
+/* MSRs                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static const struct {
+	uint32_t index;
+	const char *name;
+} msr_names[] = {
+	{ 0x00000010, "tsc" },
+	{ 0x00000011, "kvm_wall_clock" },
+	{ 0x00000012, "kvm_system_time" },
+	{ 0x0000001b, "apic_base" },
+	{ 0x0000003a, "feature_control" },
+	{ 0x00000034, "smi_count" },
+	{ 0x0000003b, "tsc_adjust" },
+	{ 0x00000048, "spec_ctrl" },
+	{ 0x0000008b, "ucode_rev" },
+	{ 0x000000ce, "platform_info" },
+	{ 0x0000010a, "arch_capabilities" },
+	{ 0x00000140, "misc_features_enables" },
+	{ 0x00000174, "sysenter_cs" },
+	{ 0x00000175, "sysenter_esp" },
+	{ 0x00000176, "sysenter_eip" },
+	{ 0x0000017a, "mcg_status" },
+	{ 0x0000017b, "mcg_ctl" },
+	{ 0x000001a0, "misc_enable" },
+	{ 0x000001d9, "debugctl" },
+	{ 0x000001db, "last_branch_from_ip" },
+	{ 0x000001dc, "last_branch_to_ip" },
+	{ 0x000001dd, "last_int_from_ip" },
+	{ 0x000001de, "last_int_to_ip" },
+	{ 0x000001fc, "power_ctl" },
+	{ 0x00000277, "pat" },
+	{ 0x00000345, "perf_capabilities" },
+	{ 0x000006e0, "tsc_deadline" },
+	{ 0x00000da0, "xss" },
+	{ 0x4b564d00, "kvm_wall_clock_new" },
+	{ 0x4b564d01, "kvm_system_time_new" },
+	{ 0x4b564d02, "kvm_async_pf_en" },
+	{ 0x4b564d03, "kvm_steal_time" },
+	{ 0x4b564d04, "kvm_pv_eoi_en" },
+	{ 0x4b564d05, "kvm_poll_control" },
+	{ 0x4b564d06, "kvm_async_pf_int" },
+	{ 0x4b564d07, "kvm_async_pf_ack" },
+	{ 0xc0000080, "efer" },
+	{ 0xc0000081, "star" },
+	{ 0xc0000082, "lstar" },
+	{ 0xc0000083, "cstar" },
+	{ 0xc0000084, "fmask" },
+	{ 0xc0000100, "fs_base" },
+	{ 0xc0000101, "gs_base" },
+	{ 0xc0000102, "kernel_gs_base" },
+	{ 0xc0000103, "tsc_aux" },
+	{ 0xc0010015, "amd_hwcr" },
+	{ 0xc0010117, "amd_vm_hsave_pa" },
+	{ 0xc001011f, "amd_virt_spec_ctrl" },
+};
+
+const char *
+msr_name(uint32_t index)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(msr_names) / sizeof(msr_names[0]); i++)
+		if (msr_names[i].index == index)
+			return msr_names[i].name;
+	return NULL;
+}
+
+static void
+msr_field(uint32_t index, char *buf, size_t size)
+{
+	const char *n = msr_name(index);
+
+	if (n != NULL)
+		snprintf(buf, size, "%s", n);
+	else
+		snprintf(buf, size, "msr_%08x", index);
+}
+
+int
+vm_msr_list_init(struct vm *vm)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} one;
+	uint32_t i;
+	int rc = 0;
+
+	if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) != 0 &&
+	    errno != E2BIG)
+		return kvm_err(vm, "KVM_GET_MSR_INDEX_LIST", -1);
+	list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(uint32_t));
+	if (list == NULL)
+		return -EIO;
+	list->nmsrs = probe.nmsrs;
+	if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, list) != 0) {
+		rc = kvm_err(vm, "KVM_GET_MSR_INDEX_LIST", -1);
+		goto out;
+	}
+	free(vm->msr_index);
+	vm->msr_index = calloc(list->nmsrs + 1, sizeof(uint32_t));
+	if (vm->msr_index == NULL) {
+		rc = -EIO;
+		goto out;
+	}
+	vm->nmsrs = 0;
+	/* Keep the ones this host lets us read (some are listed but absent). */
+	for (i = 0; i < list->nmsrs && vm->nmsrs < STATE_MAX_MSRS; i++) {
+		memset(&one, 0, sizeof(one));
+		one.h.nmsrs = 1;
+		one.e.index = list->indices[i];
+		if (ioctl(vm->vcpus[0].fd, KVM_GET_MSRS, &one) == 1)
+			vm->msr_index[vm->nmsrs++] = list->indices[i];
+	}
+out:
+	free(list);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* vCPU state                                                                */
+/* ------------------------------------------------------------------------ */
+
+int
+vcpu_state_init(struct vm *vm, struct vcpu_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->xsave_size = vm->xsave_size;
+	if ((s->xsave = calloc(1, s->xsave_size)) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+void
+vcpu_state_fini(struct vcpu_state *s)
+{
+	free(s->xsave);
+	s->xsave = NULL;
+}
+
+int
+vcpu_state_get(struct vcpu *v, struct vcpu_state *s)
+{
+	struct vm *vm = v->vm;
+	struct kvm_msrs *m;
+	int id = (int)v->id, n;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &s->regs) != 0)
+		return kvm_err(vm, "KVM_GET_REGS", id);
+	if (ioctl(v->fd, KVM_GET_SREGS, &s->sregs) != 0)
+		return kvm_err(vm, "KVM_GET_SREGS", id);
+	if (ioctl(v->fd, vm->xsave2 ? KVM_GET_XSAVE2 : KVM_GET_XSAVE,
+	    s->xsave) != 0)
+		return kvm_err(vm, "KVM_GET_XSAVE", id);
+	if (ioctl(v->fd, KVM_GET_XCRS, &s->xcrs) != 0)
+		return kvm_err(vm, "KVM_GET_XCRS", id);
+	if (ioctl(v->fd, KVM_GET_LAPIC, &s->lapic) != 0)
+		return kvm_err(vm, "KVM_GET_LAPIC", id);
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &s->events) != 0)
+		return kvm_err(vm, "KVM_GET_VCPU_EVENTS", id);
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &s->mp) != 0)
+		return kvm_err(vm, "KVM_GET_MP_STATE", id);
+	if (ioctl(v->fd, KVM_GET_DEBUGREGS, &s->dregs) != 0)
+		return kvm_err(vm, "KVM_GET_DEBUGREGS", id);
+
+	m = calloc(1, sizeof(*m) + vm->nmsrs * sizeof(m->entries[0]));
+	if (m == NULL)
+		return -ENOMEM;
+	m->nmsrs = vm->nmsrs;
+	for (unsigned i = 0; i < vm->nmsrs; i++)
+		m->entries[i].index = vm->msr_index[i];
+	n = ioctl(v->fd, KVM_GET_MSRS, m);
+	if (n != (int)vm->nmsrs) {
+		vm_log(vm, "vCPU %d: KVM_GET_MSRS read %d of %u MSRs%s%s", id,
+		    n, vm->nmsrs, n < 0 ? ": " : "", n < 0 ? strerror(errno) :
+		    "");
+		free(m);
+		return -EIO;
+	}
+	s->nmsrs = m->nmsrs;
+	memcpy(s->msrs, m->entries, m->nmsrs * sizeof(m->entries[0]));
+	free(m);
+	return 0;
+}
+
+int
+vcpu_state_set(struct vcpu *v, const struct vcpu_state *s)
+{
+	struct vm *vm = v->vm;
+	struct kvm_msrs *m;
+	int id = (int)v->id, n;
+
+	/* The order of Firecracker's restore, which works here too. */
+	if (ioctl(v->fd, KVM_SET_SREGS, &s->sregs) != 0)
+		return kvm_err(vm, "KVM_SET_SREGS", id);
+	if (ioctl(v->fd, KVM_SET_REGS, &s->regs) != 0)
+		return kvm_err(vm, "KVM_SET_REGS", id);
+	if (ioctl(v->fd, KVM_SET_XSAVE, s->xsave) != 0)
+		return kvm_err(vm, "KVM_SET_XSAVE", id);
+	if (ioctl(v->fd, KVM_SET_XCRS, &s->xcrs) != 0)
+		return kvm_err(vm, "KVM_SET_XCRS", id);
+	if (ioctl(v->fd, KVM_SET_LAPIC, &s->lapic) != 0)
+		return kvm_err(vm, "KVM_SET_LAPIC", id);
+	m = calloc(1, sizeof(*m) + s->nmsrs * sizeof(m->entries[0]));
+	if (m == NULL)
+		return -ENOMEM;
+	m->nmsrs = s->nmsrs;
+	memcpy(m->entries, s->msrs, s->nmsrs * sizeof(m->entries[0]));
+	n = ioctl(v->fd, KVM_SET_MSRS, m);
+	if (n != (int)s->nmsrs) {
+		char name[32] = "?";
+		if (n >= 0 && (uint32_t)n < s->nmsrs)
+			msr_field(s->msrs[n].index, name, sizeof(name));
+		vm_log(vm, "vCPU %d: KVM_SET_MSRS stopped at MSR %d of %u (%s)",
+		    id, n, s->nmsrs, name);
+		free(m);
+		return -EIO;
+	}
+	free(m);
+	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &s->events) != 0)
+		return kvm_err(vm, "KVM_SET_VCPU_EVENTS", id);
+	if (ioctl(v->fd, KVM_SET_MP_STATE, &s->mp) != 0)
+		return kvm_err(vm, "KVM_SET_MP_STATE", id);
+	if (ioctl(v->fd, KVM_SET_DEBUGREGS, &s->dregs) != 0)
+		return kvm_err(vm, "KVM_SET_DEBUGREGS", id);
+	return 0;
+}
+
+static void
+seg_io(ckp_io_t *io, const char *name, struct kvm_segment *seg)
+{
+	struct kvm_segment *s = seg;
+
+	if (ckp_io_enter(io, name, 1) < 0)
+		return;
+	IO(io, base);
+	IO(io, limit);
+	IO(io, selector);
+	IO(io, type);
+	IO(io, present);
+	IO(io, dpl);
+	IO(io, db);
+	IO(io, s);
+	IO(io, l);
+	IO(io, g);
+	IO(io, avl);
+	IO(io, unusable);
+	ckp_io_leave(io);
+}
+
+static void
+dtable_io(ckp_io_t *io, const char *name, struct kvm_dtable *dt)
+{
+	struct kvm_dtable *s = dt;
+
+	if (ckp_io_enter(io, name, 1) < 0)
+		return;
+	IO(io, base);
+	IO(io, limit);
+	ckp_io_leave(io);
+}
+
+static void
+regs_io(ckp_io_t *io, struct kvm_regs *r)
+{
+	struct kvm_regs *s = r;
+
+	if (ckp_io_enter(io, "regs", 1) < 0)
+		return;
+	IO(io, rax); IO(io, rbx); IO(io, rcx); IO(io, rdx);
+	IO(io, rsi); IO(io, rdi); IO(io, rsp); IO(io, rbp);
+	IO(io, r8); IO(io, r9); IO(io, r10); IO(io, r11);
+	IO(io, r12); IO(io, r13); IO(io, r14); IO(io, r15);
+	IO(io, rip); IO(io, rflags);
+	ckp_io_leave(io);
+}
+
+static void
+sregs_io(ckp_io_t *io, struct kvm_sregs *sr)
+{
+	struct kvm_sregs *s = sr;
+
+	if (ckp_io_enter(io, "sregs", 1) < 0)
+		return;
+	seg_io(io, "cs", &sr->cs);
+	seg_io(io, "ds", &sr->ds);
+	seg_io(io, "es", &sr->es);
+	seg_io(io, "fs", &sr->fs);
+	seg_io(io, "gs", &sr->gs);
+	seg_io(io, "ss", &sr->ss);
+	seg_io(io, "tr", &sr->tr);
+	seg_io(io, "ldt", &sr->ldt);
+	dtable_io(io, "gdt", &sr->gdt);
+	dtable_io(io, "idt", &sr->idt);
+	IO(io, cr0); IO(io, cr2); IO(io, cr3); IO(io, cr4); IO(io, cr8);
+	IO(io, efer);
+	IO(io, apic_base);
+	ckp_io_bytes(io, "interrupt_bitmap", sr->interrupt_bitmap,
+	    sizeof(sr->interrupt_bitmap), 0);
+	ckp_io_leave(io);
+}
+
+static void
+events_io(ckp_io_t *io, struct kvm_vcpu_events *ev)
+{
+	struct kvm_vcpu_events *s = ev;
+
+	if (ckp_io_enter(io, "events", 1) < 0)
+		return;
+	CKP_IO_NAMED(io, "exception_injected", s->exception.injected);
+	CKP_IO_NAMED(io, "exception_nr", s->exception.nr);
+	CKP_IO_NAMED(io, "exception_has_error_code",
+	    s->exception.has_error_code);
+	CKP_IO_NAMED(io, "exception_pending", s->exception.pending);
+	CKP_IO_NAMED(io, "exception_error_code", s->exception.error_code);
+	CKP_IO_NAMED(io, "exception_has_payload", s->exception_has_payload);
+	CKP_IO_NAMED(io, "exception_payload", s->exception_payload);
+	CKP_IO_NAMED(io, "interrupt_injected", s->interrupt.injected);
+	CKP_IO_NAMED(io, "interrupt_nr", s->interrupt.nr);
+	CKP_IO_NAMED(io, "interrupt_soft", s->interrupt.soft);
+	CKP_IO_NAMED(io, "interrupt_shadow", s->interrupt.shadow);
+	CKP_IO_NAMED(io, "nmi_injected", s->nmi.injected);
+	CKP_IO_NAMED(io, "nmi_pending", s->nmi.pending);
+	CKP_IO_NAMED(io, "nmi_masked", s->nmi.masked);
+	IO(io, sipi_vector);
+	IO(io, flags);
+	CKP_IO_NAMED(io, "smi_smm", s->smi.smm);
+	CKP_IO_NAMED(io, "smi_pending", s->smi.pending);
+	CKP_IO_NAMED(io, "smi_smm_inside_nmi", s->smi.smm_inside_nmi);
+	CKP_IO_NAMED(io, "smi_latched_init", s->smi.latched_init);
+	ckp_io_field(io, "triple_fault_pending", CKP_TYPE_UINT8,
+	    &s->triple_fault.pending, 1, CKP_F_OPTIONAL, 0);
+	ckp_io_leave(io);
+}
+
+static void
+dregs_io(ckp_io_t *io, struct kvm_debugregs *d)
+{
+	struct kvm_debugregs *s = d;
+
+	if (ckp_io_enter(io, "debugregs", 1) < 0)
+		return;
+	CKP_IO_NAMED(io, "dr0", s->db[0]);
+	CKP_IO_NAMED(io, "dr1", s->db[1]);
+	CKP_IO_NAMED(io, "dr2", s->db[2]);
+	CKP_IO_NAMED(io, "dr3", s->db[3]);
+	IO(io, dr6);
+	IO(io, dr7);
+	IO(io, flags);
+	ckp_io_leave(io);
+}
+
+static void
+msrs_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
+{
+	char name[32];
+	unsigned i;
+
+	if (ckp_io_enter(io, "msrs", 1) < 0)
+		return;
+	if (ckp_io_saving(io)) {
+		for (i = 0; i < s->nmsrs; i++) {
+			msr_field(s->msrs[i].index, name, sizeof(name));
+			ckp_io_field(io, name, CKP_TYPE_UINT64,
+			    &s->msrs[i].data, 8, 0, 0);
+		}
+	} else {
+		/*
+		 * Restore what this host has: an MSR saved elsewhere and
+		 * unknown here is reported (unread field), one missing from
+		 * the checkpoint keeps its reset value.
+		 */
+		s->nmsrs = 0;
+		for (i = 0; i < vm->nmsrs; i++) {
+			msr_field(vm->msr_index[i], name, sizeof(name));
+			if (!ckp_sec_has(ckp_io_section(io), name))
+				continue;
+			s->msrs[s->nmsrs].index = vm->msr_index[i];
+			ckp_io_field(io, name, CKP_TYPE_UINT64,
+			    &s->msrs[s->nmsrs].data, 8, 0, 0);
+			s->nmsrs++;
+		}
+	}
+	ckp_io_leave(io);
+}
+
+static void
+xcrs_io(ckp_io_t *io, struct kvm_xcrs *x)
+{
+	char name[16];
+	unsigned i;
+
+	if (ckp_io_enter(io, "xcrs", 1) < 0)
+		return;
+	if (ckp_io_saving(io)) {
+		for (i = 0; i < x->nr_xcrs && i < KVM_MAX_XCRS; i++) {
+			snprintf(name, sizeof(name), "xcr%u", x->xcrs[i].xcr);
+			ckp_io_field(io, name, CKP_TYPE_UINT64,
+			    &x->xcrs[i].value, 8, 0, 0);
+		}
+	} else {
+		x->nr_xcrs = 0;
+		for (i = 0; i < STATE_MAX_XCRS && x->nr_xcrs < KVM_MAX_XCRS;
+		    i++) {
+			snprintf(name, sizeof(name), "xcr%u", i);
+			if (!ckp_sec_has(ckp_io_section(io), name))
+				continue;
+			x->xcrs[x->nr_xcrs].xcr = i;
+			ckp_io_field(io, name, CKP_TYPE_UINT64,
+			    &x->xcrs[x->nr_xcrs].value, 8, 0, 0);
+			x->nr_xcrs++;
+		}
+	}
+	ckp_io_leave(io);
+}
+
+int
+vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
+{
+	ckp_doc_t *doc = ckp_io_doc(io);
+
+	regs_io(io, &s->regs);
+	sregs_io(io, &s->sregs);
+	ckp_io_bytes(io, "xsave", s->xsave, s->xsave_size, 0);
+	xcrs_io(io, &s->xcrs);
+	ckp_io_bytes(io, "lapic", s->lapic.regs, sizeof(s->lapic.regs), 0);
+	events_io(io, &s->events);
+	CKP_IO_NAMED(io, "mp_state", s->mp.mp_state);
+	dregs_io(io, &s->dregs);
+	msrs_io(vm, io, s);
+	if (ckp_io_error(io) != 0 || ckp_io_saving(io))
+		return ckp_io_error(io);
+
+	/* What can be checked before KVM sees it. */
+	if (s->mp.mp_state > KVM_MP_STATE_AP_RESET_HOLD)
+		return ckp_doc_set_error(doc, -EINVAL, "mp_state %u is not a "
+		    "KVM MP state", s->mp.mp_state);
+	if (s->events.exception.injected > 1 || s->events.nmi.injected > 1 ||
+	    s->events.interrupt.injected > 1)
+		return ckp_doc_set_error(doc, -EINVAL, "events: an injected "
+		    "flag is neither 0 nor 1");
+	if ((s->sregs.efer & ~0xd01ULL) != 0)
+		return ckp_doc_set_error(doc, -EINVAL, "sregs.efer %#llx has "
+		    "bits KVM does not know", (unsigned long long)s->sregs.efer);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* VM state: irqchip, PIT, clock                                             */
+/* ------------------------------------------------------------------------ */
+
+int
+vm_kstate_get(struct vm *vm, struct vm_kstate *s)
+{
+	int khz;
+
+	memset(s, 0, sizeof(*s));
+	s->pic_master.chip_id = KVM_IRQCHIP_PIC_MASTER;
+	s->pic_slave.chip_id = KVM_IRQCHIP_PIC_SLAVE;
+	s->ioapic.chip_id = KVM_IRQCHIP_IOAPIC;
+	if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &s->pic_master) != 0 ||
+	    ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &s->pic_slave) != 0 ||
+	    ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &s->ioapic) != 0)
+		return kvm_err(vm, "KVM_GET_IRQCHIP", -1);
+	if (ioctl(vm->vm_fd, KVM_GET_PIT2, &s->pit) != 0)
+		return kvm_err(vm, "KVM_GET_PIT2", -1);
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &s->clock) != 0)
+		return kvm_err(vm, "KVM_GET_CLOCK", -1);
+	if ((khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0)) < 0)
+		return kvm_err(vm, "KVM_GET_TSC_KHZ", 0);
+	s->tsc_khz = (uint32_t)khz;
+	return 0;
+}
+
+int
+vm_kstate_set(struct vm *vm, const struct vm_kstate *s)
+{
+	struct kvm_clock_data clock = { .clock = s->clock.clock };
+	unsigned i;
+	int khz;
+
+	if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &s->pic_master) != 0 ||
+	    ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &s->pic_slave) != 0 ||
+	    ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &s->ioapic) != 0)
+		return kvm_err(vm, "KVM_SET_IRQCHIP", -1);
+	if (ioctl(vm->vm_fd, KVM_SET_PIT2, &s->pit) != 0)
+		return kvm_err(vm, "KVM_SET_PIT2", -1);
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) != 0)
+		return kvm_err(vm, "KVM_SET_CLOCK", -1);
+	/* The guest calibrated against this TSC rate: keep it if we can. */
+	khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	if (khz > 0 && s->tsc_khz != 0 && (uint32_t)khz != s->tsc_khz) {
+		for (i = 0; i < vm->ncpus; i++) {
+			if (ioctl(vm->vcpus[i].fd, KVM_SET_TSC_KHZ,
+			    (unsigned long)s->tsc_khz) != 0) {
+				vm_log(vm, "the checkpoint's TSC runs at %u kHz, "
+				    "this host's at %d kHz and KVM cannot scale "
+				    "it (%s); guest time will drift", s->tsc_khz,
+				    khz, strerror(errno));
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static void
+pic_io(ckp_io_t *io, const char *name, struct kvm_pic_state *p)
+{
+	struct kvm_pic_state *s = p;
+
+	if (ckp_io_enter(io, name, 1) < 0)
+		return;
+	IO(io, last_irr); IO(io, irr); IO(io, imr); IO(io, isr);
+	IO(io, priority_add); IO(io, irq_base); IO(io, read_reg_select);
+	IO(io, poll); IO(io, special_mask); IO(io, init_state);
+	IO(io, auto_eoi); IO(io, rotate_on_auto_eoi);
+	IO(io, special_fully_nested_mode); IO(io, init4);
+	IO(io, elcr); IO(io, elcr_mask);
+	ckp_io_leave(io);
+}
+
+static void
+ioapic_io(ckp_io_t *io, struct kvm_ioapic_state *a)
+{
+	struct kvm_ioapic_state *s = a;
+	char name[16];
+	unsigned i;
+
+	if (ckp_io_enter(io, "ioapic", 1) < 0)
+		return;
+	IO(io, base_address);
+	IO(io, ioregsel);
+	IO(io, id);
+	IO(io, irr);
+	for (i = 0; i < KVM_IOAPIC_NUM_PINS; i++) {
+		snprintf(name, sizeof(name), "redir%u", i);
+		ckp_io_field(io, name, CKP_TYPE_UINT64, &s->redirtbl[i].bits, 8,
+		    0, 0);
+	}
+	ckp_io_leave(io);
+}
+
+static void
+pit_io(ckp_io_t *io, struct kvm_pit_state2 *p)
+{
+	unsigned i;
+
+	if (ckp_io_enter(io, "pit", 1) < 0)
+		return;
+	for (i = 0; i < 3; i++) {
+		struct kvm_pit_channel_state *s = &p->channels[i];
+		if (ckp_io_enterf(io, 1, "channel@%u", i) < 0)
+			break;
+		IO(io, count);
+		IO(io, latched_count);
+		IO(io, count_latched);
+		IO(io, status_latched);
+		IO(io, status);
+		IO(io, read_state);
+		IO(io, write_state);
+		IO(io, write_latch);
+		IO(io, rw_mode);
+		IO(io, mode);
+		IO(io, bcd);
+		IO(io, gate);
+		IO(io, count_load_time);
+		ckp_io_leave(io);
+	}
+	CKP_IO_NAMED(io, "flags", p->flags);
+	ckp_io_leave(io);
+}
+
+int
+vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s)
+{
+	ckp_doc_t *doc = ckp_io_doc(io);
+	unsigned i;
+
+	(void)vm;
+	if (ckp_io_restoring(io)) {
+		memset(s, 0, sizeof(*s));
+		s->pic_master.chip_id = KVM_IRQCHIP_PIC_MASTER;
+		s->pic_slave.chip_id = KVM_IRQCHIP_PIC_SLAVE;
+		s->ioapic.chip_id = KVM_IRQCHIP_IOAPIC;
+	}
+	if (ckp_io_enter(io, "irqchip", 1) >= 0) {
+		pic_io(io, "pic_master", &s->pic_master.chip.pic);
+		pic_io(io, "pic_slave", &s->pic_slave.chip.pic);
+		ioapic_io(io, &s->ioapic.chip.ioapic);
+		ckp_io_leave(io);
+	}
+	pit_io(io, &s->pit);
+	if (ckp_io_enter(io, "clock", 1) >= 0) {
+		CKP_IO_NAMED(io, "kvmclock_ns", s->clock.clock);
+		CKP_IO_NAMED(io, "tsc_khz", s->tsc_khz);
+		ckp_io_leave(io);
+	}
+	if (ckp_io_error(io) != 0 || ckp_io_saving(io))
+		return ckp_io_error(io);
+	for (i = 0; i < 3; i++) {
+		const struct kvm_pit_channel_state *c = &s->pit.channels[i];
+		/* KVM marks a channel never programmed with mode 0xff. */
+		if ((c->mode > 5 && c->mode != 0xff) || c->rw_mode > 3 ||
+		    c->bcd > 1)
+			return ckp_doc_set_error(doc, -EINVAL, "pit.channel@%u: "
+			    "mode %u, rw_mode %u, bcd %u out of range", i,
+			    c->mode, c->rw_mode, c->bcd);
+	}
+	if (s->ioapic.chip.ioapic.base_address != VM_IOAPIC_BASE)
+		return ckp_doc_set_error(doc, -EINVAL, "irqchip.ioapic."
+		    "base_address %#llx is not hyve's %#llx",
+		    (unsigned long long)s->ioapic.chip.ioapic.base_address,
+		    VM_IOAPIC_BASE);
+	return 0;
+}

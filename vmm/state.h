@@ -1,0 +1,69 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * The KVM state of a VM and of its vCPUs, as plain structs, with one
+ * function per direction to KVM (get: read it; set: apply it, in the order
+ * that works) and one function that moves it to or from a checkpoint
+ * document field by field (vmm/state.c).
+ *
+ * A checkpoint writer pauses the vCPUs (vm_pause_vcpus), gets every state
+ * and saves it; a restorer builds the VM from the saved configuration,
+ * restores (fills and validates) every state, and only then sets them,
+ * VM first: memory, irqchip, PIT, clock, then each vCPU.
+ */
+#ifndef HYVE_STATE_H
+#define HYVE_STATE_H
+
+#include <linux/kvm.h>
+
+#include "vm_priv.h"
+
+#define STATE_MAX_MSRS	256
+#define STATE_MAX_XCRS	16
+
+struct vcpu_state {
+	struct kvm_regs		regs;
+	struct kvm_sregs	sregs;
+	struct kvm_xcrs		xcrs;
+	struct kvm_lapic_state	lapic;
+	struct kvm_vcpu_events	events;
+	struct kvm_mp_state	mp;
+	struct kvm_debugregs	dregs;
+	uint32_t		nmsrs;
+	struct kvm_msr_entry	msrs[STATE_MAX_MSRS];
+	uint8_t			*xsave;		/* vm->xsave_size bytes */
+	size_t			xsave_size;
+};
+
+struct vm_kstate {
+	struct kvm_irqchip	pic_master, pic_slave, ioapic;
+	struct kvm_pit_state2	pit;
+	struct kvm_clock_data	clock;
+	uint32_t		tsc_khz;
+};
+
+/* Allocate / free the variable parts (xsave) of a vcpu_state. */
+int vcpu_state_init(struct vm *vm, struct vcpu_state *s);
+void vcpu_state_fini(struct vcpu_state *s);
+
+/* KVM -> struct.  The vCPU must be parked (vm_pause_vcpus) or not running. */
+int vcpu_state_get(struct vcpu *v, struct vcpu_state *s);
+/* struct -> KVM. */
+int vcpu_state_set(struct vcpu *v, const struct vcpu_state *s);
+/*
+ * struct <-> the current section of @io ("vcpu@N" is the caller's).
+ * Restore validates what can be checked without KVM and reports problems
+ * in the document's error, naming the field.
+ */
+int vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s);
+
+int vm_kstate_get(struct vm *vm, struct vm_kstate *s);
+int vm_kstate_set(struct vm *vm, const struct vm_kstate *s);
+int vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s);
+
+/* The MSRs hyve saves: KVM's list, minus those this host cannot read. */
+int vm_msr_list_init(struct vm *vm);
+/* A readable name for MSR @index ("tsc", "lstar") or NULL. */
+const char *msr_name(uint32_t index);
+
+#endif /* HYVE_STATE_H */
