@@ -111,11 +111,15 @@ cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned id,
 		max_ext = e->eax;
 
 	if ((e = find(c, 1, 0)) != NULL) {
+		unsigned lp = 1U << order(ncpus);
+
 		e->ebx &= 0x0000ffff;
-		e->ebx |= id << 24;
-		e->ebx |= (1U << order(ncpus)) << 16;
+		e->ebx |= (id & 0xff) << 24;
+		e->ebx |= (lp > 255 ? 255 : lp) << 16;
 		if (ncpus > 1)
 			e->edx |= 1U << 28;	/* HTT: ebx[23:16] is valid */
+		else
+			e->edx &= ~(1U << 28);
 		e->ecx |= 1U << 31;	/* running under a hypervisor */
 	}
 	/* Intel deterministic cache parameters: cores per package. */

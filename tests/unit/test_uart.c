@@ -324,6 +324,56 @@ test_config_errors(void)
 	vm_free(v2);
 }
 
+/* stdio: a reader thread moves stdin's bytes into the FIFO as room frees up. */
+static void
+test_stdin_reader(void)
+{
+	struct vm *v2 = vm_new_for_test(4 << 20);
+	struct uart_softc *u;
+	struct dev *d;
+	int p[2], saved = dup(STDIN_FILENO), i;
+	uint64_t v;
+	char got[40] = "";
+
+	CHECK(pipe(p) == 0);
+	CHECK(dup2(p[0], STDIN_FILENO) == STDIN_FILENO);
+	close(p[0]);
+	CHECK(vm_test_cfg_set(v2, "lpc.com1.path", "stdio") == 0);
+	d = vm_test_dev_add(v2, "uart", "lpc.com1", "uart@0");
+	CHECK(d != NULL);
+	if (d == NULL)
+		goto out;
+	u = d->softc;
+	v = FCR_ENABLE;
+	CHECK(vm_test_pio(v2, COM1 + UART_FCR, 1, true, &v) == 0);
+	CHECK(d->emu->resume(d) == 0);		/* starts the reader */
+	CHECK(write(p[1], "abcdefghijklmnopqrstuvwxyz0123", 30) == 30);
+	for (i = 0; i < 30; i++) {
+		int tries = 0;
+		while (!(vm_test_pio(v2, COM1 + UART_LSR, 1, false, &v) == 0 &&
+		    (v & LSR_DR)) && tries++ < 2000)
+			usleep(1000);
+		CHECK(vm_test_pio(v2, COM1 + UART_RBR, 1, false, &v) == 0);
+		got[i] = (char)v;
+		CHECK(u->rx_count <= UART_FIFO_SIZE);
+	}
+	CHECK(strcmp(got, "abcdefghijklmnopqrstuvwxyz0123") == 0);
+	/* pause holds input back; resume lets it through */
+	CHECK(d->emu->pause(d) == 0);
+	CHECK(write(p[1], "Z", 1) == 1);
+	usleep(50000);
+	CHECK(u->rx_count == 0);
+	CHECK(d->emu->resume(d) == 0);
+	for (i = 0; i < 2000 && u->rx_count == 0; i++)
+		usleep(1000);
+	CHECK(u->rx_count == 1);
+	close(p[1]);		/* EOF: the reader stops by itself */
+out:
+	vm_free(v2);		/* joins the reader */
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+}
+
 int
 main(void)
 {
@@ -336,6 +386,7 @@ main(void)
 	test_loopback();
 	test_random();
 	test_config_errors();
+	test_stdin_reader();
 	vm_free(vm);
 	unlink(path);
 	if (failures != 0) {
