@@ -221,7 +221,7 @@ put_value(FILE *f, const ckp_ent_t *e, bool verbose)
 	char *t;
 
 	if (ckp_ent_type(e) == CKP_TYPE_B64 && !verbose &&
-	    ckp_ent_bytes(e, &p, &len) == 0 && len > B64_SHOW / 4 * 3 + 9) {
+	    ckp_ent_bytes(e, &p, &len) == 0 && len > B64_SHOW / 4 * 3) {
 		t = ckp_ent_text(e);	/* abbreviated: no need to encode it all */
 		fprintf(f, "[%zu bytes] %.*s...", len, B64_SHOW, t ? t : "");
 		free(t);
