@@ -97,7 +97,8 @@ typedef struct ckp_ent ckp_ent_t;
 
 /**
  * Create a document whose root holds a "header" section with format,
- * format_version, producer and created (UTC, ISO 8601) fields.
+ * format_version, producer and created (UTC, ISO 8601) fields.  "created"
+ * is now, or $SOURCE_DATE_EPOCH when set (reproducible output).
  * @param producer program and version, e.g. "hyve 0.1.0".
  * @return the document, or NULL when out of memory.
  */
@@ -154,14 +155,18 @@ typedef enum ckp_sum_state {
 
 /**
  * Encode @p doc.  The checksum of the content is computed and written.
+ * A document with a recorded error is not encoded (its error is returned):
+ * it may be incomplete.
  * @param bufp receives a malloc'd buffer (caller frees).
  */
 int ckp_doc_encode(ckp_doc_t *doc, ckp_enc_t enc, void **bufp, size_t *lenp);
 
 /**
  * Decode a document, detecting its encoding.  Always returns a document
- * (NULL only when out of memory); check ckp_doc_error().  A missing or
- * wrong checksum is an error unless CKP_LOAD_NOVERIFY is given.
+ * (NULL only when out of memory); check ckp_doc_error().  On error the
+ * document is empty: nothing half-read is usable.  A missing or wrong
+ * checksum is an error unless CKP_LOAD_NOVERIFY is given; a header naming
+ * another format or a newer format version always is.
  * @param origin name used in error messages (usually the file name).
  */
 ckp_doc_t *ckp_doc_decode(const void *buf, size_t len, const char *origin,
@@ -176,7 +181,11 @@ ckp_enc_t ckp_doc_encoding(const ckp_doc_t *doc);
 /** @return the state of a decoded document's checksum. */
 ckp_sum_state_t ckp_doc_sum_state(const ckp_doc_t *doc);
 
-/** @return the content checksum, spelled "xxh3-64:<16 hex digits>". */
+/**
+ * @return the checksum of the document's current content, spelled
+ * "xxh3-64:<16 hex digits>" (valid until the next call).  The same in
+ * every encoding.
+ */
 const char *ckp_doc_checksum(ckp_doc_t *doc);
 
 /**
@@ -220,7 +229,7 @@ ckp_doc_t *ckp_sec_doc(const ckp_sec_t *sec);
 /** Write the dotted path of @p sec ("devices.vcpu@0") into @p buf. */
 int ckp_sec_path(const ckp_sec_t *sec, char *buf, size_t size);
 
-/** Remove the entry (field or section) named @p name.  -ENOENT if absent. */
+/** Remove the entry (field or section, with its subtree) named @p name.  -ENOENT if absent. */
 int ckp_sec_remove(ckp_sec_t *sec, const char *name);
 
 /* ------------------------------------------------------------------------ */
@@ -236,7 +245,7 @@ void ckp_sec_add_uint16(ckp_sec_t *sec, const char *name, uint16_t value);
 void ckp_sec_add_uint32(ckp_sec_t *sec, const char *name, uint32_t value);
 void ckp_sec_add_uint64(ckp_sec_t *sec, const char *name, uint64_t value);
 void ckp_sec_add_bool(ckp_sec_t *sec, const char *name, bool value);
-/** Add a NUL-terminated string (any bytes but NUL; UTF-8 expected). */
+/** Add a NUL-terminated string; it must be valid UTF-8 (else an error: store bytes as b64). */
 void ckp_sec_add_string(ckp_sec_t *sec, const char *name, const char *value);
 /** Add a byte string of @p len bytes (copied). */
 void ckp_sec_add_bytes(ckp_sec_t *sec, const char *name, const void *data,
@@ -361,7 +370,11 @@ ckp_sec_t *ckp_io_section(const ckp_io_t *io);
  * Enter the child section @p name.  Save: create it with version
  * @p version.  Restore: it must exist, and its version must not be newer
  * than @p version (the newest this code knows); otherwise an error names
- * the section and both versions.
+ * the section and both versions.  An older version is accepted: the code
+ * branches on the returned version to read older layouts.  On failure the
+ * cursor stays where it was and the error is recorded; a ckp_io_leave()
+ * matching the failed enter is allowed and does nothing.  Versions above
+ * INT_MAX are refused.
  * @return the section's version (>= 0 for save: @p version) or a negative errno.
  */
 int ckp_io_enter(ckp_io_t *io, const char *name, uint32_t version);
@@ -377,30 +390,47 @@ int ckp_io_enter_opt(ckp_io_t *io, const char *name, uint32_t version);
 void ckp_io_leave(ckp_io_t *io);
 
 /**
- * Save or restore one integer or bool field.
+ * Save or restore one integer or bool field.  Restore requires exactly
+ * @p type (a uint16 is never stored into a uint8 variable, nor the other
+ * way round); a mismatch names the field and both types.
  * @param type   CKP_TYPE_INT8 ... CKP_TYPE_UINT64 or CKP_TYPE_BOOL.
  * @param ptr    the variable; @p size its sizeof (must match @p type).
- * @param defval with CKP_F_OPTIONAL, the value a missing field takes.
+ * @param defval with CKP_F_OPTIONAL, the value a missing field takes (it
+ *               must fit @p type).  CKP_F_MATCH compares instead of
+ *               storing; with CKP_F_OPTIONAL too, a missing field passes.
  */
 int ckp_io_field(ckp_io_t *io, const char *name, ckp_type_t type, void *ptr,
     size_t size, unsigned flags, int64_t defval);
 
-/** Save or restore exactly @p len bytes at @p buf (restore: lengths must match). */
+/**
+ * Save or restore exactly @p len bytes at @p buf (restore: lengths must
+ * match).  With CKP_F_OPTIONAL a missing field leaves @p buf unchanged.
+ */
 int ckp_io_bytes(ckp_io_t *io, const char *name, void *buf, size_t len,
     unsigned flags);
 
 /**
- * Save or restore a byte string of variable length.  Restore: at most
- * @p cap bytes, the length stored in *lenp.
+ * Save or restore a byte string of variable length (save: *@p lenp bytes).
+ * Restore: at most @p cap bytes, the length stored in *lenp.  With
+ * CKP_F_OPTIONAL a missing field leaves @p buf and *lenp unchanged.
  */
 int ckp_io_bytes_var(ckp_io_t *io, const char *name, void *buf, size_t cap,
     size_t *lenp, unsigned flags);
 
-/** Save or restore a NUL-terminated string in a buffer of @p cap bytes. */
+/**
+ * Save or restore a NUL-terminated UTF-8 string in a buffer of @p cap bytes
+ * (restore: it must fit with its NUL).  With CKP_F_OPTIONAL a missing field
+ * leaves @p buf unchanged.
+ */
 int ckp_io_string(ckp_io_t *io, const char *name, char *buf, size_t cap,
     unsigned flags);
 
-/** @return the last component of a C lvalue's spelling ("sc->lcr" -> "lcr"). */
+/**
+ * @return the last identifier of a C lvalue's spelling ("sc->lcr",
+ * "s.regs.lcr", "*lcr" -> "lcr"), written into @p buf.  An expression that
+ * does not end in an identifier ("regs[i]") is returned whole, so that
+ * saving fails with a message asking for CKP_IO_NAMED().
+ */
 const char *ckp_io_basename(const char *expr, char *buf, size_t size);
 
 /** The ckp_type_t of an integer or bool lvalue, from its C type and size. */
