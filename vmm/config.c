@@ -549,3 +549,89 @@ dev_cfg_get_size(const struct dev *d, const char *subkey, uint64_t def,
 {
 	return dev_cfg_get_num(d, subkey, def, min, max, out, true);
 }
+
+/* ------------------------------------------------------------------------ */
+/* The configuration in a checkpoint document                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Key "pci.0.3.0.device" becomes the string field "device" of the nested
+ * sections pci / 0 / 3 / 0 under @sec (version 0: they are only names), so
+ * the conf encoding spells it "config.pci.0.3.0.device$string=...".
+ */
+int
+cfg_save_ckp(const struct cfg *cfg, ckp_sec_t *sec)
+{
+	ckp_doc_t *doc = ckp_sec_doc(sec);
+	size_t i;
+
+	for (i = 0; i < cfg->n; i++) {
+		char *copy = strdup(cfg->ent[i].key), *comp, *next;
+		ckp_sec_t *s = sec;
+
+		if (copy == NULL)
+			return ckp_doc_set_error(doc, -ENOMEM, "out of memory");
+		for (comp = copy; (next = strchr(comp, '.')) != NULL;
+		    comp = next + 1) {
+			ckp_sec_t *child;
+
+			*next = '\0';
+			if ((child = ckp_sec_find(s, comp)) == NULL)
+				child = ckp_sec_add(s, comp, 0);
+			if (child == NULL)
+				break;
+			s = child;
+		}
+		if (next == NULL)
+			ckp_sec_add_string(s, comp, cfg->ent[i].val);
+		free(copy);
+		if (ckp_doc_error(doc) != 0)
+			return ckp_doc_error(doc);
+	}
+	return 0;
+}
+
+static int
+load_sec(struct cfg *cfg, const ckp_sec_t *sec, char *prefix, size_t plen,
+    size_t cap, const char *origin, char *err, size_t errlen)
+{
+	ckp_ent_t *e;
+	int rc;
+
+	for (e = ckp_sec_first(sec); e != NULL; e = ckp_ent_next(e)) {
+		const char *name = ckp_ent_name(e);
+		size_t nlen = strlen(name);
+		const char *val;
+
+		if (plen + nlen + 2 > cap)
+			return seterr(err, errlen, -ENAMETOOLONG, "%s: config "
+			    "key %s.%s is too long", origin, prefix, name);
+		snprintf(prefix + plen, cap - plen, "%s%s", plen ? "." : "",
+		    name);
+		if (ckp_ent_type(e) == CKP_TYPE_SECTION) {
+			rc = load_sec(cfg, ckp_ent_section(e), prefix,
+			    strlen(prefix), cap, origin, err, errlen);
+		} else if (ckp_ent_type(e) == CKP_TYPE_STRING) {
+			if ((rc = ckp_sec_get_string(sec, name, &val)) == 0)
+				rc = cfg_set(cfg, prefix, val, origin, err,
+				    errlen);
+		} else {
+			rc = seterr(err, errlen, -EINVAL, "%s: config key %s "
+			    "is a %s, not a string", origin, prefix,
+			    ckp_type_name(ckp_ent_type(e)));
+		}
+		prefix[plen] = '\0';
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+cfg_load_ckp(struct cfg *cfg, const ckp_sec_t *sec, const char *origin,
+    char *err, size_t errlen)
+{
+	char key[256] = "";
+
+	return load_sec(cfg, sec, key, 0, sizeof(key), origin, err, errlen);
+}

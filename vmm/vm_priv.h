@@ -62,6 +62,14 @@ int cfg_parse_bool(const char *s, bool *out);
 int cfg_parse_u64(const char *s, uint64_t *out);
 /* Sort entries by key (for dumping and for the checkpoint). */
 void cfg_sort(struct cfg *cfg);
+/*
+ * Every key into @sec as nested sections and string fields
+ * ("pci.0.3.0.device" -> pci/0/3/0/device), and back (keys set with
+ * @origin, e.g. "checkpoint vm.ckp", so -o given after can override).
+ */
+int cfg_save_ckp(const struct cfg *cfg, ckp_sec_t *sec);
+int cfg_load_ckp(struct cfg *cfg, const ckp_sec_t *sec, const char *origin,
+    char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------ */
 /* Guest memory (vmm/mem.c)                                                  */

@@ -337,6 +337,54 @@ test_unused(void)
 	vm_free(vm);
 }
 
+/* The configuration through a checkpoint document (conf encoding) and back. */
+static void
+test_ckp(void)
+{
+	static const char text[] =
+	    "name=vm1\ncpus=2\nmemory.size=1G\n"
+	    "pci.0.3.0.device=virtio-blk\npci.0.3.0.path=/a b/disk=1.img\n"
+	    "pci.0.3.0.ro=true\nboot.append= churn 8 ; ticks 3\n"
+	    "lpc.com1.path=stdio\nboot.kernel=g.elf\n";
+	struct cfg *cfg = cfg_new(), *back = cfg_new();
+	ckp_doc_t *doc = ckp_doc_new("t"), *dec;
+	ckp_sec_t *sec = ckp_sec_add(ckp_doc_root(doc), "config", 1);
+	char err[256];
+	void *buf;
+	size_t len, i;
+
+	CHECK(cfg_load_text(cfg, text, strlen(text), "t", err, sizeof(err)) ==
+	    0);
+	CHECK(cfg_set(cfg, "boot.append", " churn 8 ; ticks 3", "t", err,
+	    sizeof(err)) == 0);	/* blanks kept through -o */
+	CHECK(cfg_save_ckp(cfg, sec) == 0);
+	CHECK(ckp_doc_encode(doc, CKP_ENC_CONF, &buf, &len) == 0);
+	CHECK(memmem(buf, len, "config.pci.0.3.0.device$string=virtio-blk\n",
+	    42) != NULL);
+	dec = ckp_doc_decode(buf, len, "mem", 0);
+	CHECK(ckp_doc_error(dec) == 0);
+	CHECK(cfg_load_ckp(back, ckp_sec_find(ckp_doc_root(dec), "config"),
+	    "checkpoint x", err, sizeof(err)) == 0);
+	CHECK(back->n == cfg->n);
+	for (i = 0; i < cfg->n; i++) {
+		const struct cfg_ent *e = cfg_lookup(back, cfg->ent[i].key);
+		CHECK(e != NULL && streq(e->val, cfg->ent[i].val));
+		CHECK(e != NULL && streq(e->origin, "checkpoint x"));
+	}
+	free(buf);
+	ckp_doc_free(dec);
+
+	/* a non-string value in the config section is refused, named */
+	ckp_sec_add_uint32(ckp_sec_find(sec, "pci"), "bogus", 3);
+	cfg_free(back);
+	back = cfg_new();
+	CHECK(cfg_load_ckp(back, sec, "ck", err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "config key pci.bogus is a uint32") != NULL);
+	ckp_doc_free(doc);
+	cfg_free(cfg);
+	cfg_free(back);
+}
+
 int
 main(void)
 {
@@ -347,6 +395,7 @@ main(void)
 	test_parsers();
 	test_cli();
 	test_unused();
+	test_ckp();
 	if (failures != 0) {
 		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;
