@@ -163,3 +163,68 @@ vm_mem_host_limit(void)
 	fclose(f);
 	return have_avail ? avail + swap : 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Dirty page tracking (checkpoints written while the guest runs)            */
+/* ------------------------------------------------------------------------ */
+
+static size_t
+bitmap_longs(const struct vm_mem_region *r)
+{
+	return (size_t)((r->size / PAGE_SIZE + BITS_PER_LONG - 1) /
+	    BITS_PER_LONG);
+}
+
+int
+vm_mem_dirty_log(struct vm *vm, bool on)
+{
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < vm->nmem; i++) {
+		struct vm_mem_region *r = &vm->mem[i];
+
+		if (on && r->dirty == NULL &&
+		    (r->dirty = calloc(bitmap_longs(r), sizeof(long))) == NULL)
+			return -ENOMEM;
+		if (on)
+			r->kvm_flags |= KVM_MEM_LOG_DIRTY_PAGES;
+		else
+			r->kvm_flags &= ~KVM_MEM_LOG_DIRTY_PAGES;
+	}
+	if (!vm->test && (rc = vm_mem_kvm_register(vm)) != 0)
+		return rc;
+	if (!on) {
+		for (i = 0; i < vm->nmem; i++) {
+			free((void *)vm->mem[i].dirty);
+			vm->mem[i].dirty = NULL;
+		}
+	}
+	return 0;
+}
+
+int
+vm_mem_dirty_get(struct vm *vm, unsigned idx, unsigned long *bitmap)
+{
+	struct vm_mem_region *r;
+	size_t n, i;
+
+	if (idx >= vm->nmem || vm->mem[idx].dirty == NULL)
+		return -EINVAL;
+	r = &vm->mem[idx];
+	n = bitmap_longs(r);
+	memset(bitmap, 0, n * sizeof(long));
+	if (!vm->test) {
+		struct kvm_dirty_log log = { .slot = r->slot,
+		    .dirty_bitmap = bitmap };
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) != 0) {
+			int e = errno;
+			vm_log(vm, "KVM_GET_DIRTY_LOG %s: %s", r->name,
+			    strerror(e));
+			return -e;
+		}
+	}
+	for (i = 0; i < n; i++)
+		bitmap[i] |= atomic_exchange(&r->dirty[i], 0UL);
+	return 0;
+}

@@ -92,6 +92,15 @@ int vm_mem_init(struct vm *vm, uint64_t size);
 void vm_mem_fini(struct vm *vm);
 /* Register every region as a KVM memory slot. */
 int vm_mem_kvm_register(struct vm *vm);
+/*
+ * Dirty page tracking: on, KVM logs guest writes per slot
+ * (KVM_MEM_LOG_DIRTY_PAGES) and vm_gpa_dirty() logs device writes.
+ * vm_mem_dirty_get() fills @bitmap (one bit per 4 KiB page of region
+ * @idx, (size / 4096 + 63) / 64 longs) with the pages written since the
+ * previous call, and starts over.
+ */
+int vm_mem_dirty_log(struct vm *vm, bool on);
+int vm_mem_dirty_get(struct vm *vm, unsigned idx, unsigned long *bitmap);
 /* The host memory hyve may give a guest, in bytes (MemAvailable + SwapFree). */
 uint64_t vm_mem_host_limit(void);
 
