@@ -368,13 +368,15 @@ ckp_ram_map(const char *ram_path, uint64_t file_off, void *addr,
 	return r;
 }
 
-#define READ_UNIT	(8u << 20)
+#define READ_STEP	(8u << 20)
 
 struct rd {
+	const char	*path;
 	int		 fd;
 	uint64_t	 off;		/* file offset of dst[0] */
 	uint64_t	 len;
 	unsigned char	*dst;
+	uint64_t	 stripe;	/* bytes per thread, page multiple */
 };
 
 /* Holes read as zeros; leave memory that is zero already untouched. */
@@ -391,38 +393,57 @@ zero_if_needed(unsigned char *p, uint64_t len)
 	}
 }
 
+/*
+ * One thread reads one contiguous stripe through its own descriptor, so
+ * that the kernel's read-ahead sees one sequential stream per thread
+ * (handing out 8 MiB units in turn made cold reads 1.3x slower than a
+ * plain sequential read).
+ */
 static int
 rd_unit(void *arg, uint64_t unit, unsigned tid)
 {
 	struct rd *s = arg;
-	uint64_t a = s->off + unit * READ_UNIT;
-	uint64_t b = unit * READ_UNIT + READ_UNIT < s->len ?
-	    a + READ_UNIT : s->off + s->len;
+	uint64_t a = s->off + unit * s->stripe;
+	uint64_t end = unit * s->stripe + s->stripe < s->len ?
+	    a + s->stripe : s->off + s->len;
 	uint64_t pos = a, d, h;
-	int r;
+	int fd, r = 0;
 
 	(void)tid;
-	while (pos < b) {
-		if ((r = ckp__next_data(s->fd, pos, b, &d, &h)) < 0)
-			return r;
-		zero_if_needed(s->dst + (pos - s->off), d - pos);
-		if (d >= b)
+	if ((fd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0)
+		fd = s->fd;
+#ifdef POSIX_FADV_SEQUENTIAL
+	(void)posix_fadvise(fd, (off_t)a, (off_t)(end - a),
+	    POSIX_FADV_SEQUENTIAL);
+#endif
+	while (pos < end) {
+		uint64_t b = end - pos > READ_STEP ? pos + READ_STEP : end;
+
+		if ((r = ckp__next_data(fd, pos, b, &d, &h)) < 0)
 			break;
+		zero_if_needed(s->dst + (pos - s->off), d - pos);
+		if (d >= b) {
+			pos = b;
+			continue;
+		}
 		if (h > b)
 			h = b;
-		if ((r = ckp__pread_all(s->fd, s->dst + (d - s->off), h - d,
+		if ((r = ckp__pread_all(fd, s->dst + (d - s->off), h - d,
 		    d)) < 0)
-			return r;
+			break;
 		pos = h;
 	}
-	return 0;
+	if (fd != s->fd)
+		close(fd);
+	return r;
 }
 
 int
 ckp_ram_read(const char *ram_path, uint64_t file_off, void *dst,
     uint64_t len, unsigned nthreads)
 {
-	struct rd s = { .off = file_off, .len = len, .dst = dst };
+	struct rd s = { .path = ram_path, .off = file_off, .len = len,
+	    .dst = dst };
 	int r;
 
 	if (len > SIZE_MAX || (len != 0 && dst == NULL))
@@ -433,12 +454,13 @@ ckp_ram_read(const char *ram_path, uint64_t file_off, void *dst,
 		return r;
 	if (nthreads == 0)
 		nthreads = ckp__default_threads();
-#ifdef POSIX_FADV_SEQUENTIAL
-	(void)posix_fadvise(s.fd, (off_t)file_off, (off_t)len,
-	    POSIX_FADV_SEQUENTIAL);
-#endif
-	r = ckp__parallel(nthreads, (len + READ_UNIT - 1) / READ_UNIT,
-	    rd_unit, NULL, &s);
+	/* Stripes of whole pages, at least one step each. */
+	s.stripe = (len / nthreads + CKP_RAM_PAGE - 1) / CKP_RAM_PAGE *
+	    CKP_RAM_PAGE;
+	if (s.stripe < READ_STEP)
+		s.stripe = READ_STEP;
+	r = ckp__parallel(nthreads, (len + s.stripe - 1) / s.stripe, rd_unit,
+	    NULL, &s);
 	close(s.fd);
 	return r;
 }
