@@ -712,6 +712,13 @@ test_load(void)
 		CHECK(memcmp(dst, m, size) == 0);
 		munmap(dst, size);
 	}
+	/* Stripes that are no multiple of anything: 5 threads, odd range. */
+	dst = mem_new(size);
+	memset(dst, 0x55, size);
+	CHECK(ckp_ram_read(path, PG, dst, size - 3 * PG, 5) == 0);
+	CHECK(memcmp(dst, m + PG, size - 3 * PG) == 0);
+	CHECK(dst[size - 3 * PG] == 0x55);
+	munmap(dst, size);
 	dst = mem_new(size);
 	CHECK(ckp_ram_read(path, MiB + PG, dst, 7 * MiB, 2) == 0);
 	CHECK(memcmp(dst, m + MiB + PG, 7 * MiB) == 0);
