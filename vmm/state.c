@@ -648,3 +648,185 @@ vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s)
 		    VM_IOAPIC_BASE);
 	return 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* The whole VM but its RAM and configuration                                */
+/* ------------------------------------------------------------------------ */
+
+static void
+memory_io(struct vm *vm, ckp_io_t *io)
+{
+	unsigned i;
+
+	if (ckp_io_enter(io, "memory", 1) < 0)
+		return;
+	/* Restore builds the same layout from the configuration: check it. */
+	ckp_io_field(io, "size", CKP_TYPE_UINT64, &vm->mem_size, 8,
+	    CKP_F_MATCH, 0);
+	for (i = 0; i < vm->nmem; i++) {
+		struct vm_mem_region *r = &vm->mem[i];
+		if (ckp_io_enterf(io, 1, "region@%u", i) < 0)
+			break;
+		ckp_io_field(io, "gpa", CKP_TYPE_UINT64, &r->gpa, 8,
+		    CKP_F_MATCH, 0);
+		ckp_io_field(io, "size", CKP_TYPE_UINT64, &r->size, 8,
+		    CKP_F_MATCH, 0);
+		ckp_io_field(io, "file_off", CKP_TYPE_UINT64, &r->file_off, 8,
+		    CKP_F_MATCH, 0);
+		ckp_io_leave(io);
+	}
+	ckp_io_leave(io);
+}
+
+int
+vm_save_state(struct vm *vm, ckp_io_t *io)
+{
+	ckp_doc_t *doc = ckp_io_doc(io);
+	struct vm_kstate ks;
+	struct vcpu_state vs;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < vm->ndevs; i++)
+		if (vm->devs[i]->emu->save == NULL)
+			return ckp_doc_set_error(doc, -ENOTSUP, "device %s (%s) "
+			    "cannot be saved: its model has no checkpoint code",
+			    vm->devs[i]->id, vm->devs[i]->emu->name);
+	memory_io(vm, io);
+	if ((rc = vm_kstate_get(vm, &ks)) != 0)
+		return ckp_doc_set_error(doc, rc, "reading the VM's KVM state "
+		    "failed");
+	if (ckp_io_enter(io, "vm", 1) >= 0) {
+		vm_kstate_io(vm, io, &ks);
+		ckp_io_leave(io);
+	}
+	if ((rc = vcpu_state_init(vm, &vs)) != 0)
+		return ckp_doc_set_error(doc, rc, "out of memory");
+	for (i = 0; i < vm->ncpus && ckp_io_error(io) == 0; i++) {
+		if ((rc = vcpu_state_get(&vm->vcpus[i], &vs)) != 0) {
+			ckp_doc_set_error(doc, rc, "reading vCPU %u's KVM state "
+			    "failed", i);
+			break;
+		}
+		if (ckp_io_enterf(io, 1, "vcpu@%u", i) < 0)
+			break;
+		vcpu_state_io(vm, io, &vs);
+		ckp_io_leave(io);
+	}
+	vcpu_state_fini(&vs);
+	if (ckp_io_enter(io, "devices", 1) >= 0) {
+		for (i = 0; i < vm->ndevs && ckp_io_error(io) == 0; i++) {
+			struct dev *d = vm->devs[i];
+			if (ckp_io_enter(io, d->id, d->emu->version) < 0)
+				break;
+			d->emu->save(d, io);
+			ckp_io_leave(io);
+		}
+		ckp_io_leave(io);
+	}
+	return ckp_io_error(io);
+}
+
+void
+vm_restore_free(struct vm_restore *r)
+{
+	unsigned i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; r->vcpus != NULL && i < r->ncpus; i++)
+		vcpu_state_fini(&r->vcpus[i]);
+	free(r->vcpus);
+	free(r);
+}
+
+int
+vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
+{
+	ckp_doc_t *doc = ckp_io_doc(io);
+	struct vm_restore *r;
+	ckp_sec_t *devsec;
+	ckp_ent_t *e;
+	unsigned i;
+
+	*rp = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->vcpus = calloc(vm->ncpus, sizeof(*r->vcpus))) == NULL) {
+		free(r);
+		return ckp_doc_set_error(doc, -ENOMEM, "out of memory");
+	}
+	r->ncpus = vm->ncpus;
+	for (i = 0; i < vm->ncpus; i++)
+		if (vcpu_state_init(vm, &r->vcpus[i]) != 0) {
+			vm_restore_free(r);
+			return ckp_doc_set_error(doc, -ENOMEM, "out of memory");
+		}
+	memory_io(vm, io);
+	if (ckp_io_enter(io, "vm", 1) >= 0) {
+		vm_kstate_io(vm, io, &r->ks);
+		ckp_io_leave(io);
+	}
+	for (i = 0; i < vm->ncpus && ckp_io_error(io) == 0; i++) {
+		if (ckp_io_enterf(io, 1, "vcpu@%u", i) < 0)
+			break;
+		vcpu_state_io(vm, io, &r->vcpus[i]);
+		ckp_io_leave(io);
+	}
+	if (ckp_io_error(io) == 0) {
+		char name[24];
+		snprintf(name, sizeof(name), "vcpu@%u", vm->ncpus);
+		if (ckp_sec_find(ckp_io_section(io), name) != NULL)
+			ckp_doc_set_error(doc, -EINVAL, "the checkpoint has "
+			    "more vCPUs than the %u configured", vm->ncpus);
+	}
+	if (ckp_io_error(io) == 0 && ckp_io_enter(io, "devices", 1) >= 0) {
+		devsec = ckp_io_section(io);
+		/* Every saved device must have a device here to take it. */
+		for (e = ckp_sec_first(devsec); e != NULL; e = ckp_ent_next(e)) {
+			for (i = 0; i < vm->ndevs; i++)
+				if (strcmp(vm->devs[i]->id, ckp_ent_name(e)) == 0)
+					break;
+			if (i == vm->ndevs) {
+				ckp_doc_set_error(doc, -EINVAL, "devices.%s: no "
+				    "such device in this VM (its configuration "
+				    "differs from the checkpoint's)",
+				    ckp_ent_name(e));
+				break;
+			}
+		}
+		for (i = 0; i < vm->ndevs && ckp_io_error(io) == 0; i++) {
+			struct dev *d = vm->devs[i];
+			if (d->emu->restore == NULL) {
+				ckp_doc_set_error(doc, -ENOTSUP, "device %s (%s) "
+				    "cannot be restored: its model has no "
+				    "checkpoint code", d->id, d->emu->name);
+				break;
+			}
+			if (ckp_io_enter(io, d->id, d->emu->version) < 0)
+				break;
+			d->emu->restore(d, io);
+			ckp_io_leave(io);
+		}
+		ckp_io_leave(io);
+	}
+	if (ckp_io_error(io) != 0) {
+		vm_restore_free(r);
+		return ckp_io_error(io);
+	}
+	*rp = r;
+	return 0;
+}
+
+int
+vm_apply_state(struct vm *vm, const struct vm_restore *r)
+{
+	unsigned i;
+	int rc;
+
+	if ((rc = vm_kstate_set(vm, &r->ks)) != 0)
+		return rc;
+	for (i = 0; i < vm->ncpus; i++)
+		if ((rc = vcpu_state_set(&vm->vcpus[i], &r->vcpus[i])) != 0)
+			return rc;
+	return 0;
+}

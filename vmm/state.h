@@ -61,6 +61,34 @@ int vm_kstate_get(struct vm *vm, struct vm_kstate *s);
 int vm_kstate_set(struct vm *vm, const struct vm_kstate *s);
 int vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s);
 
+/*
+ * Everything of a VM but its RAM and configuration (which the caller
+ * stores: the RAM file, cfg_save_ckp()), at the cursor of @io:
+ *   memory { size, region@N { gpa, size, file_off } }  (must match on restore)
+ *   vm { irqchip { pic_master, pic_slave, ioapic }, pit, clock }
+ *   vcpu@N { regs, sregs, xsave, xcrs, lapic, events, mp_state, debugregs, msrs }
+ *   devices { <dev id> { the device's own fields } ... }
+ * Save: vCPUs parked (vm_pause_vcpus) and devices paused.  A device without
+ * checkpoint code makes it fail, naming the device.
+ */
+int vm_save_state(struct vm *vm, ckp_io_t *io);
+
+/* What vm_restore_state() read and checked, for vm_apply_state(). */
+struct vm_restore {
+	struct vm_kstate	 ks;
+	struct vcpu_state	*vcpus;
+	unsigned		 ncpus;
+};
+/*
+ * Restore, step 1: read and check everything, fill the devices (their
+ * restore op), and change nothing in KVM.  Errors are in the document,
+ * naming the field; a device section with no device here is an error.
+ */
+int vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp);
+/* Step 2: apply to KVM (VM first, then each vCPU), before devices resume. */
+int vm_apply_state(struct vm *vm, const struct vm_restore *r);
+void vm_restore_free(struct vm_restore *r);
+
 /* The MSRs hyve saves: KVM's list, minus those this host cannot read. */
 int vm_msr_list_init(struct vm *vm);
 /* A readable name for MSR @index ("tsc", "lstar") or NULL. */

@@ -104,37 +104,16 @@ finish(struct vm *vm)
 	vm_free(vm);
 }
 
-/* Save VM, vCPUs and devices of a paused @vm into a new document. */
+/* Save the configuration, VM, vCPUs and devices of a paused @vm. */
 static ckp_doc_t *
 save(struct vm *vm)
 {
 	ckp_doc_t *doc = ckp_doc_new("hyve test");
 	ckp_io_t *io = ckp_io_new(doc, CKP_IO_SAVE);
-	struct vm_kstate ks;
-	struct vcpu_state vs;
-	unsigned i;
 
-	CHECK(vm_kstate_get(vm, &ks) == 0);
-	ckp_io_enter(io, "vm", 1);
-	CHECK(vm_kstate_io(vm, io, &ks) == 0);
-	ckp_io_leave(io);
-	for (i = 0; i < vm->ncpus; i++) {
-		CHECK(vcpu_state_init(vm, &vs) == 0);
-		CHECK(vcpu_state_get(&vm->vcpus[i], &vs) == 0);
-		ckp_io_enterf(io, 1, "vcpu@%u", i);
-		CHECK(vcpu_state_io(vm, io, &vs) == 0);
-		ckp_io_leave(io);
-		vcpu_state_fini(&vs);
-	}
-	ckp_io_enter(io, "devices", 1);
-	for (i = 0; i < vm->ndevs; i++) {
-		struct dev *d = vm->devs[i];
-		ckp_io_enter(io, d->id, d->emu->version);
-		CHECK(d->emu->save(d, io) == 0);
-		ckp_io_leave(io);
-	}
-	ckp_io_leave(io);
-	CHECK(ckp_io_error(io) == 0);
+	CHECK(cfg_save_ckp(vm->cfg, ckp_sec_add(ckp_doc_root(doc), "config",
+	    1)) == 0);
+	CHECK(vm_save_state(vm, io) == 0);
 	if (ckp_doc_error(doc) != 0)
 		fprintf(stderr, "save: %s\n", ckp_doc_errmsg(doc));
 	ckp_io_free(io);
@@ -154,45 +133,47 @@ static int
 restore(struct vm *vm, ckp_doc_t *doc)
 {
 	ckp_io_t *io = ckp_io_new(doc, CKP_IO_RESTORE);
-	struct vcpu_state *vs = calloc(vm->ncpus, sizeof(*vs));
-	struct vm_kstate ks;
-	unsigned i;
-	int rc = 0;
+	struct vm_restore *r = NULL;
+	int rc;
 
 	ckp_doc_set_warn(doc, warn, NULL);
-	ckp_io_enter(io, "vm", 1);
-	vm_kstate_io(vm, io, &ks);
-	ckp_io_leave(io);
-	for (i = 0; i < vm->ncpus; i++) {
-		vcpu_state_init(vm, &vs[i]);
-		ckp_io_enterf(io, 1, "vcpu@%u", i);
-		vcpu_state_io(vm, io, &vs[i]);
-		ckp_io_leave(io);
-	}
-	ckp_io_enter(io, "devices", 1);
-	for (i = 0; i < vm->ndevs; i++) {
-		struct dev *d = vm->devs[i];
-		if (ckp_io_enter(io, d->id, d->emu->version) < 0)
-			break;
-		d->emu->restore(d, io);
-		ckp_io_leave(io);
-	}
-	ckp_io_leave(io);
-	if ((rc = ckp_io_error(io)) != 0) {
+	if ((rc = vm_restore_state(vm, io, &r)) != 0)
 		fprintf(stderr, "restore: %s\n", ckp_doc_errmsg(doc));
-		goto out;
-	}
-	/* everything checked: apply, VM first */
-	if ((rc = vm_kstate_set(vm, &ks)) != 0)
-		goto out;
-	for (i = 0; i < vm->ncpus && rc == 0; i++)
-		rc = vcpu_state_set(&vm->vcpus[i], &vs[i]);
-out:
-	for (i = 0; i < vm->ncpus; i++)
-		vcpu_state_fini(&vs[i]);
-	free(vs);
+	else
+		rc = vm_apply_state(vm, r);
+	vm_restore_free(r);
 	ckp_io_free(io);
 	return rc;
+}
+
+/* A checkpoint that does not fit the VM is refused before anything changes. */
+static void
+refused(ckp_doc_t *doc, const char *name, unsigned ncpus, const char *mem,
+    const char *want)
+{
+	char err[256], num[8];
+	struct cfg *cfg = cfg_new();
+	struct vm_restore *r = NULL;
+	ckp_io_t *io;
+	struct vm *vm;
+
+	snprintf(num, sizeof(num), "%u", ncpus);
+	cfg_set(cfg, "name", name, "t", err, sizeof(err));
+	cfg_set(cfg, "cpus", num, "t", err, sizeof(err));
+	cfg_set(cfg, "memory.size", mem, "t", err, sizeof(err));
+	cfg_set(cfg, "lpc.com1.path", "/dev/null", "t", err, sizeof(err));
+	CHECK(vm_create(cfg, &vm) == 0 && vm_devs_init(vm) == 0);
+	ckp_doc_clear_error(doc);
+	io = ckp_io_new(doc, CKP_IO_RESTORE);
+	CHECK(vm_restore_state(vm, io, &r) != 0 && r == NULL);
+	if (strstr(ckp_doc_errmsg(doc), want) == NULL) {
+		fprintf(stderr, "refusal '%s' lacks '%s'\n",
+		    ckp_doc_errmsg(doc), want);
+		failures++;
+	}
+	ckp_io_free(io);
+	ckp_doc_clear_error(doc);
+	vm_free(vm);
 }
 
 static void
@@ -278,6 +259,16 @@ migrate(unsigned ncpus, const char *append, const char *mark,
 	}
 	printf("%u vCPUs, \"%s\": checkpoint of %zu bytes of JSON, moved in "
 	    "%.1f ms\n", ncpus, append, len, (now() - t) * 1e3);
+	if (ncpus == 2 && strncmp(prefix, "CHURN", 5) == 0) {
+		ckp_doc_t *d3 = ckp_doc_decode(buf, len, "memory", 0);
+		ckp_doc_set_warn(d3, NULL, NULL);
+		refused(d3, "c1", 1, "64M", "the checkpoint has more vCPUs");
+		refused(d3, "m", 2, "32M", "field memory.size must match");
+		ckp_sec_add(ckp_sec_find(ckp_doc_root(d3), "devices"),
+		    "floppy", 1);
+		refused(d3, "d", 2, "64M", "devices.floppy: no such device");
+		ckp_doc_free(d3);
+	}
 	/* the original stops where it was paused */
 	vm_request_stop(a, VM_STOP_SIGNAL, 15, "moved");
 	finish(a);
