@@ -389,6 +389,7 @@ ckp__recover(const struct ckp__names *n, enum ckp__recover_state *st,
 {
 	int rfd = -1, mfd = -1, r = 0, tries = 0;
 	char why[CKP_RAM_ERRMAX];
+	struct stat st_;
 
 	ckp__crash_env();
 	*st = CKP__REC_NONE;
@@ -407,6 +408,8 @@ again:
 		}
 		snprintf(msg, msglen, "cannot open %s: %s", n->rtmp,
 		    strerror(-r));
+		/* Undecided: if a commit record is there, the pair may be mixed. */
+		*needed_forward = lstat(n->mtmp, &st_) == 0;
 		return r;
 	}
 	if ((r = tmp_grab(n->mtmp, &mfd)) < 0) {
@@ -423,6 +426,7 @@ again:
 		}
 		snprintf(msg, msglen, "cannot open %s: %s", n->mtmp,
 		    strerror(-r));
+		*needed_forward = true;
 		return r;
 	}
 	if (rfd < 0 && mfd < 0)

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ckp.h"
@@ -354,6 +355,101 @@ test_crash_steps(bool have_old)
 	rm_ckp(path);
 }
 
+/*
+ * As a user who may not rename in the directory, opening @p path must fail
+ * with "an interrupted publish must be completed first".  True also when
+ * privileges cannot be dropped (a note says so).
+ */
+static bool
+unprivileged_open_refused(const char *path)
+{
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == 0) {
+		ckp_doc_t *d;
+
+		if (geteuid() == 0) {
+			if (setgid(65534) < 0 || setuid(65534) < 0)
+				_exit(77);
+		} else if (chmod(dir, 0555) < 0)
+			_exit(77);
+		d = ckp_checkpoint_open(path, CKP_OPEN_NORAMCHECK);
+		if (ckp_doc_error(d) == 0 || strstr(ckp_doc_errmsg(d),
+		    "interrupted publish must be completed first") == NULL) {
+			fprintf(stderr, "child: %s\n", ckp_doc_errmsg(d));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return false;
+	chmod(dir, 0755);
+	if (WEXITSTATUS(st) == 77) {
+		printf("note: could not drop privileges; unchecked\n");
+		return true;
+	}
+	return WEXITSTATUS(st) == 0;
+}
+
+/*
+ * A reader meets a publish in progress (the meta temporary locked): it
+ * waits for the writer instead of reading a pair that may be mixed.  A
+ * reader that may not complete an interrupted publish refuses to read.
+ */
+static void
+test_open_during_publish(void)
+{
+	char path[512], mtmp[600], err[700];
+	int c2p[2], fd, st;
+	char c;
+	pid_t pid;
+
+	path_of(path, sizeof(path), "wait.ckp");
+	snprintf(mtmp, sizeof(mtmp), "%s.meta.tmp", path);
+	CHECK(write_gen(path, 1, err, sizeof(err)) == 0);
+	CHECK(pipe(c2p) == 0);
+	if ((pid = fork()) == 0) {
+		struct timespec ts = { 0, 300 * 1000 * 1000 };
+
+		if (ckp__tmp_create(mtmp, &fd) < 0 ||
+		    write(c2p[1], "l", 1) != 1)
+			_exit(3);
+		/* As a writer that gave up: no meta, then the lock goes. */
+		nanosleep(&ts, NULL);
+		unlink(mtmp);
+		if (write(c2p[1], "u", 1) != 1)
+			_exit(4);
+		_exit(0);
+	}
+	CHECK(read(c2p[0], &c, 1) == 1 && c == 'l');
+	/* Opening returns only once the child has let go (not a timing test:
+	 * a slow parent only finds the child done already). */
+	CHECK(open_gen(path, 0, err, sizeof(err)) == 1);
+	fcntl(c2p[0], F_SETFL, O_NONBLOCK);
+	CHECK(read(c2p[0], &c, 1) == 1 && c == 'u');
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	close(c2p[0]);
+	close(c2p[1]);
+
+	/* Between the renames, as a user who cannot rename in the directory. */
+	CHECK(crash_child(path, 2, "ram-renamed-synced", false) ==
+	    CKP__CRASH_EXIT);
+	/* Once with the files readable (it sees the commit record), once not. */
+	for (int i = 0; i < 2; i++) {
+		mode_t mode = i == 0 ? 0644 : 0600;
+
+		snprintf(err, sizeof(err), "%s.meta", path);
+		chmod(err, mode);
+		chmod(mtmp, mode);
+		chmod(path, mode);
+		CHECK(unprivileged_open_refused(path));
+	}
+	CHECK(open_gen(path, 0, err, sizeof(err)) == 2);
+	rm_ckp(path);
+}
+
 /* ---- two writers ---- */
 
 static void
@@ -539,7 +635,7 @@ test_unwritable(void)
 static void
 test_fail_midway(void)
 {
-	char path[512], rtmp[600], err[512];
+	char path[512], rtmp[600], err[700];
 	int st;
 	pid_t pid;
 
@@ -582,6 +678,40 @@ test_fail_midway(void)
 	CHECK(!exists(rtmp));
 	CHECK(open_gen(path, 0, err, sizeof(err)) == 1);
 
+	/* RAM written, then writing the meta fails: both temporaries go. */
+	if ((pid = fork()) == 0) {
+		unsigned char *m = malloc(SIZE);
+		ckp_ram_seg_t seg = { m, 0, SIZE };
+		struct rlimit rl = { 64, 64 };
+		ckp_writer_t *w;
+		ckp_doc_t *meta;
+		int r;
+
+		signal(SIGXFSZ, SIG_IGN);
+		gen_final(m, 2);
+		if (ckp_writer_begin(path, SIZE, &w, err, sizeof(err)) < 0 ||
+		    ckp_writer_put_segs(w, &seg, 1, 2) < 0)
+			_exit(3);
+		if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+			_exit(77);
+		meta = meta_new(2);
+		r = ckp_writer_commit(w, meta, CKP_ENC_JSON, err, sizeof(err));
+		if (r != -EFBIG || strstr(err, ".meta.tmp") == NULL) {
+			fprintf(stderr, "child: %d %s\n", r, err);
+			_exit(4);
+		}
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77)
+		printf("note: no RLIMIT_FSIZE; meta failure unchecked\n");
+	else
+		CHECK(WEXITSTATUS(st) == 0);
+	CHECK(!exists(rtmp));
+	snprintf(err, sizeof(err), "%s.meta.tmp", path);
+	CHECK(!exists(err));
+	CHECK(open_gen(path, 0, err, sizeof(err)) == 1);
+
 	/* A meta with an error: commit fails, nothing is published. */
 	{
 		unsigned char *m = calloc(1, SIZE);
@@ -617,6 +747,7 @@ main(void)
 	}
 	chmod(dir, 0755);	/* the unprivileged child must get in */
 	test_busy();
+	test_open_during_publish();
 	test_stale();
 	test_unwritable();
 	test_fail_midway();
