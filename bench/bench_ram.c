@@ -73,6 +73,8 @@ mem_new(uint64_t len)
 
 	if (p == MAP_FAILED)
 		die("mmap", strerror(errno));
+	/* As hyve maps guest RAM (vmm/mem.c). */
+	(void)madvise(p, len, MADV_HUGEPAGE);
 	return p;
 }
 
@@ -613,7 +615,6 @@ main(int argc, char **argv)
 		struct sparse *sp = &sparse[lay];
 
 		s = mem_new(big);
-		(void)madvise(s, big, MADV_HUGEPAGE);
 		make_sparse(s, big, touched, lay == 1, sp);
 		path_of(pa, sizeof(pa), "bench_sparse.ckp");
 		seg = (ckp_ram_seg_t){ s, 0, big };
