@@ -328,36 +328,25 @@ write_piece(struct ckp_writer *w, const unsigned char *host, uint64_t off,
 
 /* ---- put_segs ---- */
 
-/* Bytes a thread writes before it asks for them to go to disk. */
-#define WB_BATCH	(8u << 20)
-
 /*
- * Start writing back what this thread wrote, once it has written
- * WB_BATCH bytes: the disk then works while the next chunks are copied,
- * and commit's fsync finds little left to do (measured: a dense 1 GiB
- * checkpoint in about half the time of write + fsync).  Batches, because
- * each call costs as much as a small write: one per chunk of a sparse
- * guest doubled its time.  @p wb: lowest and highest offset written since
- * the last call, bytes.
+ * Start writing back the chunk just written: the disk then works while the
+ * next chunks are copied, and commit's fsync finds little left to do
+ * (measured: a dense 1 GiB checkpoint in 0.3x to 0.5x the time of write +
+ * fsync of the same bytes).  Per chunk rather than in 8 MiB batches: the
+ * same for a dense guest, and a sparse one's scattered extents went out
+ * faster (0.04 s against 0.06 s for 500 extents).
  */
 static void
-start_writeback(struct ckp_writer *w, uint64_t wb[3], uint64_t from,
-    uint64_t to, uint64_t bytes)
+start_writeback(struct ckp_writer *w, uint64_t from, uint64_t to)
 {
-	if (wb[2] == 0 || from < wb[0])
-		wb[0] = from;
-	if (to > wb[1])
-		wb[1] = to;
-	wb[2] += bytes;
-	if (wb[2] < WB_BATCH)
-		return;
 #ifdef SYNC_FILE_RANGE_WRITE
-	(void)sync_file_range(w->fd, (off_t)wb[0], (off_t)(wb[1] - wb[0]),
+	(void)sync_file_range(w->fd, (off_t)from, (off_t)(to - from),
 	    SYNC_FILE_RANGE_WRITE);
 #else
 	(void)w;
+	(void)from;
+	(void)to;
 #endif
-	wb[0] = wb[1] = wb[2] = 0;
 }
 
 struct piece {
@@ -373,7 +362,6 @@ struct segw {
 	uint64_t	*chunk;		/* per unit: chunk index */
 	unsigned	*first;		/* per unit: first segment in it */
 	XXH3_state_t	**xs;		/* per thread */
-	uint64_t	(*wb)[3];	/* per thread: start_writeback() */
 	struct piece	**pieces;	/* per thread: CKP_RAM_CHUNK / PAGE */
 	atomic_uint_fast64_t done;
 	uint64_t	 total;
@@ -494,8 +482,7 @@ segw_unit(void *arg, uint64_t unit, unsigned tid)
 		atomic_store(&w->state[c], CKP__C_DIRTY);
 	atomic_fetch_add(&s->done, covered);
 	if (wrote)
-		start_writeback(w, s->wb[tid], cstart, cend,
-		    (uint64_t)sum.data_pages * CKP_RAM_PAGE);
+		start_writeback(w, cstart, cend);
 	return 0;
 }
 
@@ -554,11 +541,10 @@ ckp_writer_put_segs(ckp_writer_t *w, const ckp_ram_seg_t *segs,
 	s.chunk = malloc((nunits + 1) * sizeof(*s.chunk));
 	s.first = malloc((nunits + 1) * sizeof(*s.first));
 	s.xs = calloc(nthreads, sizeof(*s.xs));
-	s.wb = calloc(nthreads, sizeof(*s.wb));
 	s.pieces = calloc(nthreads, sizeof(*s.pieces));
 	r = -ENOMEM;
 	if (s.chunk == NULL || s.first == NULL || s.xs == NULL ||
-	    s.wb == NULL || s.pieces == NULL)
+	    s.pieces == NULL)
 		goto nomem;
 	for (unsigned i = 0; i < nthreads; i++) {
 		s.xs[i] = XXH3_createState();
@@ -602,7 +588,6 @@ out:
 		for (unsigned i = 0; i < nthreads; i++)
 			free(s.pieces[i]);
 	free(s.xs);
-	free(s.wb);
 	free(s.pieces);
 	free(s.chunk);
 	free(s.first);
