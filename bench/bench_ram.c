@@ -12,17 +12,19 @@
  *    commit: RAM, checksum, meta, fsyncs, renames) against a plain
  *    sequential write()+fsync of the same bytes (and, for reference, the
  *    same with O_DIRECT);
- *  - sparse: a 4 GiB guest with 64 MiB touched (never-touched memory, as a
- *    guest's) against the dense 4 GiB checkpoint; allocated blocks against
- *    touched bytes;
- *  - rounds: put_segs then ckp_writer_put of 1% of the pages, commit
- *    re-hashing only changed chunks against re-hashing the whole file;
+ *  - sparse: a 4 GiB guest with 64 MiB touched, clustered or scattered,
+ *    written as one segment or as the touched runs only, against the dense
+ *    4 GiB checkpoint; allocated blocks against touched bytes;
+ *  - rounds: put_segs then ckp_writer_put of 1% of the pages (clustered
+ *    or scattered): re-hashing only the chunks touched against re-hashing
+ *    the whole file;
  *  - checksum from the file (ckp_ram_verify), page cache warm and cold,
  *    against XXH3 over the same bytes in memory;
  *  - loading: ckp_ram_map (and touching every page) and ckp_ram_read,
  *    warm and cold, against a plain read() of the file.
- * --quick divides the sizes by 8.  Each figure is the best of --reps runs
- * (default 3), baselines and hyve interleaved.
+ * Memory is mapped as hyve maps guest RAM (MADV_HUGEPAGE).  --quick
+ * divides the sizes by 8.  Each figure is the best of --reps runs (default
+ * 3), baselines and hyve interleaved, each after warm() (see there).
  */
 #include <errno.h>
 #include <fcntl.h>
