@@ -331,7 +331,7 @@ write_piece(struct ckp_writer *w, const unsigned char *host, uint64_t off,
 /*
  * Start writing back the chunk just written: the disk then works while the
  * next chunks are copied, and commit's fsync finds little left to do
- * (measured: a dense 1 GiB checkpoint in 0.3x to 0.5x the time of write +
+ * (measured: a dense 1 GiB checkpoint in 0.3x to 0.7x the time of write +
  * fsync of the same bytes).  Per chunk rather than in 8 MiB batches: the
  * same for a dense guest, and a sparse one's scattered extents went out
  * faster (0.04 s against 0.06 s for 500 extents).
