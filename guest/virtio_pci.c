@@ -8,31 +8,7 @@
 #include "bootinfo.h"
 #include "virtio_pci.h"
 
-#define CFG_DEV_FEAT_SEL	0x00
-#define CFG_DEV_FEAT		0x04
-#define CFG_DRV_FEAT_SEL	0x08
-#define CFG_DRV_FEAT		0x0c
-#define CFG_MSIX_CONFIG		0x10
-#define CFG_NUM_QUEUES		0x12
-#define CFG_STATUS		0x14
-#define CFG_GENERATION		0x15
-#define CFG_Q_SELECT		0x16
-#define CFG_Q_SIZE		0x18
-#define CFG_Q_MSIX		0x1a
-#define CFG_Q_ENABLE		0x1c
-#define CFG_Q_NOTIFY_OFF	0x1e
-#define CFG_Q_DESC		0x20
-#define CFG_Q_DRIVER		0x28
-#define CFG_Q_DEVICE		0x30
-
-#define ST_ACKNOWLEDGE	1
-#define ST_DRIVER	2
-#define ST_DRIVER_OK	4
-#define ST_FEATURES_OK	8
-#define ST_NEEDS_RESET	0x40
-#define ST_FAILED	0x80
-
-static void wr64(u64 a, u64 v)
+void virtio_wr64(u64 a, u64 v)
 {
 	mmio_write32(a, (u32)v);
 	mmio_write32(a + 4, v >> 32);
@@ -67,7 +43,6 @@ void virtio_reset(struct virtio_dev *vd)
 int virtio_pci_init(struct virtio_dev *vd, struct pci_dev *pd, u64 wanted, u64 required)
 {
 	u8 cap;
-	u64 dev_feat;
 	int guard = 0;
 
 	vd->pci = pd;
@@ -109,9 +84,17 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_dev *pd, u64 wanted, u64 r
 		    vd->name, pci_name(pd));
 		return -1;
 	}
+	return virtio_negotiate(vd, wanted, required);
+}
+
+int virtio_negotiate(struct virtio_dev *vd, u64 wanted, u64 required)
+{
+	struct pci_dev *pd = vd->pci;
+	u64 dev_feat;
+
 	virtio_reset(vd);
-	mmio_write8(vd->common + CFG_STATUS, ST_ACKNOWLEDGE);
-	mmio_write8(vd->common + CFG_STATUS, ST_ACKNOWLEDGE | ST_DRIVER);
+	mmio_write8(vd->common + CFG_STATUS, VIRTIO_S_ACKNOWLEDGE);
+	mmio_write8(vd->common + CFG_STATUS, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
 	mmio_write32(vd->common + CFG_DEV_FEAT_SEL, 0);
 	dev_feat = mmio_read32(vd->common + CFG_DEV_FEAT);
 	mmio_write32(vd->common + CFG_DEV_FEAT_SEL, 1);
@@ -120,7 +103,7 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_dev *pd, u64 wanted, u64 r
 	if ((dev_feat & required) != required) {
 		cprintf("VIRTIO %s %s: device features %#llx lack required %#llx", vd->name,
 		    pci_name(pd), (unsigned long long)dev_feat, (unsigned long long)required);
-		mmio_write8(vd->common + CFG_STATUS, ST_FAILED);
+		mmio_write8(vd->common + CFG_STATUS, VIRTIO_S_FAILED);
 		return -1;
 	}
 	vd->features = dev_feat & (wanted | required);
@@ -128,22 +111,35 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_dev *pd, u64 wanted, u64 r
 	mmio_write32(vd->common + CFG_DRV_FEAT, (u32)vd->features);
 	mmio_write32(vd->common + CFG_DRV_FEAT_SEL, 1);
 	mmio_write32(vd->common + CFG_DRV_FEAT, vd->features >> 32);
-	mmio_write8(vd->common + CFG_STATUS, ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK);
-	if (!(virtio_status(vd) & ST_FEATURES_OK)) {
+	mmio_write8(vd->common + CFG_STATUS,
+	    VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK);
+	if (!(virtio_status(vd) & VIRTIO_S_FEATURES_OK)) {
 		cprintf("VIRTIO %s %s: device refused features %#llx", vd->name, pci_name(pd),
 		    (unsigned long long)vd->features);
-		mmio_write8(vd->common + CFG_STATUS, ST_FAILED);
+		mmio_write8(vd->common + CFG_STATUS, VIRTIO_S_FAILED);
 		return -1;
 	}
 	mmio_write16(vd->common + CFG_MSIX_CONFIG, 0xffff);
 	return 0;
 }
 
+u64 virtq_mem_size(u16 size)
+{
+	return ALIGN_UP(16ULL * size, 4096) + ALIGN_UP(6 + 2ULL * size, 4096) +
+	    ALIGN_UP(6 + 8ULL * size, 4096) + 2ULL * size;
+}
+
 int virtio_queue_init(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 max_size)
 {
+	return virtio_queue_init_at(vd, vq, index, max_size, NULL);
+}
+
+int virtio_queue_init_at(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 max_size,
+    void *at)
+{
 	u16 size;
-	u64 desc_sz, avail_sz, used_sz;
-	u8 *mem;
+	u64 desc_sz, avail_sz;
+	u8 *mem = at;
 
 	if (index >= mmio_read16(vd->common + CFG_NUM_QUEUES)) {
 		cprintf("VIRTIO %s: no queue %u", vd->name, index);
@@ -163,9 +159,10 @@ int virtio_queue_init(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 ma
 	}
 	desc_sz = 16ULL * size;
 	avail_sz = 6 + 2ULL * size;
-	used_sz = 6 + 8ULL * size;
-	mem = phys_alloc(ALIGN_UP(desc_sz, 4096) + ALIGN_UP(avail_sz, 4096) + ALIGN_UP(used_sz, 4096)
-	    + 2ULL * size, 4096);
+	if (mem)
+		memset(mem, 0, virtq_mem_size(size));	/* old rings would look like completions */
+	else
+		mem = phys_alloc(virtq_mem_size(size), 4096);
 	if (!mem) {
 		cprintf("VIRTIO %s: no memory for queue %u", vd->name, index);
 		return -1;
@@ -175,7 +172,7 @@ int virtio_queue_init(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 ma
 	vq->desc = (struct virtq_desc *)mem;
 	vq->avail = (volatile u16 *)(mem + ALIGN_UP(desc_sz, 4096));
 	vq->used = mem + ALIGN_UP(desc_sz, 4096) + ALIGN_UP(avail_sz, 4096);
-	vq->next_free = (u16 *)(vq->used + ALIGN_UP(used_sz, 4096));
+	vq->next_free = (u16 *)(vq->used + ALIGN_UP(6 + 8ULL * size, 4096));
 	for (u16 i = 0; i < size; i++)
 		vq->next_free[i] = i + 1;
 	vq->free_head = 0;
@@ -186,9 +183,9 @@ int virtio_queue_init(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 ma
 	vq->notify_addr = vd->notify +
 	    (u64)mmio_read16(vd->common + CFG_Q_NOTIFY_OFF) * vd->notify_mult;
 	mmio_write16(vd->common + CFG_Q_MSIX, 0xffff);
-	wr64(vd->common + CFG_Q_DESC, (u64)vq->desc);
-	wr64(vd->common + CFG_Q_DRIVER, (u64)vq->avail);
-	wr64(vd->common + CFG_Q_DEVICE, (u64)vq->used);
+	virtio_wr64(vd->common + CFG_Q_DESC, (u64)vq->desc);
+	virtio_wr64(vd->common + CFG_Q_DRIVER, (u64)vq->avail);
+	virtio_wr64(vd->common + CFG_Q_DEVICE, (u64)vq->used);
 	mmio_write16(vd->common + CFG_Q_ENABLE, 1);
 	return 0;
 }
@@ -196,8 +193,8 @@ int virtio_queue_init(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 ma
 int virtio_driver_ok(struct virtio_dev *vd)
 {
 	mmio_write8(vd->common + CFG_STATUS,
-	    ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
-	if (virtio_status(vd) & (ST_NEEDS_RESET | ST_FAILED)) {
+	    VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK | VIRTIO_S_DRIVER_OK);
+	if (virtio_status(vd) & (VIRTIO_S_NEEDS_RESET | VIRTIO_S_FAILED)) {
 		cprintf("VIRTIO %s: device status %#x after DRIVER_OK", vd->name, virtio_status(vd));
 		return -1;
 	}

@@ -8,6 +8,32 @@
 #define VIRTIO_DEV_BLK		0x1042
 #define VIRTIO_F_VERSION_1	(1ULL << 32)
 
+/* common configuration structure (virtio 1.x, 4.1.4.3) */
+#define CFG_DEV_FEAT_SEL	0x00
+#define CFG_DEV_FEAT		0x04
+#define CFG_DRV_FEAT_SEL	0x08
+#define CFG_DRV_FEAT		0x0c
+#define CFG_MSIX_CONFIG		0x10
+#define CFG_NUM_QUEUES		0x12
+#define CFG_STATUS		0x14
+#define CFG_GENERATION		0x15
+#define CFG_Q_SELECT		0x16
+#define CFG_Q_SIZE		0x18
+#define CFG_Q_MSIX		0x1a
+#define CFG_Q_ENABLE		0x1c
+#define CFG_Q_NOTIFY_OFF	0x1e
+#define CFG_Q_DESC		0x20
+#define CFG_Q_DRIVER		0x28
+#define CFG_Q_DEVICE		0x30
+
+/* device status bits */
+#define VIRTIO_S_ACKNOWLEDGE	1
+#define VIRTIO_S_DRIVER		2
+#define VIRTIO_S_DRIVER_OK	4
+#define VIRTIO_S_FEATURES_OK	8
+#define VIRTIO_S_NEEDS_RESET	0x40
+#define VIRTIO_S_FAILED		0x80
+
 #define VIRTQ_DESC_F_NEXT	1
 #define VIRTQ_DESC_F_WRITE	2
 
@@ -39,8 +65,17 @@ struct virtio_dev {
 	const char *name;
 };
 
+/* capabilities, then virtio_negotiate() */
 int virtio_pci_init(struct virtio_dev *vd, struct pci_dev *pd, u64 wanted, u64 required);
+/* reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK (checked) */
+int virtio_negotiate(struct virtio_dev *vd, u64 wanted, u64 required);
 int virtio_queue_init(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 max_size);
+/* bytes a queue of `size` entries needs (rings and free list) */
+u64 virtq_mem_size(u16 size);
+/* same, in memory `at` (virtq_mem_size(max_size) bytes, 4 KiB aligned; cleared) or allocated if NULL */
+int virtio_queue_init_at(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 max_size,
+    void *at);
+void virtio_wr64(u64 a, u64 v);	/* two 32-bit MMIO writes, low first */
 int virtio_driver_ok(struct virtio_dev *vd);
 u8 virtio_status(struct virtio_dev *vd);
 void virtio_reset(struct virtio_dev *vd);
