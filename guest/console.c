@@ -1,7 +1,9 @@
 /*
- * com1 (16550 at 0x3f8), polled.  Every port access is a VM exit, so a line
- * is written in bursts of 16 characters (the FIFO) with one LSR read per
- * burst, and lines from different vCPUs never interleave (console lock).
+ * com1 (16550 at 0x3f8), polled.  Every port access is a VM exit, so the
+ * LSR is read once per 16 characters (THRE means the FIFO is empty: 16 more
+ * fit), and lines from different vCPUs never interleave (console lock).
+ * `beacon` writes single characters without a newline; a line written after
+ * them starts on a line of its own.
  */
 #include "guest.h"
 
@@ -10,6 +12,8 @@
 
 static spinlock_t console_lock;
 static bool fifo;
+static u32 fifo_room;	/* characters the UART takes before the next LSR read */
+static bool mid_line;	/* console_putc() left a line unfinished */
 
 void console_init(void)
 {
@@ -23,28 +27,36 @@ void console_init(void)
 	fifo = (inb(COM1 + 2) & 0xc0) == 0xc0;
 }
 
-static void uart_write(const char *s, size_t n)
+static void uart_putc(char c)
 {
-	size_t burst = fifo ? 16 : 1;
-
-	while (n) {
-		size_t k = MIN(n, burst);
-
+	if (!fifo_room) {
 		/* bounded: a UART that never drains loses output, not the guest */
 		for (int spin = 0; spin < 100000; spin++)
 			if (inb(COM1 + 5) & LSR_THRE)
 				break;
-		for (size_t i = 0; i < k; i++)
-			outb(COM1, s[i]);
-		s += k;
-		n -= k;
+		fifo_room = fifo ? 16 : 1;
 	}
+	outb(COM1, c);
+	fifo_room--;
 }
 
 void console_write(const char *s, size_t n)
 {
 	spin_lock(&console_lock);
-	uart_write(s, n);
+	if (mid_line && n)
+		uart_putc('\n');
+	mid_line = false;
+	while (n--)
+		uart_putc(*s++);
+	spin_unlock(&console_lock);
+}
+
+/* One character, usually one port write (one VM exit). */
+void console_putc(char c)
+{
+	spin_lock(&console_lock);
+	uart_putc(c);
+	mid_line = c != '\n';
 	spin_unlock(&console_lock);
 }
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include "layout.h"
 
-#define GUEST_VERSION	"1.0"
+#define GUEST_VERSION	"1.1"
 
 typedef uint8_t u8;
 typedef uint16_t u16;
@@ -107,6 +107,8 @@ void console_init(void);
 /* one line, formatted, written whole under the console lock ('\n' added) */
 void cprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void console_write(const char *s, size_t n);
+/* one character without a newline (beacon); the next line starts on its own */
+void console_putc(char c);
 void console_force_unlock(void);
 
 /* ---- kernel.c (CPL0) and the state it leaves to CPL3 ---- */
