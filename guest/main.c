@@ -18,7 +18,7 @@ u64 lapic_hz;
 bool verbose;
 
 static const struct wl_ops *const all_ops[] = {
-	&wl_churn, &wl_ticks, &wl_fault, &wl_copy, &wl_ping, &wl_beacon,
+	&wl_churn, &wl_ticks, &wl_fault, &wl_copy, &wl_ping, &wl_beacon, &wl_badvq,
 };
 
 static char argbuf[3 * CMDLINE_MAX];
