@@ -8,7 +8,7 @@ PKGS=(
 	libxxhash-dev		# XXH3 checksums (libckp)
 	libjson-c-dev		# baseline parser in bench/ only
 	iproute2 iputils-ping	# network namespaces, tap devices, ICMP from the peer
-	jq xxd			# tests inspect JSON and bytes
+	jq xxd python3		# tests inspect JSON and bytes, drive QMP
 	qemu-system-x86		# the peer VMM in bench/ and guest checks
 	hyperfine procps
 )
