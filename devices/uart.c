@@ -449,8 +449,13 @@ uart_init(struct dev *d)
 		sc->in_fd = STDIN_FILENO;
 	} else {
 		struct stat st;
-		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY,
-		    0644);
+		/*
+		 * A restored guest goes on writing the console it had: its
+		 * file is continued, not started again.
+		 */
+		bool cont = vm_restoring(d->vm);
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
+		    (cont ? O_APPEND : 0), 0644);
 		if (fd < 0) {
 			rc = -errno;
 			vm_log(d->vm, "%s.path: cannot open %s: %s", d->cfg,
@@ -458,7 +463,7 @@ uart_init(struct dev *d)
 			goto fail;
 		}
 		/* A regular file starts empty; a tty or FIFO is left alone. */
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		if (!cont && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)) {
 			rc = -errno;
 			vm_log(d->vm, "%s.path: cannot truncate %s: %s",

@@ -41,6 +41,8 @@ cli_usage(FILE *f)
 "usage: hyve [-c NCPU] [-m SIZE[K|M|G|T]] [-s SLOT[:FUNC],MODEL[,ARGS]]...\n"
 "            [-l comN,stdio|comN,PATH] [-k CONFIG_FILE] [-o KEY=VALUE]...\n"
 "            --kernel GUEST.elf [--append \"GUEST ARGS\"] NAME\n"
+"       hyve -r FILE.ckp [--eager] [--no-ram-check] [-l comN,PATH]\n"
+"            [-k CONFIG_FILE] [-o KEY=VALUE]... [NAME]\n"
 "       hyve -h | --help\n"
 "\n"
 "Boots a PVH kernel (an ELF with a XEN_ELFNOTE_PHYS32_ENTRY note) on KVM.\n"
@@ -56,7 +58,10 @@ cli_usage(FILE *f)
 "  -o KEY=VALUE   set one configuration key\n"
 "  --kernel FILE  the PVH kernel to boot (boot.kernel)\n"
 "  --append ARGS  the guest's command line (boot.append)\n"
-"  -r FILE.ckp    restore a checkpoint (not available yet)\n"
+"  -r FILE.ckp    restore a checkpoint: its configuration, with -o, -l, -k\n"
+"                 and NAME on top (a disk or tap moved elsewhere)\n"
+"  --eager        with -r: read guest RAM now instead of mapping the file\n"
+"  --no-ram-check with -r: do not verify the RAM file's checksum\n"
 "  -h, --help     this help\n"
 "\n"
 "Options apply in order: a later one overrides an earlier one.  Unknown\n"
@@ -233,17 +238,25 @@ opt_m(struct cfg *cfg, const char *arg, char *err, size_t errlen)
 
 int
 cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
-    char *err, size_t errlen)
+    struct cli_opts *opts, char *err, size_t errlen)
 {
-	enum { OPT_KERNEL = 256, OPT_APPEND };
+	enum { OPT_KERNEL = 256, OPT_APPEND, OPT_EAGER, OPT_NORAMCHECK };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "append", required_argument, NULL, OPT_APPEND },
+		{ "eager", no_argument, NULL, OPT_EAGER },
+		{ "no-ram-check", no_argument, NULL, OPT_NORAMCHECK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* Options that describe hardware or boot: the checkpoint fixes them. */
+	const char *hw = NULL, *restore_only = NULL;
+	struct cli_opts dummy;
 	int c, rc = 0;
 
+	if (opts == NULL)
+		opts = &dummy;
+	memset(opts, 0, sizeof(*opts));
 	*action = CLI_RUN;
 	optind = 0;	/* reset getopt: tests parse several command lines */
 	opterr = 0;
@@ -251,12 +264,15 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'c':
+			hw = "-c";
 			rc = opt_c(cfg, optarg, err, errlen);
 			break;
 		case 'm':
+			hw = "-m";
 			rc = opt_m(cfg, optarg, err, errlen);
 			break;
 		case 's':
+			hw = "-s";
 			rc = opt_s(cfg, optarg, err, errlen);
 			break;
 		case 'l':
@@ -269,16 +285,31 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 			rc = cfg_set_kv(cfg, optarg, "-o", err, errlen);
 			break;
 		case 'r':
-			rc = seterr(err, errlen, "-r %s: restoring a checkpoint "
-			    "is not available in this version of hyve", optarg);
+			if (opts == &dummy)
+				return seterr(err, errlen, "-r %s: restoring is "
+				    "not available here", optarg);
+			if (opts->restore != NULL)
+				return seterr(err, errlen, "-r given twice (%s, "
+				    "%s)", opts->restore, optarg);
+			opts->restore = optarg;
 			break;
 		case OPT_KERNEL:
+			hw = "--kernel";
 			rc = cfg_set(cfg, "boot.kernel", optarg, "--kernel",
 			    err, errlen);
 			break;
 		case OPT_APPEND:
+			hw = "--append";
 			rc = cfg_set(cfg, "boot.append", optarg, "--append",
 			    err, errlen);
+			break;
+		case OPT_EAGER:
+			restore_only = "--eager";
+			opts->eager = true;
+			break;
+		case OPT_NORAMCHECK:
+			restore_only = "--no-ram-check";
+			opts->no_ram_check = true;
 			break;
 		case 'h':
 			*action = CLI_HELP;
@@ -299,6 +330,15 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 	if (optind < argc - 1)
 		return seterr(err, errlen, "one VM name expected, got '%s' and "
 		    "'%s'", argv[optind], argv[optind + 1]);
+	if (opts->restore != NULL && hw != NULL)
+		return seterr(err, errlen, "%s cannot be combined with -r: the "
+		    "checkpoint fixes the VM's hardware and kernel (-o KEY=VALUE "
+		    "overrides one key, e.g. a disk's path)", hw);
+	if (opts->restore == NULL && restore_only != NULL)
+		return seterr(err, errlen, "%s only applies to -r FILE.ckp",
+		    restore_only);
+	if (opts->restore != NULL)
+		*action = CLI_RESTORE;
 	if (optind == argc - 1 &&
 	    cfg_set(cfg, "name", argv[optind], "the command line", err,
 	    errlen) != 0)

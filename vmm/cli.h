@@ -6,6 +6,7 @@
 #ifndef HYVE_CLI_H
 #define HYVE_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -14,14 +15,25 @@ struct cfg;
 enum cli_action {
 	CLI_RUN = 1,
 	CLI_HELP,
+	CLI_RESTORE,	/* -r FILE.ckp: @cfg holds the overrides */
+};
+
+/* What -r and its companions ask for. */
+struct cli_opts {
+	const char	*restore;	/* -r FILE.ckp */
+	bool		 eager;		/* --eager: read RAM instead of mapping it */
+	bool		 no_ram_check;	/* --no-ram-check */
 };
 
 /*
  * Parse argv into @cfg, options applied in order (a later one wins).
- * Returns 0 with *action set, or -EINVAL with a message in @err.
+ * Returns 0 with *action set, or -EINVAL with a message in @err.  With
+ * -r, @cfg receives only the keys that override the checkpoint's (-o, -l,
+ * -k, NAME); @opts (may be NULL: -r is then refused) gets the rest.
  */
 int cli_parse(int argc, char **argv, struct cfg *cfg,
-    enum cli_action *action, char *err, size_t errlen);
+    enum cli_action *action, struct cli_opts *opts, char *err,
+    size_t errlen);
 void cli_usage(FILE *f);
 
 #endif /* HYVE_CLI_H */

@@ -96,47 +96,93 @@ parse_pci_key(const char *key, unsigned *b, unsigned *s, unsigned *f)
 }
 
 static int
-add_pci_devices(struct vm *vm)
+plan_add(struct dev_plan **pp, size_t *n, const struct devemu *emu,
+    const char *node, const char *id)
 {
+	struct dev_plan *p = realloc(*pp, (*n + 1) * sizeof(*p));
+
+	if (p == NULL)
+		return -ENOMEM;
+	*pp = p;
+	p[*n].emu = emu;
+	snprintf(p[*n].node, sizeof(p[*n].node), "%s", node);
+	snprintf(p[*n].id, sizeof(p[*n].id), "%s", id);
+	(*n)++;
+	return 0;
+}
+
+int
+vm_devs_plan(const struct cfg *cfg, struct dev_plan **planp, size_t *np,
+    char *err, size_t errlen)
+{
+	static const char *const fixed[] = { "pm", "rtc" };
 	struct pci_slot *slots = NULL;
-	size_t i, j, n = 0;
+	struct dev_plan *plan = NULL;
+	size_t i, j, n = 0, np_ = 0;
 	int rc = 0;
 
-	for (i = 0; i < vm->cfg->n; i++) {
-		if (is_pci_device_key(vm->cfg->ent[i].key))
-			n++;
+	*planp = NULL;
+	*np = 0;
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		const struct devemu *emu = devemu_find(fixed[i]);
+		if (emu == NULL) {
+			snprintf(err, errlen, "device model %s missing from "
+			    "devemu_table", fixed[i]);
+			rc = -ENOENT;
+			goto out;
+		}
+		if ((rc = plan_add(&plan, &np_, emu, fixed[i], fixed[i])) != 0)
+			goto nomem;
 	}
-	if (n == 0)
-		return 0;
-	if ((slots = calloc(n, sizeof(*slots))) == NULL)
-		return -ENOMEM;
+	for (i = 1; i <= 4; i++) {
+		char node[16], key[24], id[16];
+		snprintf(node, sizeof(node), "lpc.com%zu", i);
+		snprintf(key, sizeof(key), "%s.path", node);
+		snprintf(id, sizeof(id), "uart@%zu", i - 1);
+		if (cfg_lookup(cfg, key) == NULL)
+			continue;
+		if (devemu_find("uart") == NULL) {
+			snprintf(err, errlen, "device model uart missing from "
+			    "devemu_table");
+			rc = -ENOENT;
+			goto out;
+		}
+		if ((rc = plan_add(&plan, &np_, devemu_find("uart"), node,
+		    id)) != 0)
+			goto nomem;
+	}
+	for (i = 0; i < cfg->n; i++)
+		if (is_pci_device_key(cfg->ent[i].key))
+			n++;
+	if (n > 0 && (slots = calloc(n, sizeof(*slots))) == NULL)
+		goto nomem;
 	n = 0;
-	for (i = 0; i < vm->cfg->n; i++) {
-		struct cfg_ent *e = &vm->cfg->ent[i];
+	for (i = 0; i < cfg->n; i++) {
+		struct cfg_ent *e = &cfg->ent[i];
 		struct pci_slot *p = &slots[n];
 		if (!is_pci_device_key(e->key))
 			continue;
 		if (parse_pci_key(e->key, &p->b, &p->s, &p->f) != 0 ||
 		    p->b > 255 || p->s > 31 || p->f > 7) {
-			vm_log(vm, "config key %s (%s): expected "
+			snprintf(err, errlen, "config key %s (%s): expected "
 			    "pci.BUS.SLOT.FUNC.device with BUS 0-255, SLOT "
 			    "0-31, FUNC 0-7", e->key, e->origin);
 			rc = -EINVAL;
 			goto out;
 		}
-		e->used = true;
 		p->key = e->key;
 		p->model = e->val;
 		n++;
 	}
-	qsort(slots, n, sizeof(*slots), slotcmp);
+	if (n > 0)
+		qsort(slots, n, sizeof(*slots), slotcmp);
 	for (i = 0; i < n; i++) {
 		const struct devemu *emu = devemu_find(slots[i].model);
 		char node[48], id[48];
 		unsigned k = 0;
 
 		if (emu == NULL || emu->pci == NULL) {
-			vm_log(vm, "%s=%s: %s '%s'", slots[i].key,
+			snprintf(err, errlen, "%s=%s: %s '%s'", slots[i].key,
 			    slots[i].model, emu == NULL ?
 			    "unknown device model" : "not a PCI device model:",
 			    slots[i].model);
@@ -149,45 +195,46 @@ add_pci_devices(struct vm *vm)
 		snprintf(node, sizeof(node), "pci.%u.%u.%u", slots[i].b,
 		    slots[i].s, slots[i].f);
 		snprintf(id, sizeof(id), "%.40s@%u", emu->name, k);
-		if (vm_dev_add(vm, emu, node, id) == NULL) {
-			rc = -EINVAL;
-			goto out;
-		}
+		if ((rc = plan_add(&plan, &np_, emu, node, id)) != 0)
+			goto nomem;
 	}
+	free(slots);
+	*planp = plan;
+	*np = np_;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	rc = -ENOMEM;
 out:
 	free(slots);
+	free(plan);
 	return rc;
 }
 
 int
 vm_devs_init(struct vm *vm)
 {
-	static const char *const fixed[] = { "pm", "rtc" };
-	unsigned i;
+	struct dev_plan *plan;
+	char err[512];
+	size_t i, n;
+	int rc;
 
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		const struct devemu *emu = devemu_find(fixed[i]);
-		if (emu == NULL) {
-			vm_log(vm, "device model %s missing from devemu_table",
-			    fixed[i]);
-			return -ENOENT;
+	if ((rc = vm_devs_plan(vm->cfg, &plan, &n, err, sizeof(err))) != 0) {
+		vm_log(vm, "%s", err);
+		return rc == -ENOMEM ? -ENOMEM : rc;
+	}
+	for (i = 0; i < vm->cfg->n; i++)
+		if (is_pci_device_key(vm->cfg->ent[i].key))
+			vm->cfg->ent[i].used = true;
+	for (i = 0; i < n; i++) {
+		if (vm_dev_add(vm, plan[i].emu, plan[i].node, plan[i].id) ==
+		    NULL) {
+			rc = -EINVAL;
+			break;
 		}
-		if (vm_dev_add(vm, emu, fixed[i], fixed[i]) == NULL)
-			return -EINVAL;
 	}
-	for (i = 1; i <= 4; i++) {
-		char node[16], key[24], id[16];
-		snprintf(node, sizeof(node), "lpc.com%u", i);
-		snprintf(key, sizeof(key), "%s.path", node);
-		snprintf(id, sizeof(id), "uart@%u", i - 1);
-		if (cfg_lookup(vm->cfg, key) == NULL)
-			continue;
-		if (devemu_find("uart") == NULL)
-			return -ENOENT;
-		if (vm_dev_add(vm, devemu_find("uart"), node, id) == NULL)
-			return -EINVAL;
-	}
-	return add_pci_devices(vm);
+	free(plan);
+	return rc;
 }
 
 int

@@ -6,6 +6,8 @@
  * the exit status (docs/hyve.8).
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,7 +16,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "cli.h"
+#include "ctl_proto.h"
 #include "vm_priv.h"
 
 static int
@@ -51,12 +55,101 @@ wait_for_stop(struct vm *vm, int sfd)
 	}
 }
 
+/* Serve the control socket, run until a stop, report, clean up. */
+static int
+run_vm(struct vm *vm, struct ctl *ctl, int sfd)
+{
+	char err[256];
+	int rc, code;
+
+	if (ctl == NULL || (rc = ctl_start(ctl, vm)) != 0) {
+		rc = ctl == NULL ? -EINVAL : rc;
+		vm_log(vm, "cannot start the control thread: %s", strerror(-rc));
+		ctl_close(ctl);
+		vm_free(vm);
+		return HYVE_EXIT_HOST;
+	}
+	if ((rc = vm_devs_start(vm)) != 0 || (rc = vcpus_start(vm)) != 0) {
+		vm_request_stop(vm, VM_STOP_HOST, 0, "cannot start the VM: %s",
+		    strerror(-rc));
+	}
+	wait_for_stop(vm, sfd);
+	/* No request may touch the VM from here on; the socket goes away. */
+	ctl_close(vm->ctl);
+	vcpus_join(vm);
+	/* Devices flush their output and give the terminal back first. */
+	vm_devs_fini(vm);
+	code = vm_exit_code(vm);
+	vm_log(vm, "%s (exit status %d)", vm->stop_msg, code);
+	vm_free(vm);
+	close(sfd);
+	(void)err;
+	return code;
+}
+
+/* Claim the VM's name: its control socket.  0, or the exit status. */
+static int
+claim_name(const char *name, struct ctl **ctlp)
+{
+	char err[PATH_MAX + 256];
+	int rc;
+
+	if ((rc = ctl_listen(name, ctlp, err, sizeof(err))) == 0)
+		return 0;
+	fprintf(stderr, "hyve: %s: %s\n", name, err);
+	return rc == -EADDRINUSE || rc == -EINVAL || rc == -EPERM ||
+	    rc == -ENAMETOOLONG ? HYVE_EXIT_USAGE : HYVE_EXIT_HOST;
+}
+
+static int
+run_restore(struct cfg *over, const struct cli_opts *co, int sfd)
+{
+	struct restore_opts ro = { .path = co->restore, .overrides = over,
+	    .eager = co->eager, .no_ram_check = co->no_ram_check,
+	    .progress = isatty(STDERR_FILENO) };
+	struct restore_stats st;
+	struct restore *r = NULL;
+	struct ctl *ctl = NULL;
+	struct vm *vm = NULL;
+	char err[PATH_MAX + 1200];
+	int rc, code;
+
+	err[0] = '\0';
+	if ((rc = restore_prepare(&ro, &r, err, sizeof(err))) != 0) {
+		fprintf(stderr, "hyve: %s\n", err);
+		cfg_free(over);
+		return rc == -EINVAL ? HYVE_EXIT_USAGE : HYVE_EXIT_HOST;
+	}
+	if ((code = claim_name(restore_name(r), &ctl)) != 0) {
+		restore_free(r);
+		cfg_free(over);
+		return code;
+	}
+	rc = restore_create(r, &vm, &st, err, sizeof(err));
+	restore_free(r);
+	cfg_free(over);
+	if (rc != 0) {
+		fprintf(stderr, "hyve: %s\n", err);
+		ctl_close(ctl);
+		return rc == -EIO || rc == -ENOMEM ? HYVE_EXIT_HOST :
+		    HYVE_EXIT_USAGE;
+	}
+	vm_log(vm, "restored from %s in %.0f ms (%" PRIu64 " MiB of RAM %s%s"
+	    "%s)", co->restore, (double)st.total_us / 1e3, st.ram_bytes >> 20,
+	    co->eager ? "read" : "mapped", co->no_ram_check ? "" :
+	    ", checksum verified", st.warnings ? ", with warnings" : "");
+	return run_vm(vm, ctl, sfd);
+}
+
 int
 main(int argc, char **argv)
 {
 	enum cli_action action;
+	struct cli_opts co;
 	struct cfg *cfg;
 	struct vm *vm = NULL;
+	struct ctl *ctl = NULL;
+	const struct cfg_ent *name;
 	sigset_t set;
 	char err[1024];
 	int rc, code, sfd;
@@ -80,7 +173,7 @@ main(int argc, char **argv)
 		return HYVE_EXIT_HOST;
 	}
 	err[0] = '\0';
-	if (cli_parse(argc, argv, cfg, &action, err, sizeof(err)) != 0) {
+	if (cli_parse(argc, argv, cfg, &action, &co, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hyve: %s\nTry 'hyve --help'.\n", err);
 		cfg_free(cfg);
 		return HYVE_EXIT_USAGE;
@@ -90,7 +183,16 @@ main(int argc, char **argv)
 		cfg_free(cfg);
 		return HYVE_EXIT_OK;
 	}
+	if (action == CLI_RESTORE)
+		return run_restore(cfg, &co, sfd);
 
+	/* The name first: a second hyve of one name touches nothing. */
+	name = cfg_lookup(cfg, "name");
+	if (name != NULL && ctl_name_valid(name->val) &&
+	    (code = claim_name(name->val, &ctl)) != 0) {
+		cfg_free(cfg);
+		return code;
+	}
 	/* vm_create owns cfg from here on. */
 	if ((rc = vm_create(cfg, &vm)) != 0 ||
 	    (rc = vm_devs_init(vm)) != 0 ||
@@ -99,20 +201,9 @@ main(int argc, char **argv)
 		code = rc == -EIO ? HYVE_EXIT_HOST : HYVE_EXIT_USAGE;
 		/* Device init failures are bad configuration. */
 		vm_free(vm);
+		ctl_close(ctl);
 		return code;
 	}
-	if ((rc = vm_devs_start(vm)) != 0 || (rc = vcpus_start(vm)) != 0) {
-		vm_request_stop(vm, VM_STOP_HOST, 0, "cannot start the VM: %s",
-		    strerror(-rc));
-	}
-	wait_for_stop(vm, sfd);
-	vcpus_join(vm);
-	/* Devices flush their output and give the terminal back first. */
-	vm_devs_fini(vm);
-	code = vm_exit_code(vm);
-	vm_log(vm, "%s (exit status %d)", vm->stop_msg, code);
-	vm_free(vm);
-	close(sfd);
 	(void)exit_for;
-	return code;
+	return run_vm(vm, ctl, sfd);
 }

@@ -162,6 +162,11 @@ vcpu_state_init(struct vm *vm, struct vcpu_state *s)
 	s->xsave_size = vm->xsave_size;
 	if ((s->xsave = calloc(1, s->xsave_size)) == NULL)
 		return -ENOMEM;
+	if ((s->cpuid = calloc(STATE_MAX_CPUID, sizeof(*s->cpuid))) == NULL) {
+		free(s->xsave);
+		s->xsave = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -169,7 +174,33 @@ void
 vcpu_state_fini(struct vcpu_state *s)
 {
 	free(s->xsave);
+	free(s->cpuid);
 	s->xsave = NULL;
+	s->cpuid = NULL;
+}
+
+/* KVM_GET/SET_CPUID2 with @s's entries. */
+static int
+cpuid_ioctl(struct vcpu *v, struct vcpu_state *s, bool set)
+{
+	struct kvm_cpuid2 *c;
+	int rc = 0;
+
+	c = calloc(1, sizeof(*c) + STATE_MAX_CPUID * sizeof(c->entries[0]));
+	if (c == NULL)
+		return -ENOMEM;
+	c->nent = set ? s->ncpuid : STATE_MAX_CPUID;
+	if (set)
+		memcpy(c->entries, s->cpuid, s->ncpuid * sizeof(c->entries[0]));
+	if (ioctl(v->fd, set ? KVM_SET_CPUID2 : KVM_GET_CPUID2, c) != 0)
+		rc = kvm_err(v->vm, set ? "KVM_SET_CPUID2" : "KVM_GET_CPUID2",
+		    (int)v->id);
+	else if (!set) {
+		s->ncpuid = c->nent;
+		memcpy(s->cpuid, c->entries, c->nent * sizeof(c->entries[0]));
+	}
+	free(c);
+	return rc;
 }
 
 int
@@ -179,6 +210,8 @@ vcpu_state_get(struct vcpu *v, struct vcpu_state *s)
 	struct kvm_msrs *m;
 	int id = (int)v->id, n;
 
+	if (cpuid_ioctl(v, s, false) != 0)
+		return -EIO;
 	if (ioctl(v->fd, KVM_GET_REGS, &s->regs) != 0)
 		return kvm_err(vm, "KVM_GET_REGS", id);
 	if (ioctl(v->fd, KVM_GET_SREGS, &s->sregs) != 0)
@@ -224,7 +257,12 @@ vcpu_state_set(struct vcpu *v, const struct vcpu_state *s)
 	struct kvm_msrs *m;
 	int id = (int)v->id, n;
 
-	/* The order of Firecracker's restore, which works here too. */
+	/*
+	 * The order of Firecracker's restore, which works here too: CPUID
+	 * first (it decides which MSRs and XSAVE features are valid).
+	 */
+	if (s->ncpuid > 0 && cpuid_ioctl(v, (struct vcpu_state *)s, true) != 0)
+		return -EIO;
 	if (ioctl(v->fd, KVM_SET_SREGS, &s->sregs) != 0)
 		return kvm_err(vm, "KVM_SET_SREGS", id);
 	if (ioctl(v->fd, KVM_SET_REGS, &s->regs) != 0)
@@ -448,6 +486,146 @@ xcrs_io(ckp_io_t *io, struct kvm_xcrs *x)
 	ckp_io_leave(io);
 }
 
+/*
+ * One section per CPUID leaf, "leaf_00000007_0" (function, index), with
+ * the four registers and KVM's flags.  On restore the guest gets the saved
+ * CPUID back: it already looked at it.
+ */
+static void
+cpuid_io(ckp_io_t *io, struct vcpu_state *s)
+{
+	struct kvm_cpuid_entry2 *e;
+	char name[32];
+	ckp_ent_t *ent;
+	unsigned fn, idx;
+	uint32_t i;
+	int n;
+
+	if (ckp_io_saving(io)) {
+		if (s->ncpuid == 0 || ckp_io_enter(io, "cpuid", 1) < 0)
+			return;
+		for (i = 0; i < s->ncpuid; i++) {
+			e = &s->cpuid[i];
+			snprintf(name, sizeof(name), "leaf_%08x_%u", e->function,
+			    e->index);
+			if (ckp_io_enter(io, name, 1) < 0)
+				break;
+			CKP_IO_NAMED(io, "eax", e->eax);
+			CKP_IO_NAMED(io, "ebx", e->ebx);
+			CKP_IO_NAMED(io, "ecx", e->ecx);
+			CKP_IO_NAMED(io, "edx", e->edx);
+			CKP_IO_NAMED(io, "flags", e->flags);
+			ckp_io_leave(io);
+		}
+		ckp_io_leave(io);
+		return;
+	}
+	s->ncpuid = 0;
+	/* Optional: a checkpoint without it keeps the CPUID built now. */
+	if (ckp_io_enter_opt(io, "cpuid", 1) < 0)
+		return;
+	for (ent = ckp_sec_first(ckp_io_section(io)); ent != NULL &&
+	    ckp_io_error(io) == 0; ent = ckp_ent_next(ent)) {
+		const char *nm = ckp_ent_name(ent);
+		if (ckp_ent_type(ent) != CKP_TYPE_SECTION ||
+		    sscanf(nm, "leaf_%8x_%u%n", &fn, &idx, &n) != 2 ||
+		    nm[n] != '\0')
+			continue;	/* reported as unknown when leaving */
+		if (s->ncpuid == STATE_MAX_CPUID) {
+			ckp_doc_set_error(ckp_io_doc(io), -E2BIG, "cpuid: more "
+			    "than %d leaves", STATE_MAX_CPUID);
+			break;
+		}
+		e = &s->cpuid[s->ncpuid];
+		memset(e, 0, sizeof(*e));
+		e->function = fn;
+		e->index = idx;
+		if (ckp_io_enter(io, nm, 1) < 0)
+			break;
+		CKP_IO_NAMED(io, "eax", e->eax);
+		CKP_IO_NAMED(io, "ebx", e->ebx);
+		CKP_IO_NAMED(io, "ecx", e->ecx);
+		CKP_IO_NAMED(io, "edx", e->edx);
+		CKP_IO_NAMED(io, "flags", e->flags);
+		ckp_io_leave(io);
+		s->ncpuid++;
+	}
+	ckp_io_leave(io);
+}
+
+static const struct kvm_cpuid_entry2 *
+cpuid_find(const struct kvm_cpuid_entry2 *e, uint32_t n, uint32_t fn,
+    uint32_t idx)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (e[i].function == fn && e[i].index == idx)
+			return &e[i];
+	return NULL;
+}
+
+/*
+ * The feature flags a guest may have used must exist here: compare the
+ * saved leaves with what KVM reports for this VM's (fresh) vCPU, which is
+ * what the guest would see if it booted here.  Flags that follow the
+ * guest's own settings (OSXSAVE, OSPKE, the APIC enable) are not features.
+ * KVM_GET_SUPPORTED_CPUID is not the reference: some KVMs (kvm_pvm) report
+ * less there than a vCPU really gets.
+ */
+static int
+cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
+{
+	static const struct {
+		uint32_t fn, idx;
+		int reg;	/* 0 eax, 1 ebx, 2 ecx, 3 edx */
+		uint32_t ignore;
+	} feat[] = {
+		{ 1, 0, 2, 1U << 27 },			/* OSXSAVE */
+		{ 1, 0, 3, (1U << 28) | (1U << 9) },	/* HTT: hyve's; APIC */
+		{ 7, 0, 1, 0 }, { 7, 0, 2, 1U << 4 },	/* OSPKE */
+		{ 7, 0, 3, 0 },
+		{ 0xd, 1, 0, 0 },
+		{ 0x80000001, 0, 2, 0 }, { 0x80000001, 0, 3, 0 },
+	};
+	static const char *const regname[] = { "eax", "ebx", "ecx", "edx" };
+	const struct kvm_cpuid_entry2 *a, *b;
+	struct vcpu_state now;
+	uint32_t va, vb, missing;
+	size_t i;
+	int rc;
+
+	if (s->ncpuid == 0 || vm->test || id >= vm->ncpus)
+		return 0;
+	if ((rc = vcpu_state_init(vm, &now)) != 0)
+		return ckp_doc_set_error(ckp_io_doc(io), rc, "out of memory");
+	if (cpuid_ioctl(&vm->vcpus[id], &now, false) != 0) {
+		vcpu_state_fini(&now);
+		return ckp_doc_set_error(ckp_io_doc(io), -EIO, "vcpu@%u.cpuid: "
+		    "cannot read this host's CPUID", id);
+	}
+	rc = 0;
+	for (i = 0; i < sizeof(feat) / sizeof(feat[0]); i++) {
+		a = cpuid_find(s->cpuid, s->ncpuid, feat[i].fn, feat[i].idx);
+		b = cpuid_find(now.cpuid, now.ncpuid, feat[i].fn, feat[i].idx);
+		if (a == NULL)
+			continue;
+		va = (&a->eax)[feat[i].reg];
+		vb = b != NULL ? (&b->eax)[feat[i].reg] : 0;
+		missing = va & ~vb & ~feat[i].ignore;
+		if (missing != 0) {
+			rc = ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
+			    "vcpu@%u.cpuid.leaf_%08x_%u.%s: the checkpoint's CPU "
+			    "has features this host's KVM does not offer (bits "
+			    "%#x)", id, feat[i].fn, feat[i].idx,
+			    regname[feat[i].reg], missing);
+			break;
+		}
+	}
+	vcpu_state_fini(&now);
+	return rc;
+}
+
 int
 vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
 {
@@ -462,6 +640,7 @@ vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
 	CKP_IO_NAMED(io, "mp_state", s->mp.mp_state);
 	dregs_io(io, &s->dregs);
 	msrs_io(vm, io, s);
+	cpuid_io(io, s);
 	if (ckp_io_error(io) != 0 || ckp_io_saving(io))
 		return ckp_io_error(io);
 
@@ -769,7 +948,8 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 	for (i = 0; i < vm->ncpus && ckp_io_error(io) == 0; i++) {
 		if (ckp_io_enterf(io, 1, "vcpu@%u", i) < 0)
 			break;
-		vcpu_state_io(vm, io, &r->vcpus[i]);
+		if (vcpu_state_io(vm, io, &r->vcpus[i]) == 0)
+			cpuid_check(vm, io, i, &r->vcpus[i]);
 		ckp_io_leave(io);
 	}
 	if (ckp_io_error(io) == 0) {

@@ -20,6 +20,7 @@
 
 #define STATE_MAX_MSRS	256
 #define STATE_MAX_XCRS	16
+#define STATE_MAX_CPUID	256
 
 struct vcpu_state {
 	struct kvm_regs		regs;
@@ -33,6 +34,9 @@ struct vcpu_state {
 	struct kvm_msr_entry	msrs[STATE_MAX_MSRS];
 	uint8_t			*xsave;		/* vm->xsave_size bytes */
 	size_t			xsave_size;
+	/* The CPUID the guest sees; 0 entries: keep what the VM has (older checkpoints). */
+	uint32_t		ncpuid;
+	struct kvm_cpuid_entry2	*cpuid;		/* STATE_MAX_CPUID entries */
 };
 
 struct vm_kstate {
@@ -66,7 +70,8 @@ int vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s);
  * stores: the RAM file, cfg_save_ckp()), at the cursor of @io:
  *   memory { size, region@N { gpa, size, file_off } }  (must match on restore)
  *   vm { irqchip { pic_master, pic_slave, ioapic }, pit, clock }
- *   vcpu@N { regs, sregs, xsave, xcrs, lapic, events, mp_state, debugregs, msrs }
+ *   vcpu@N { regs, sregs, xsave, xcrs, lapic, events, mp_state, debugregs, msrs,
+ *            cpuid (optional) }
  *   devices { <dev id> { the device's own fields } ... }
  * Save: vCPUs parked (vm_pause_vcpus) and devices paused.  A device without
  * checkpoint code makes it fail, naming the device.

@@ -30,6 +30,7 @@ vm_alloc(struct cfg *cfg)
 	iobus_init(&vm->pio, "port");
 	iobus_init(&vm->mmio, "MMIO");
 	pthread_mutex_init(&vm->run_lock, NULL);
+	pthread_mutex_init(&vm->ctl_lock, NULL);
 	pthread_cond_init(&vm->run_cond, NULL);
 	pthread_mutex_init(&vm->test_lock, NULL);
 	vm->strictio = vm->strictmmio = true;
@@ -82,6 +83,7 @@ vm_free(struct vm *vm)
 	free(vm->msr_index);
 	free(vm->tirq);
 	pthread_mutex_destroy(&vm->run_lock);
+	pthread_mutex_destroy(&vm->ctl_lock);
 	pthread_cond_destroy(&vm->run_cond);
 	pthread_mutex_destroy(&vm->test_lock);
 	cfg_free(vm->cfg);
@@ -92,6 +94,12 @@ const char *
 vm_name(const struct vm *vm)
 {
 	return vm->name;
+}
+
+bool
+vm_restoring(const struct vm *vm)
+{
+	return vm->restoring;
 }
 
 unsigned
@@ -240,6 +248,7 @@ vm_exit_code(const struct vm *vm)
 		return vm->stop_status == 0 ? HYVE_EXIT_OK :
 		    HYVE_EXIT_GUEST_STATUS;
 	case VM_STOP_RESET:
+	case VM_STOP_SUSPENDED:
 		return HYVE_EXIT_OK;
 	case VM_STOP_FAULT:
 		return HYVE_EXIT_FAULT;

@@ -17,6 +17,9 @@
 #include "vmm.h"
 #include "vm_test.h"
 
+/* hyve's version: the producer of its checkpoints ("hyve 0.1.0"). */
+#define HYVE_VERSION	"0.1.0"
+
 struct kvm_run;
 struct kvm_cpuid2;
 
@@ -176,6 +179,7 @@ enum vm_stop_reason {
 	VM_STOP_FAULT,		/* guest error: triple fault, unhandled I/O... */
 	VM_STOP_HOST,		/* host or KVM error */
 	VM_STOP_SIGNAL,		/* SIGINT, SIGTERM, SIGHUP */
+	VM_STOP_SUSPENDED,	/* written to a checkpoint (hyvectl --suspend) */
 };
 
 #define HYVE_EXIT_OK		0
@@ -198,6 +202,32 @@ int vm_exit_code(const struct vm *vm);
  */
 int vm_pause_vcpus(struct vm *vm);
 void vm_resume_vcpus(struct vm *vm);
+
+/*
+ * The whole VM: vCPUs first (no more guest kicks), then every device's
+ * pause op (block I/O drained); resume in the other order.  Failures name
+ * the device and leave the VM running.  Callers serialize them (ctl_lock).
+ */
+int vm_pause(struct vm *vm, char *err, size_t errlen);
+int vm_resume(struct vm *vm, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
+/* The control socket (vmm/ctl.c, docs/CONTROL.md)                           */
+/* ------------------------------------------------------------------------ */
+
+struct ctl;
+
+/*
+ * Create (or check) the runtime directory and listen on NAME.sock there:
+ * a stale socket is replaced, a live one (another hyve of that name) is
+ * -EADDRINUSE.  Requests wait in the backlog until ctl_start().
+ */
+int ctl_listen(const char *name, struct ctl **ctlp, char *err, size_t errlen);
+/* Serve requests for @vm from a thread of its own. */
+int ctl_start(struct ctl *ctl, struct vm *vm);
+/* Stop serving, wait for requests in progress, remove the socket. */
+void ctl_close(struct ctl *ctl);
+const char *ctl_path(const struct ctl *ctl);
 
 /* ------------------------------------------------------------------------ */
 /* The VM                                                                    */
@@ -253,6 +283,14 @@ struct vm {
 	int		 event_fd;	/* written on stop requests (main loop) */
 	_Atomic unsigned nlogs;		/* messages logged so far */
 
+	/* control and checkpoints (vmm/ctl.c, vmm/ckpt.c); ctl_lock protects */
+	pthread_mutex_t	 ctl_lock;
+	bool		 user_paused;	/* hyvectl --pause */
+	bool		 ckpt_active;	/* a suspend or checkpoint is running */
+	char		 ckpt_path[4096];
+	bool		 restoring;	/* devices are created for a restore */
+	struct ctl	*ctl;
+
 	/* vm_new_for_test */
 	pthread_mutex_t	 test_lock;
 	struct vm_test_irq *tirq;
@@ -269,6 +307,14 @@ int vm_create(struct cfg *cfg, struct vm **vmp);
 int vm_boot_setup(struct vm *vm);
 /* Create the device instances the config names and init them. */
 int vm_devs_init(struct vm *vm);
+/* The instances a configuration names, in init order, without creating them. */
+struct dev_plan {
+	const struct devemu *emu;
+	char node[48];
+	char id[48];
+};
+int vm_devs_plan(const struct cfg *cfg, struct dev_plan **planp, size_t *np,
+    char *err, size_t errlen);
 void vm_devs_fini(struct vm *vm);
 /* Start every device (its resume op) before the vCPUs first run. */
 int vm_devs_start(struct vm *vm);

@@ -118,6 +118,12 @@ const char *vm_cfg_get(const struct vm *vm, const char *key);
 /* Key relative to the device's config node ("path" -> "pci.0.3.0.path"). */
 const char *dev_cfg_get(const struct dev *d, const char *subkey);
 const char *vm_name(const struct vm *vm);
+/*
+ * True while hyve creates the devices of a VM that is being restored from a
+ * checkpoint (hyve -r): their state comes from the checkpoint next, and
+ * what the guest already wrote (a console file) is continued, not reset.
+ */
+bool vm_restoring(const struct vm *vm);
 
 /*
  * Typed reads.  An absent key gives @def.  A malformed or out-of-range

@@ -204,6 +204,8 @@ test_parsers(void)
 	CHECK(cfg_parse_bool("2", &b) == -EINVAL);
 }
 
+static struct cli_opts cli_opts;
+
 /* cli_parse on a command line written as one string. */
 static int
 cli(struct cfg *cfg, const char *line, enum cli_action *act, char *err,
@@ -218,7 +220,7 @@ cli(struct cfg *cfg, const char *line, enum cli_action *act, char *err,
 		argv[argc++] = tok;
 	argv[argc] = NULL;
 	err[0] = '\0';
-	rc = cli_parse(argc, argv, cfg, act, err, errlen);
+	rc = cli_parse(argc, argv, cfg, act, &cli_opts, err, errlen);
 	free(copy);
 	return rc;
 }
@@ -270,6 +272,19 @@ test_cli(void)
 	CHECK(act == CLI_HELP);
 	cfg_free(cfg);
 
+	/* -r: the overrides only, and the restore options */
+	cfg = cfg_new();
+	CHECK(cli(cfg, "-o pci.0.3.0.path=/d.img -r f.ckp --eager -l com1,c.log "
+	    "w", &act, err, sizeof(err)) == 0);
+	CHECK(act == CLI_RESTORE);
+	CHECK(streq(cli_opts.restore, "f.ckp") && cli_opts.eager &&
+	    !cli_opts.no_ram_check);
+	CHECK(streq(val(cfg, "pci.0.3.0.path"), "/d.img"));
+	CHECK(streq(val(cfg, "lpc.com1.path"), "c.log"));
+	CHECK(streq(val(cfg, "name"), "w"));
+	CHECK(cfg->n == 3);
+	cfg_free(cfg);
+
 	cli_bad("-c 0 v", "-c 0: not a vCPU count");
 	cli_bad("-c 255 v", "-c 255: not a vCPU count");
 	cli_bad("-c 2,sockets=1 v", "only a vCPU count");
@@ -290,7 +305,10 @@ test_cli(void)
 	cli_bad("-o a..b=1 v", "invalid config key 'a..b'");
 	cli_bad("-k /nonexistent/file v", "cannot open config file "
 	    "/nonexistent/file");
-	cli_bad("-r f.ckp v", "-r f.ckp: restoring a checkpoint");
+	cli_bad("-r f.ckp -c 2 v", "-c cannot be combined with -r");
+	cli_bad("-s 3,virtio-blk,x -r f.ckp v", "-s cannot be combined with -r");
+	cli_bad("-r a.ckp -r b.ckp v", "-r given twice");
+	cli_bad("--eager v", "--eager only applies to -r");
 	cli_bad("-z v", "unknown option -z");
 	cli_bad("--bogus v", "unknown option --bogus");
 	cli_bad("v -c", "option -c needs an argument");

@@ -25,12 +25,13 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: hyvectl --vm=NAME --suspend=FILE.ckp\n"
-	    "       hyvectl --vm=NAME --checkpoint=FILE.ckp\n"
+	    "usage: hyvectl --vm=NAME --suspend=FILE.ckp [--encoding=json|bin|conf]\n"
+	    "       hyvectl --vm=NAME --checkpoint=FILE.ckp [--encoding=json|bin|conf]\n"
 	    "       hyvectl --vm=NAME --pause | --resume | --status\n"
 	    "\n"
 	    "  --suspend=FILE     pause the guest, write FILE (RAM) and FILE.meta, stop hyve\n"
 	    "  --checkpoint=FILE  write the checkpoint and keep the guest running\n"
+	    "  --encoding=ENC     encoding of FILE.meta: json (default), bin or conf\n"
 	    "  --pause, --resume  stop or restart the guest's vCPUs and devices\n"
 	    "  --status           print the VM's state\n"
 	    "  -q, --quiet        no progress display\n"
@@ -47,21 +48,35 @@ now(void)
 }
 
 /* Progress on a terminal only: scripts get just the final line. */
+struct progress {
+	char	 phase[64];
+	double	 t0;
+	bool	 shown;
+};
+
 static void
-show_progress(const char *line, double t0, bool *shown)
+show_progress(const char *line, struct progress *p)
 {
 	char phase[64];
 	unsigned long long done, total;
 	double dt, rate;
 
-	if (sscanf(line, "progress %63s %llu %llu", phase, &done, &total) != 3 ||
-	    total == 0)
+	if (sscanf(line, "progress %63s %llu %llu", phase, &done, &total) != 3)
 		return;
-	dt = now() - t0;
+	if (strcmp(phase, p->phase) != 0) {
+		/* A new phase (e.g. "dirty" after "ram"): a line of its own. */
+		if (p->shown)
+			fputc('\n', stderr);
+		snprintf(p->phase, sizeof(p->phase), "%s", phase);
+		p->t0 = now();
+	}
+	if (total == 0)
+		total = 1;
+	dt = now() - p->t0;
 	rate = dt > 0 ? (double)done / dt / (1 << 20) : 0;
 	fprintf(stderr, "\r%s: %llu/%llu MiB (%3.0f%%) %.0f MiB/s   ", phase,
 	    done >> 20, total >> 20, 100.0 * (double)done / (double)total, rate);
-	*shown = true;
+	p->shown = true;
 }
 
 static int
@@ -112,13 +127,15 @@ main(int argc, char **argv)
 		{ "resume", no_argument, NULL, 'r' },
 		{ "status", no_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "encoding", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *vm = NULL, *verb = NULL, *file = NULL;
+	const char *vm = NULL, *verb = NULL, *file = NULL, *enc = NULL;
+	struct progress prog = { .phase = "" };
 	char abspath[PATH_MAX], req[CTL_LINE_MAX + 2], err[PATH_MAX + 128];
 	char buf[CTL_LINE_MAX + 1];
-	bool quiet = false, shown = false;
+	bool quiet = false;
 	size_t used = 0;
 	int c, fd, n, status = 1;
 	double t0;
@@ -134,6 +151,7 @@ main(int argc, char **argv)
 		case 'r': v = "resume"; break;
 		case 't': v = "status"; break;
 		case 'q': quiet = true; break;
+		case 'e': enc = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -162,6 +180,13 @@ main(int argc, char **argv)
 		    "'-', '_', '.')\n", vm);
 		return EXIT_USAGE;
 	}
+	if (enc != NULL && (file == NULL || (strcmp(enc, "json") != 0 &&
+	    strcmp(enc, "bin") != 0 && strcmp(enc, "conf") != 0))) {
+		fprintf(stderr, "hyvectl: --encoding=%s: %s\n", enc, file == NULL ?
+		    "only with --suspend or --checkpoint" :
+		    "json, bin or conf expected");
+		return EXIT_USAGE;
+	}
 	if (file != NULL) {
 		/* hyve runs in another directory: send an absolute path. */
 		if (file[0] == '\0' || strchr(file, '\n') != NULL) {
@@ -182,7 +207,9 @@ main(int argc, char **argv)
 			fprintf(stderr, "hyvectl: checkpoint path too long\n");
 			return EXIT_USAGE;
 		}
-		n = snprintf(req, sizeof(req), "%s %s\n", verb, abspath);
+		n = snprintf(req, sizeof(req), "%s %s%s%s%s\n", verb,
+		    enc != NULL ? "encoding=" : "", enc != NULL ? enc : "",
+		    enc != NULL ? " " : "", abspath);
 	} else
 		n = snprintf(req, sizeof(req), "%s\n", verb);
 	if (n < 0 || (size_t)n >= sizeof(req)) {
@@ -216,14 +243,17 @@ main(int argc, char **argv)
 		buf[strcspn(buf, "\n")] = '\0';
 		if (strncmp(buf, "progress ", 9) == 0) {
 			if (!quiet)
-				show_progress(buf, t0, &shown);
+				show_progress(buf, &prog);
 			continue;
 		}
-		if (shown)
+		if (prog.shown)
 			fputc('\n', stderr);
-		shown = false;
+		prog.shown = false;
 		if (strncmp(buf, "ok", 2) == 0 && (buf[2] == '\0' || buf[2] == ' ')) {
 			printf("%s\n", buf[2] ? buf + 3 : "ok");
+			if (!quiet && file != NULL)
+				fprintf(stderr, "hyvectl: %s: done in %.2f s\n", vm,
+				    now() - t0);
 			status = 0;
 		} else if (strncmp(buf, "error ", 6) == 0) {
 			fprintf(stderr, "hyvectl: %s: %s\n", vm, buf + 6);

@@ -1,0 +1,639 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Writing a checkpoint of a running VM (docs/CHECKPOINT.md).
+ *
+ * Suspend: pause vCPUs and devices, build the meta (configuration, KVM
+ * state, devices), write RAM with every CPU, publish; the VM stays paused
+ * for the caller to stop it.
+ *
+ * Checkpoint-and-continue: the same files, with the guest stopped as
+ * briefly as possible.  KVM logs the pages the guest writes (and devices
+ * log theirs with vm_gpa_dirty()); all of RAM is written while the guest
+ * runs, then rounds write only the pages dirtied meanwhile, until what is
+ * left is small or stops shrinking.  Then the guest is paused, the last
+ * dirty pages and the device state are written, the guest resumes, and
+ * only then is the checkpoint committed (libckp re-hashes the chunks those
+ * later writes touched, from the file).  A dirty log is fetched and cleared
+ * before the pages it names are copied, so a write that lands while a page
+ * is being copied is logged again and copied in a later round or the last
+ * one: no write is ever missed.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ckpt.h"
+#include "state.h"
+
+#define PAGE		4096ULL
+#define BITS_PER_LONG	(8 * sizeof(unsigned long))
+/* Longest run of dirty pages one ckp_writer_put() gets: spreads the work. */
+#define RUN_MAX_PAGES	256
+/* The guest is stopped once the dirty set could be written in this long. */
+#define TARGET_LAST_US	5000
+#define MIN_LAST_PAGES	256
+#define MAX_LAST_PAGES	16384
+
+uint64_t
+ckpt_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pausing the whole VM                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void
+stop_reason(struct vm *vm, char *buf, size_t len)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	snprintf(buf, len, "%s", vm->stop_msg[0] ? vm->stop_msg : "stopping");
+	pthread_mutex_unlock(&vm->run_lock);
+}
+
+int
+vm_pause(struct vm *vm, char *err, size_t errlen)
+{
+	char why[512];
+	unsigned i;
+	int rc;
+
+	if ((rc = vm_pause_vcpus(vm)) != 0) {
+		stop_reason(vm, why, sizeof(why));
+		seterr(err, errlen, "the VM is stopping (%s)", why);
+		vm_resume_vcpus(vm);
+		return rc;
+	}
+	for (i = 0; i < vm->ndevs; i++) {
+		struct dev *d = vm->devs[i];
+		if (d->emu->pause == NULL)
+			continue;
+		if ((rc = d->emu->pause(d)) != 0) {
+			seterr(err, errlen, "device %s cannot be paused: %s",
+			    d->id, strerror(-rc));
+			while (i-- > 0)
+				if (vm->devs[i]->emu->pause != NULL &&
+				    vm->devs[i]->emu->resume != NULL)
+					(void)vm->devs[i]->emu->resume(vm->devs[i]);
+			vm_resume_vcpus(vm);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int
+vm_resume(struct vm *vm, char *err, size_t errlen)
+{
+	unsigned i;
+	int rc, first = 0;
+
+	/* Every device, as at start: resume applies what a restore filled. */
+	for (i = 0; i < vm->ndevs; i++) {
+		struct dev *d = vm->devs[i];
+		if (d->emu->resume == NULL)
+			continue;
+		if ((rc = d->emu->resume(d)) != 0 && first == 0) {
+			seterr(err, errlen, "device %s failed to resume: %s",
+			    d->id, strerror(-rc));
+			first = rc;
+		}
+	}
+	vm_resume_vcpus(vm);
+	return first;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The meta                                                                  */
+/* ------------------------------------------------------------------------ */
+
+struct dev *
+vm_unsaveable_dev(struct vm *vm)
+{
+	unsigned i;
+
+	for (i = 0; i < vm->ndevs; i++)
+		if (vm->devs[i]->emu->save == NULL)
+			return vm->devs[i];
+	return NULL;
+}
+
+ckp_doc_t *
+vm_ckpt_meta(struct vm *vm, char *err, size_t errlen)
+{
+	ckp_doc_t *doc;
+	ckp_sec_t *cfg;
+	ckp_io_t *io;
+
+	if ((doc = ckp_doc_new("hyve " HYVE_VERSION)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	/*
+	 * Version 1: keys as nested sections of string fields
+	 * (cfg_save_ckp).  Every key, so that "hyve -r" needs nothing else.
+	 */
+	if ((cfg = ckp_sec_add(ckp_doc_root(doc), "config", 1)) != NULL)
+		cfg_save_ckp(vm->cfg, cfg);
+	if (ckp_doc_error(doc) == 0) {
+		if ((io = ckp_io_new(doc, CKP_IO_SAVE)) == NULL) {
+			seterr(err, errlen, "out of memory");
+			ckp_doc_free(doc);
+			return NULL;
+		}
+		vm_save_state(vm, io);
+		ckp_io_free(io);
+	}
+	if (ckp_doc_error(doc) != 0) {
+		seterr(err, errlen, "%s", ckp_doc_errmsg(doc));
+		ckp_doc_free(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dirty pages                                                               */
+/* ------------------------------------------------------------------------ */
+
+struct dirty {
+	unsigned long	*pend[VM_MAX_MEM_REGIONS];	/* still to write */
+	unsigned long	*tmp[VM_MAX_MEM_REGIONS];
+	size_t		 longs[VM_MAX_MEM_REGIONS];
+};
+
+struct run {
+	uint64_t	 off;
+	const void	*host;
+	uint64_t	 len;
+};
+
+struct runs {
+	struct run	*r;
+	size_t		 n, cap;
+	uint64_t	 bytes;
+};
+
+static void
+dirty_free(struct dirty *dt)
+{
+	unsigned i;
+
+	for (i = 0; i < VM_MAX_MEM_REGIONS; i++) {
+		free(dt->pend[i]);
+		free(dt->tmp[i]);
+	}
+	memset(dt, 0, sizeof(*dt));
+}
+
+static int
+dirty_init(struct vm *vm, struct dirty *dt)
+{
+	unsigned i;
+
+	memset(dt, 0, sizeof(*dt));
+	for (i = 0; i < vm->nmem; i++) {
+		dt->longs[i] = (size_t)((vm->mem[i].size / PAGE + BITS_PER_LONG -
+		    1) / BITS_PER_LONG);
+		dt->pend[i] = calloc(dt->longs[i], sizeof(long));
+		dt->tmp[i] = calloc(dt->longs[i], sizeof(long));
+		if (dt->pend[i] == NULL || dt->tmp[i] == NULL) {
+			dirty_free(dt);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Fetch (and clear) the logs into the pending set; @return pages pending. */
+static int
+dirty_fetch(struct vm *vm, struct dirty *dt, uint64_t *npages)
+{
+	unsigned i;
+	size_t k;
+	int rc;
+
+	*npages = 0;
+	for (i = 0; i < vm->nmem; i++) {
+		if ((rc = vm_mem_dirty_get(vm, i, dt->tmp[i])) != 0)
+			return rc;
+		for (k = 0; k < dt->longs[i]; k++) {
+			dt->pend[i][k] |= dt->tmp[i][k];
+			*npages += (uint64_t)__builtin_popcountl(dt->pend[i][k]);
+		}
+	}
+	return 0;
+}
+
+static int
+runs_add(struct runs *rs, uint64_t off, const void *host, uint64_t len)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 256;
+		struct run *n = realloc(rs->r, cap * sizeof(*n));
+		if (n == NULL)
+			return -ENOMEM;
+		rs->r = n;
+		rs->cap = cap;
+	}
+	rs->r[rs->n++] = (struct run){ off, host, len };
+	rs->bytes += len;
+	return 0;
+}
+
+/* The pending pages as runs of neighbours; the pending set is emptied. */
+static int
+dirty_runs(struct vm *vm, struct dirty *dt, struct runs *rs)
+{
+	unsigned i;
+	uint64_t pg, npg, start;
+	int rc;
+
+	rs->n = 0;
+	rs->bytes = 0;
+	for (i = 0; i < vm->nmem; i++) {
+		struct vm_mem_region *r = &vm->mem[i];
+		unsigned long *b = dt->pend[i];
+
+		npg = r->size / PAGE;
+		for (pg = 0; pg < npg; ) {
+			if (b[pg / BITS_PER_LONG] == 0) {
+				pg = (pg / BITS_PER_LONG + 1) * BITS_PER_LONG;
+				continue;
+			}
+			if (!(b[pg / BITS_PER_LONG] >> (pg % BITS_PER_LONG) & 1)) {
+				pg++;
+				continue;
+			}
+			start = pg;
+			while (pg < npg && pg - start < RUN_MAX_PAGES &&
+			    (b[pg / BITS_PER_LONG] >> (pg % BITS_PER_LONG) & 1))
+				pg++;
+			if ((rc = runs_add(rs, r->file_off + start * PAGE,
+			    r->host + start * PAGE, (pg - start) * PAGE)) != 0)
+				return rc;
+		}
+		memset(b, 0, dt->longs[i] * sizeof(long));
+	}
+	return 0;
+}
+
+struct put_job {
+	ckp_writer_t	*w;
+	const struct runs *rs;
+	_Atomic size_t	 next;
+	_Atomic int	 err;
+};
+
+static void *
+put_worker(void *arg)
+{
+	struct put_job *j = arg;
+	size_t i;
+	int rc;
+
+	while (atomic_load(&j->err) == 0 &&
+	    (i = atomic_fetch_add(&j->next, 1)) < j->rs->n) {
+		const struct run *r = &j->rs->r[i];
+		if ((rc = ckp_writer_put(j->w, r->off, r->host, r->len)) != 0) {
+			int zero = 0;
+			atomic_compare_exchange_strong(&j->err, &zero, rc);
+		}
+	}
+	return NULL;
+}
+
+static unsigned
+ncpus_online(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
+}
+
+/* Write the runs with up to @nthreads threads (ckp_writer_put is thread-safe). */
+static int
+put_runs(ckp_writer_t *w, const struct runs *rs, unsigned nthreads)
+{
+	struct put_job j = { .w = w, .rs = rs };
+	pthread_t th[16];
+	unsigned i, n;
+
+	if (rs->n == 0)
+		return 0;
+	if (nthreads == 0)
+		nthreads = ncpus_online();
+	if (nthreads > 16)
+		nthreads = 16;
+	if (nthreads > rs->n)
+		nthreads = (unsigned)rs->n;
+	for (n = 0; n + 1 < nthreads; n++)
+		if (pthread_create(&th[n], NULL, put_worker, &j) != 0)
+			break;
+	put_worker(&j);
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	return atomic_load(&j.err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The checkpoint                                                            */
+/* ------------------------------------------------------------------------ */
+
+struct progress_ctx {
+	const struct ckpt_opts *o;
+	const char	*phase;
+};
+
+static void
+ram_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct progress_ctx *p = arg;
+
+	if (p->o->progress != NULL)
+		p->o->progress(p->o->arg, p->phase, done, total);
+}
+
+static void
+phase_progress(const struct ckpt_opts *o, const char *phase, uint64_t done,
+    uint64_t total)
+{
+	if (o->progress != NULL)
+		o->progress(o->arg, phase, done, total);
+}
+
+static unsigned
+ram_segs(struct vm *vm, ckp_ram_seg_t *segs)
+{
+	unsigned i;
+
+	for (i = 0; i < vm->nmem; i++)
+		segs[i] = (ckp_ram_seg_t){ .host = vm->mem[i].host,
+		    .file_off = vm->mem[i].file_off, .len = vm->mem[i].size };
+	return vm->nmem;
+}
+
+/* The writer failed: its message, with the reason when it has one. */
+static void
+writer_err(ckp_writer_t *w, int rc, const char *path, char *err,
+    size_t errlen)
+{
+	if (ckp_writer_error(w) != 0 && ckp_writer_errmsg(w)[0] != '\0')
+		seterr(err, errlen, "%s", ckp_writer_errmsg(w));
+	else
+		seterr(err, errlen, "cannot write checkpoint %s: %s", path,
+		    strerror(-rc));
+}
+
+static void
+add_info(ckp_doc_t *meta, const struct ckpt_opts *o,
+    const struct ckpt_stats *st)
+{
+	ckp_sec_t *s = ckp_sec_add(ckp_doc_root(meta), "checkpoint",
+	    CKPT_SECTION_VERSION);
+
+	if (s == NULL)
+		return;
+	ckp_sec_add_string(s, "kind", o->kind == CKPT_SUSPEND ? "suspend" :
+	    "checkpoint");
+	ckp_sec_add_uint32(s, "rounds", st->rounds);
+	ckp_sec_add_uint64(s, "downtime_us", st->downtime_us);
+	ckp_sec_add_uint64(s, "redirty_bytes", st->redirty_bytes);
+	ckp_sec_add_uint64(s, "last_bytes", st->last_bytes);
+}
+
+/*
+ * Pre-copy rounds with the guest running.  On return the pending set holds
+ * what is left for the last round (written with the guest stopped).
+ */
+static int
+precopy(struct vm *vm, ckp_writer_t *w, const char *path,
+    const struct ckpt_opts *o, struct dirty *dt, struct runs *rs,
+    struct ckpt_stats *st, char *err, size_t errlen)
+{
+	unsigned max = o->max_rounds ? o->max_rounds : 8;
+	uint64_t n, prev = UINT64_MAX, t, limit, rate;
+	char why[512];
+	int rc;
+
+	/* The first pass took all of RAM: its speed bounds what follows. */
+	rate = 0;
+	for (;;) {
+		if (atomic_load(&vm->stopping)) {
+			stop_reason(vm, why, sizeof(why));
+			seterr(err, errlen, "the VM stopped while the checkpoint "
+			    "was being written (%s)", why);
+			return -ESHUTDOWN;
+		}
+		if ((rc = dirty_fetch(vm, dt, &n)) != 0) {
+			seterr(err, errlen, "reading the dirty page log: %s",
+			    strerror(-rc));
+			return rc;
+		}
+		limit = rate ? rate * TARGET_LAST_US / 1000000 / PAGE :
+		    MIN_LAST_PAGES;
+		if (limit < MIN_LAST_PAGES)
+			limit = MIN_LAST_PAGES;
+		if (limit > MAX_LAST_PAGES)
+			limit = MAX_LAST_PAGES;
+		/* Small: one more pass while running makes the last one tiny. */
+		bool small = n <= limit;
+		if (!small && (st->rounds >= max || n * 10 > prev * 9))
+			return 0;	/* not converging: stop the guest now */
+		if ((rc = dirty_runs(vm, dt, rs)) != 0) {
+			seterr(err, errlen, "out of memory");
+			return rc;
+		}
+		phase_progress(o, "dirty", 0, rs->bytes);
+		t = ckpt_now_us();
+		if ((rc = put_runs(w, rs, o->nthreads)) != 0) {
+			writer_err(w, rc, path, err, errlen);
+			return rc;
+		}
+		t = ckpt_now_us() - t;
+		if (t > 0 && rs->bytes > 0)
+			rate = rs->bytes * 1000000 / t;
+		phase_progress(o, "dirty", rs->bytes, rs->bytes);
+		st->redirty_bytes += rs->bytes;
+		st->rounds++;
+		prev = n;
+		if (small)
+			return 0;
+	}
+}
+
+int
+vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
+    struct ckpt_stats *st, char *err, size_t errlen)
+{
+	ckp_ram_seg_t segs[VM_MAX_MEM_REGIONS];
+	struct progress_ctx pc = { .o = o, .phase = "ram" };
+	struct runs rs = { 0 };
+	struct dirty dt;
+	ckp_writer_t *w = NULL;
+	ckp_doc_t *meta = NULL;
+	struct dev *d;
+	char msg[1024];
+	uint64_t t0 = ckpt_now_us(), tpause = 0, tc;
+	bool was_paused = vm->user_paused, paused = false, logging = false;
+	bool precopying;
+	unsigned nsegs;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	memset(&dt, 0, sizeof(dt));
+	st->ram_bytes = vm->mem_size;
+	err[0] = '\0';
+	if ((d = vm_unsaveable_dev(vm)) != NULL) {
+		seterr(err, errlen, "device %s (%s) cannot be saved: its model "
+		    "has no checkpoint code", d->id, d->emu->name);
+		return -ENOTSUP;
+	}
+	if ((rc = ckp_writer_begin(path, vm->mem_size, &w, msg,
+	    sizeof(msg))) != 0) {
+		seterr(err, errlen, "%s%s", rc == -EBUSY ? "busy: " : "", msg);
+		return rc;
+	}
+	ckp_writer_set_progress(w, ram_progress, &pc);
+	nsegs = ram_segs(vm, segs);
+	precopying = o->kind == CKPT_CONTINUE && !was_paused;
+
+	if (precopying) {
+		if ((rc = dirty_init(vm, &dt)) != 0) {
+			seterr(err, errlen, "out of memory");
+			goto fail;
+		}
+		if ((rc = vm_mem_dirty_log(vm, true)) != 0) {
+			seterr(err, errlen, "cannot log dirty pages: %s",
+			    strerror(-rc));
+			goto fail;
+		}
+		logging = true;
+		/* Everything, with the guest running; the log says what changes. */
+		if ((rc = ckp_writer_put_segs(w, segs, nsegs, o->nthreads)) != 0) {
+			writer_err(w, rc, path, err, errlen);
+			goto fail;
+		}
+		st->rounds = 1;
+		if ((rc = precopy(vm, w, path, o, &dt, &rs, st, err, errlen)) != 0)
+			goto fail;
+	}
+
+	if (!was_paused) {
+		if ((rc = vm_pause(vm, err, errlen)) != 0)
+			goto fail;
+		paused = true;
+	}
+	tpause = ckpt_now_us();
+	if (precopying) {
+		uint64_t n;
+		if ((rc = dirty_fetch(vm, &dt, &n)) != 0 ||
+		    (rc = dirty_runs(vm, &dt, &rs)) != 0) {
+			seterr(err, errlen, "reading the dirty page log: %s",
+			    strerror(-rc));
+			goto fail;
+		}
+	}
+	if (o->at_pause != NULL)
+		o->at_pause(vm, o->arg);
+	if ((meta = vm_ckpt_meta(vm, err, errlen)) == NULL) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	if (precopying) {
+		phase_progress(o, "last", 0, rs.bytes);
+		if ((rc = put_runs(w, &rs, o->nthreads)) != 0) {
+			writer_err(w, rc, path, err, errlen);
+			goto fail;
+		}
+		phase_progress(o, "last", rs.bytes, rs.bytes);
+		st->last_bytes = rs.bytes;
+		st->rounds++;
+	} else {
+		if ((rc = ckp_writer_put_segs(w, segs, nsegs, o->nthreads)) != 0) {
+			writer_err(w, rc, path, err, errlen);
+			goto fail;
+		}
+		st->rounds = 1;
+		st->last_bytes = vm->mem_size;
+	}
+	if (o->kind == CKPT_CONTINUE && paused) {
+		/* Everything is in the file or the meta: let the guest go on. */
+		if ((rc = vm_resume(vm, err, errlen)) != 0) {
+			paused = false;
+			goto fail;
+		}
+		paused = false;
+		st->downtime_us = ckpt_now_us() - tpause;
+	}
+	if (logging) {
+		(void)vm_mem_dirty_log(vm, false);
+		logging = false;
+	}
+	if (o->kind == CKPT_SUSPEND && atomic_load(&vm->stopping)) {
+		stop_reason(vm, msg, sizeof(msg));
+		seterr(err, errlen, "the VM stopped while the checkpoint was "
+		    "being written (%s)", msg);
+		rc = -ESHUTDOWN;
+		goto fail;
+	}
+	if (o->kind == CKPT_SUSPEND)
+		st->downtime_us = ckpt_now_us() - tpause;
+	add_info(meta, o, st);
+	tc = ckpt_now_us();
+	rc = ckp_writer_commit(w, meta, o->enc != CKP_ENC_NONE ? o->enc :
+	    CKP_ENC_JSON, msg, sizeof(msg));
+	w = NULL;	/* freed by commit, also on failure */
+	st->commit_us = ckpt_now_us() - tc;
+	if (rc != 0) {
+		seterr(err, errlen, "%s", msg);
+		goto fail;
+	}
+	if (o->kind == CKPT_SUSPEND)
+		st->downtime_us = ckpt_now_us() - tpause;
+	ckp_doc_free(meta);
+	free(rs.r);
+	dirty_free(&dt);
+	st->total_us = ckpt_now_us() - t0;
+	return 0;
+
+fail:
+	if (w != NULL)
+		ckp_writer_abort(w);
+	if (logging)
+		(void)vm_mem_dirty_log(vm, false);
+	if (paused) {
+		char e2[256];
+		if (vm_resume(vm, e2, sizeof(e2)) != 0)
+			vm_log(vm, "after a failed checkpoint: %s", e2);
+	}
+	ckp_doc_free(meta);
+	free(rs.r);
+	dirty_free(&dt);
+	return rc < 0 ? rc : -EIO;
+}

@@ -1,0 +1,622 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * The control socket (docs/CONTROL.md): $HYVE_RUNDIR/NAME.sock, one
+ * request line per connection, zero or more "progress" lines and one final
+ * "ok ..." or "error ..." line.
+ *
+ * One thread accepts; each connection gets its own thread, so a long
+ * checkpoint never delays "status", and a second checkpoint gets "busy"
+ * instead of waiting.  Nothing here runs on a vCPU thread: pausing goes
+ * through vm_pause_vcpus(), which only kicks them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ckpt.h"
+#include "ctl_proto.h"
+#include "vm_priv.h"
+
+#define CTL_MAX_CONNS	16
+/* A client has this long to send its request line. */
+#define CTL_REQ_TIMEOUT_MS	10000
+/* A client that stops reading does not hold a checkpoint back longer. */
+#define CTL_SEND_TIMEOUT_S	2
+
+struct ctl {
+	struct vm	*vm;
+	int		 lfd;
+	int		 stop_pipe[2];
+	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	pthread_t	 thread;
+	bool		 thread_started;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cv;
+	unsigned	 nconn;
+	atomic_bool	 stopping;
+};
+
+struct conn {
+	struct ctl	*ctl;
+	int		 fd;
+	bool		 dead;	/* the client went away: no more lines */
+};
+
+static int
+seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replies                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void
+send_line(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+send_line(struct conn *c, const char *fmt, ...)
+{
+	char buf[CTL_LINE_MAX + 1];
+	size_t len, off = 0;
+	va_list ap;
+	ssize_t n;
+	int k;
+
+	if (c->dead)
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return;
+	len = (size_t)k < sizeof(buf) - 1 ? (size_t)k : sizeof(buf) - 2;
+	/* One line: a message never carries a line break of its own. */
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '\n' || buf[i] == '\r')
+			buf[i] = ' ';
+	buf[len++] = '\n';
+	while (off < len) {
+		n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			c->dead = true;
+			return;
+		}
+		off += (size_t)n;
+	}
+}
+
+static void
+progress(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+	send_line(arg, "progress %s %" PRIu64 " %" PRIu64, phase, done, total);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Verbs                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void
+do_status(struct conn *c)
+{
+	struct vm *vm = c->ctl->vm;
+	bool paused;
+
+	pthread_mutex_lock(&vm->ctl_lock);
+	paused = vm->user_paused;
+	pthread_mutex_unlock(&vm->ctl_lock);
+	send_line(c, "ok state=%s name=%s cpus=%u memory=%" PRIu64 " pid=%ld",
+	    paused ? "paused" : "running", vm->name, vm->ncpus, vm->mem_size,
+	    (long)getpid());
+}
+
+static void
+do_pause(struct conn *c, bool pause)
+{
+	struct vm *vm = c->ctl->vm;
+	char err[512];
+	int rc = 0;
+
+	pthread_mutex_lock(&vm->ctl_lock);
+	if (vm->ckpt_active) {
+		send_line(c, "error busy: a checkpoint to %s is being written",
+		    vm->ckpt_path);
+	} else if (vm->user_paused == pause) {
+		send_line(c, "ok %s", pause ? "paused" : "running");
+	} else {
+		rc = pause ? vm_pause(vm, err, sizeof(err)) :
+		    vm_resume(vm, err, sizeof(err));
+		/* A resume that failed on a device still restarted the vCPUs. */
+		if (rc == 0 || !pause)
+			vm->user_paused = pause;
+		if (rc == 0)
+			send_line(c, "ok %s", pause ? "paused" : "running");
+		else
+			send_line(c, "error %s", err);
+	}
+	pthread_mutex_unlock(&vm->ctl_lock);
+	if (rc == 0 && !atomic_load(&vm->stopping))
+		vm_log(vm, "%s by the control socket", pause ? "paused" :
+		    "resumed");
+}
+
+/* "[encoding=json|bin|conf ]/absolute/path" */
+static int
+parse_ckpt_arg(char *arg, ckp_enc_t *enc, const char **path, char *err,
+    size_t errlen)
+{
+	*enc = CKP_ENC_JSON;
+	while (arg != NULL && *arg != '\0' && *arg != '/') {
+		char *sp = strchr(arg, ' ');
+		if (sp != NULL)
+			*sp = '\0';
+		if (strncmp(arg, "encoding=", 9) == 0 &&
+		    ckp_enc_from_name(arg + 9) != CKP_ENC_NONE) {
+			*enc = ckp_enc_from_name(arg + 9);
+		} else {
+			return seterr(err, errlen, -EINVAL, "unknown option '%s' "
+			    "(encoding=json|bin|conf, then an absolute path)",
+			    arg);
+		}
+		arg = sp != NULL ? sp + 1 : NULL;
+	}
+	if (arg == NULL || *arg == '\0')
+		return seterr(err, errlen, -EINVAL, "a checkpoint file name is "
+		    "required (an absolute path)");
+	*path = arg;
+	return 0;
+}
+
+static void
+do_checkpoint(struct conn *c, enum ckpt_kind kind, char *arg)
+{
+	struct vm *vm = c->ctl->vm;
+	struct ckpt_opts o = { .kind = kind, .progress = progress, .arg = c };
+	struct ckpt_stats st;
+	const char *path = NULL;
+	char err[2048];
+	int rc;
+
+	if (parse_ckpt_arg(arg, &o.enc, &path, err, sizeof(err)) != 0) {
+		send_line(c, "error %s", err);
+		return;
+	}
+	if (strlen(path) >= sizeof(vm->ckpt_path)) {
+		send_line(c, "error checkpoint path too long");
+		return;
+	}
+	pthread_mutex_lock(&vm->ctl_lock);
+	if (vm->ckpt_active) {
+		send_line(c, "error busy: a checkpoint to %s is already being "
+		    "written", vm->ckpt_path);
+		pthread_mutex_unlock(&vm->ctl_lock);
+		return;
+	}
+	if (atomic_load(&vm->stopping)) {
+		send_line(c, "error the VM is stopping");
+		pthread_mutex_unlock(&vm->ctl_lock);
+		return;
+	}
+	vm->ckpt_active = true;
+	snprintf(vm->ckpt_path, sizeof(vm->ckpt_path), "%s", path);
+	pthread_mutex_unlock(&vm->ctl_lock);
+
+	rc = vm_checkpoint(vm, path, &o, &st, err, sizeof(err));
+	if (rc == 0 && kind == CKPT_SUSPEND) {
+		/* Stop before anyone can resume the paused guest. */
+		vm_request_stop(vm, VM_STOP_SUSPENDED, 0, "suspended to %s "
+		    "(%" PRIu64 " MiB of RAM in %.2f s)", path,
+		    st.ram_bytes >> 20, (double)st.total_us / 1e6);
+		send_line(c, "ok suspended %s", path);
+	} else if (rc == 0) {
+		vm_log(vm, "checkpoint %s written in %.2f s, guest stopped for "
+		    "%.1f ms, %u rounds", path, (double)st.total_us / 1e6,
+		    (double)st.downtime_us / 1e3, st.rounds);
+		send_line(c, "ok checkpoint %s downtime_ms=%.1f rounds=%u", path,
+		    (double)st.downtime_us / 1e3, st.rounds);
+	} else {
+		vm_log(vm, "%s %s failed: %s", kind == CKPT_SUSPEND ?
+		    "suspend to" : "checkpoint", path, err);
+		send_line(c, "error %s", err);
+	}
+	pthread_mutex_lock(&vm->ctl_lock);
+	vm->ckpt_active = false;
+	pthread_mutex_unlock(&vm->ctl_lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connections                                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Read one request line into @buf.  @return its length, or -1 after
+ * replying with an error (or when the client left or hyve is stopping).
+ */
+static ssize_t
+read_request(struct conn *c, char *buf, size_t cap)
+{
+	struct ctl *ctl = c->ctl;
+	size_t used = 0;
+	uint64_t t0 = ckpt_now_us();
+	char *nl;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = c->fd, .events = POLLIN },
+			{ .fd = ctl->stop_pipe[0], .events = POLLIN },
+		};
+		int64_t left = CTL_REQ_TIMEOUT_MS - (int64_t)((ckpt_now_us() -
+		    t0) / 1000);
+		ssize_t n;
+
+		if (left <= 0) {
+			send_line(c, "error no request line within %d s",
+			    CTL_REQ_TIMEOUT_MS / 1000);
+			return -1;
+		}
+		if (poll(pfd, 2, (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (pfd[1].revents != 0) {
+			send_line(c, "error the VM is stopping");
+			return -1;
+		}
+		if (pfd[0].revents == 0)
+			continue;
+		n = recv(c->fd, buf + used, cap - 1 - used, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			/* End of input: a last line without its LF is taken. */
+			if (used == 0)
+				return -1;
+			buf[used] = '\0';
+			return (ssize_t)used;
+		}
+		used += (size_t)n;
+		buf[used] = '\0';
+		if ((nl = memchr(buf, '\n', used)) != NULL) {
+			size_t len = (size_t)(nl - buf);
+			if (len > CTL_LINE_MAX) {
+				send_line(c, "error request longer than %d "
+				    "bytes", CTL_LINE_MAX);
+				return -1;
+			}
+			if (used > len + 1) {
+				send_line(c, "error one request per connection "
+				    "(more data followed the first line)");
+				return -1;
+			}
+			*nl = '\0';
+			if (len > 0 && buf[len - 1] == '\r')
+				buf[--len] = '\0';
+			return (ssize_t)len;
+		}
+		if (used >= cap - 1 || used > CTL_LINE_MAX) {
+			send_line(c, "error request longer than %d bytes",
+			    CTL_LINE_MAX);
+			return -1;
+		}
+	}
+}
+
+static void
+serve(struct conn *c)
+{
+	char buf[CTL_LINE_MAX + 64], *verb, *arg;
+	ssize_t len;
+
+	if ((len = read_request(c, buf, sizeof(buf))) < 0)
+		return;
+	if (memchr(buf, '\0', (size_t)len) != NULL) {
+		send_line(c, "error the request contains a NUL byte");
+		return;
+	}
+	verb = buf;
+	if ((arg = strchr(buf, ' ')) != NULL) {
+		*arg++ = '\0';
+		while (*arg == ' ')
+			arg++;
+	}
+	if (strcmp(verb, "status") == 0 || strcmp(verb, "pause") == 0 ||
+	    strcmp(verb, "resume") == 0) {
+		if (arg != NULL && *arg != '\0') {
+			send_line(c, "error %s takes no argument", verb);
+			return;
+		}
+		if (verb[0] == 's')
+			do_status(c);
+		else
+			do_pause(c, verb[0] == 'p');
+	} else if (strcmp(verb, "suspend") == 0 ||
+	    strcmp(verb, "checkpoint") == 0) {
+		do_checkpoint(c, verb[0] == 's' ? CKPT_SUSPEND : CKPT_CONTINUE,
+		    arg);
+	} else if (verb[0] == '\0') {
+		send_line(c, "error empty request (verbs: suspend, checkpoint, "
+		    "pause, resume, status)");
+	} else {
+		send_line(c, "error unknown request '%.64s' (verbs: suspend, "
+		    "checkpoint, pause, resume, status)", verb);
+	}
+}
+
+static void *
+conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct ctl *ctl = c->ctl;
+
+	serve(c);
+	close(c->fd);
+	free(c);
+	pthread_mutex_lock(&ctl->lock);
+	ctl->nconn--;
+	pthread_cond_broadcast(&ctl->cv);
+	pthread_mutex_unlock(&ctl->lock);
+	return NULL;
+}
+
+static void *
+accept_main(void *arg)
+{
+	struct ctl *ctl = arg;
+	struct timeval tv = { .tv_sec = CTL_SEND_TIMEOUT_S };
+	pthread_attr_t attr;
+	sigset_t all;
+
+	/* Signals belong to the main thread (signalfd) and vCPUs (kicks). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	while (!atomic_load(&ctl->stopping)) {
+		struct pollfd pfd[2] = {
+			{ .fd = ctl->lfd, .events = POLLIN },
+			{ .fd = ctl->stop_pipe[0], .events = POLLIN },
+		};
+		struct conn *c;
+		pthread_t t;
+		int fd;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents != 0)
+			break;
+		if (pfd[0].revents == 0)
+			continue;
+		if ((fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		pthread_mutex_lock(&ctl->lock);
+		if (ctl->nconn >= CTL_MAX_CONNS ||
+		    (c = calloc(1, sizeof(*c))) == NULL) {
+			pthread_mutex_unlock(&ctl->lock);
+			struct conn tmp = { .ctl = ctl, .fd = fd };
+			send_line(&tmp, "error busy: too many control "
+			    "connections");
+			close(fd);
+			continue;
+		}
+		c->ctl = ctl;
+		c->fd = fd;
+		ctl->nconn++;
+		if (pthread_create(&t, &attr, conn_main, c) != 0) {
+			ctl->nconn--;
+			pthread_mutex_unlock(&ctl->lock);
+			send_line(c, "error cannot start a thread");
+			close(fd);
+			free(c);
+			continue;
+		}
+		pthread_mutex_unlock(&ctl->lock);
+	}
+	pthread_attr_destroy(&attr);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The socket                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Create the runtime directory, or check that an existing one is private. */
+static int
+rundir_ready(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return seterr(err, errlen, -errno, "cannot create the runtime "
+		    "directory %s: %s", dir, strerror(errno));
+	if (lstat(dir, &st) != 0)
+		return seterr(err, errlen, -errno, "runtime directory %s: %s",
+		    dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return seterr(err, errlen, -ENOTDIR, "runtime directory %s is "
+		    "not a directory", dir);
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+		return seterr(err, errlen, -EPERM, "runtime directory %s is "
+		    "not private to this user (owner %u, mode %03o; it must be "
+		    "yours with mode 0700): refusing to put a control socket "
+		    "there", dir, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 0777));
+	return 0;
+}
+
+static int
+bind_listen(struct ctl *ctl, const char *name, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int tries, fd, probe;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", ctl->path);
+	for (tries = 0; tries < 2; tries++) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			return seterr(err, errlen, -errno, "socket: %s",
+			    strerror(errno));
+		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			if (chmod(ctl->path, 0600) != 0 || listen(fd, 16) != 0) {
+				int e = errno;
+				close(fd);
+				unlink(ctl->path);
+				return seterr(err, errlen, -e, "control socket "
+				    "%s: %s", ctl->path, strerror(e));
+			}
+			ctl->lfd = fd;
+			return 0;
+		}
+		close(fd);
+		if (errno != EADDRINUSE)
+			return seterr(err, errlen, -errno, "cannot create the "
+			    "control socket %s: %s", ctl->path, strerror(errno));
+		/* Someone listening there is a live hyve; else it is stale. */
+		if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			return seterr(err, errlen, -errno, "socket: %s",
+			    strerror(errno));
+		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			return seterr(err, errlen, -EADDRINUSE, "a VM named '%s' "
+			    "is already running (its control socket %s "
+			    "answers)", name, ctl->path);
+		}
+		close(probe);
+		if (unlink(ctl->path) != 0 && errno != ENOENT)
+			return seterr(err, errlen, -errno, "cannot remove the "
+			    "stale control socket %s: %s", ctl->path,
+			    strerror(errno));
+	}
+	return seterr(err, errlen, -EADDRINUSE, "cannot bind the control "
+	    "socket %s", ctl->path);
+}
+
+int
+ctl_listen(const char *name, struct ctl **ctlp, char *err, size_t errlen)
+{
+	char dir[256];
+	struct ctl *ctl;
+	int rc, dfd;
+
+	*ctlp = NULL;
+	if (!ctl_name_valid(name))
+		return seterr(err, errlen, -EINVAL, "invalid VM name '%s'", name);
+	if ((rc = ctl_rundir(dir, sizeof(dir))) != 0)
+		return seterr(err, errlen, rc, "runtime directory name too long");
+	if ((rc = rundir_ready(dir, err, errlen)) != 0)
+		return rc;
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL)
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	ctl->lfd = ctl->stop_pipe[0] = ctl->stop_pipe[1] = -1;
+	pthread_mutex_init(&ctl->lock, NULL);
+	pthread_cond_init(&ctl->cv, NULL);
+	if (snprintf(ctl->path, sizeof(ctl->path), "%s/%s.sock", dir, name) >=
+	    (int)sizeof(ctl->path)) {
+		rc = seterr(err, errlen, -ENAMETOOLONG, "control socket path "
+		    "%s/%s.sock is longer than a UNIX socket allows", dir, name);
+		goto fail;
+	}
+	if (pipe2(ctl->stop_pipe, O_CLOEXEC) != 0) {
+		rc = seterr(err, errlen, -errno, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	/* Two hyves starting with one name: the directory lock orders them. */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = seterr(err, errlen, -errno, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	(void)flock(dfd, LOCK_EX);
+	rc = bind_listen(ctl, name, err, errlen);
+	close(dfd);	/* releases the lock */
+	if (rc != 0)
+		goto fail;
+	*ctlp = ctl;
+	return 0;
+fail:
+	if (ctl->stop_pipe[0] >= 0) {
+		close(ctl->stop_pipe[0]);
+		close(ctl->stop_pipe[1]);
+	}
+	pthread_mutex_destroy(&ctl->lock);
+	pthread_cond_destroy(&ctl->cv);
+	free(ctl);
+	return rc;
+}
+
+int
+ctl_start(struct ctl *ctl, struct vm *vm)
+{
+	int rc;
+
+	ctl->vm = vm;
+	vm->ctl = ctl;
+	if ((rc = pthread_create(&ctl->thread, NULL, accept_main, ctl)) != 0)
+		return -rc;
+	ctl->thread_started = true;
+	return 0;
+}
+
+void
+ctl_close(struct ctl *ctl)
+{
+	if (ctl == NULL)
+		return;
+	atomic_store(&ctl->stopping, true);
+	(void)!write(ctl->stop_pipe[1], "x", 1);
+	if (ctl->thread_started)
+		pthread_join(ctl->thread, NULL);
+	/* Connections end soon: every wait of theirs watches the stop pipe. */
+	pthread_mutex_lock(&ctl->lock);
+	while (ctl->nconn > 0)
+		pthread_cond_wait(&ctl->cv, &ctl->lock);
+	pthread_mutex_unlock(&ctl->lock);
+	if (ctl->lfd >= 0) {
+		/* Unlink first: once closed, the name may be someone else's. */
+		unlink(ctl->path);
+		close(ctl->lfd);
+	}
+	close(ctl->stop_pipe[0]);
+	close(ctl->stop_pipe[1]);
+	pthread_mutex_destroy(&ctl->lock);
+	pthread_cond_destroy(&ctl->cv);
+	if (ctl->vm != NULL)
+		ctl->vm->ctl = NULL;
+	free(ctl);
+}
+
+const char *
+ctl_path(const struct ctl *ctl)
+{
+	return ctl->path;
+}

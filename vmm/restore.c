@@ -1,0 +1,647 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * hyve -r FILE.ckp: a VM from a checkpoint (docs/CHECKPOINT.md).
+ *
+ * Order, so that a bad checkpoint starts nothing:
+ *  1. open: recover an interrupted publish, verify the meta's checksum, the
+ *     RAM file's size and (unless told not to) its checksum;
+ *  2. the configuration: the checkpoint's, then -o/-l/-k/NAME on top;
+ *  3. what the document alone can tell, before anything is created: known
+ *     section versions, the memory layout, one vcpu@N per vCPU, a device
+ *     section for every configured device and a device with restore code
+ *     for every device section;
+ *  4. create the VM with guest RAM mapped from the RAM file
+ *     (MAP_PRIVATE: pages load on first touch), create the devices, restore
+ *     (fill and check) every state, then apply it to KVM.
+ * The caller then resumes the devices and starts the vCPUs (no PVH boot:
+ * every vCPU, the APs too, goes on from its saved registers and MP state).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ckpt.h"
+#include "ctl_proto.h"
+#include "state.h"
+
+struct restore {
+	const struct restore_opts *o;
+	char		 path[PATH_MAX];	/* as given, for messages */
+	char		 ram_path[PATH_MAX];
+	ckp_doc_t	*doc;
+	struct cfg	*cfg;
+	char		 name[72];
+	uint64_t	 mem_size;
+	unsigned	 ncpus;
+	uint64_t	 t0;
+	struct restore_stats st;
+};
+
+static int
+fail(struct restore *r, char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* "cannot restore FILE: what": every refusal names the file. */
+static int
+fail(struct restore *r, char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "cannot restore %s: %s", r->path, msg);
+	return rc;
+}
+
+static void
+warn(void *arg, const char *msg)
+{
+	struct restore *r = arg;
+
+	r->st.warnings++;
+	fprintf(stderr, "hyve: %s: warning: %s\n", r->path, msg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Progress on a terminal                                                    */
+/* ------------------------------------------------------------------------ */
+
+struct ticker {
+	struct restore	*r;
+	const char	*what;
+	pthread_t	 th;
+	bool		 started;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cv;
+	bool		 done;
+	uint64_t	 t0;
+};
+
+/* Elapsed time on one terminal line while something without progress runs. */
+static void *
+ticker_main(void *arg)
+{
+	struct ticker *t = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&t->lock);
+	while (!t->done) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&t->cv, &t->lock, &ts);
+		if (!t->done)
+			fprintf(stderr, "\rhyve: %s %.1f s ", t->what,
+			    (double)(ckpt_now_us() - t->t0) / 1e6);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+static void
+ticker_start(struct ticker *t, struct restore *r, const char *what)
+{
+	memset(t, 0, sizeof(*t));
+	t->r = r;
+	t->what = what;
+	t->t0 = ckpt_now_us();
+	if (!r->o->progress)
+		return;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->cv, NULL);
+	fprintf(stderr, "hyve: %s", what);
+	t->started = pthread_create(&t->th, NULL, ticker_main, t) == 0;
+}
+
+static uint64_t
+ticker_stop(struct ticker *t, const char *fmt, ...)
+{
+	uint64_t us = ckpt_now_us() - t->t0;
+	va_list ap;
+
+	if (!t->r->o->progress)
+		return us;
+	if (t->started) {
+		pthread_mutex_lock(&t->lock);
+		t->done = true;
+		pthread_cond_signal(&t->cv);
+		pthread_mutex_unlock(&t->lock);
+		pthread_join(t->th, NULL);
+	}
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->cv);
+	fprintf(stderr, "\rhyve: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\033[K\n");
+	return us;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step 3: the document alone                                                */
+/* ------------------------------------------------------------------------ */
+
+/* A child section of @parent at most @version new; NULL with @err set. */
+static ckp_sec_t *
+need_sec(struct restore *r, ckp_sec_t *parent, const char *name,
+    uint32_t version, char *err, size_t errlen)
+{
+	ckp_ent_t *e = ckp_sec_lookup(parent, name);
+	char path[512] = "";
+
+	ckp_sec_path(parent, path, sizeof(path));
+	if (e == NULL || ckp_ent_type(e) != CKP_TYPE_SECTION) {
+		fail(r, err, errlen, -EINVAL, "%s%s%s: %s", path,
+		    path[0] ? "." : "", name, e == NULL ? "missing section" :
+		    "a field where hyve expects a section");
+		return NULL;
+	}
+	if (ckp_sec_version(ckp_ent_section(e)) > version) {
+		fail(r, err, errlen, -EINVAL, "section %s%s%s has version %u, "
+		    "newer than the %u this hyve (" HYVE_VERSION ") knows",
+		    path, path[0] ? "." : "", name,
+		    ckp_sec_version(ckp_ent_section(e)), version);
+		return NULL;
+	}
+	return ckp_ent_section(e);
+}
+
+static int
+get_u64(struct restore *r, ckp_sec_t *sec, const char *name, uint64_t *v,
+    char *err, size_t errlen)
+{
+	char path[512] = "";
+
+	if (ckp_sec_get_uint64(sec, name, v) == 0)
+		return 0;
+	ckp_sec_path(sec, path, sizeof(path));
+	return fail(r, err, errlen, -EINVAL, "%s.%s: missing, or not a "
+	    "uint64", path, name);
+}
+
+/* The regions vm_mem_init() builds for @size (vmm/mem.c). */
+static unsigned
+expected_regions(uint64_t size, uint64_t gpa[2], uint64_t len[2],
+    uint64_t off[2])
+{
+	uint64_t low = size < VM_LOWMEM_MAX ? size : VM_LOWMEM_MAX;
+
+	gpa[0] = 0;
+	len[0] = low;
+	off[0] = 0;
+	if (size == low)
+		return 1;
+	gpa[1] = VM_HIGHMEM_BASE;
+	len[1] = size - low;
+	off[1] = low;
+	return 2;
+}
+
+static int
+check_memory(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
+{
+	uint64_t gpa[2], len[2], off[2], v, ramsize;
+	ckp_sec_t *mem, *reg, *ram;
+	char name[32];
+	unsigned i, n;
+
+	if ((ram = need_sec(r, root, "ram", 1, err, errlen)) == NULL ||
+	    get_u64(r, ram, "size", &ramsize, err, errlen) != 0)
+		return -EINVAL;
+	if ((mem = need_sec(r, root, "memory", 1, err, errlen)) == NULL ||
+	    get_u64(r, mem, "size", &v, err, errlen) != 0)
+		return -EINVAL;
+	if (v != ramsize)
+		return fail(r, err, errlen, -EINVAL, "memory.size is %" PRIu64
+		    " bytes but ram.size %" PRIu64, v, ramsize);
+	if (r->mem_size != v)
+		return fail(r, err, errlen, -EINVAL, "memory.size: the checkpoint "
+		    "holds %" PRIu64 " MiB of RAM, the configuration asks for "
+		    "%" PRIu64 " MiB (memory.size=%s, %s)", v >> 20,
+		    r->mem_size >> 20, cfg_lookup(r->cfg, "memory.size") ?
+		    cfg_lookup(r->cfg, "memory.size")->val : "default",
+		    cfg_lookup(r->cfg, "memory.size") ?
+		    cfg_lookup(r->cfg, "memory.size")->origin : "default");
+	n = expected_regions(r->mem_size, gpa, len, off);
+	for (i = 0; i < n; i++) {
+		uint64_t g, s, o;
+		snprintf(name, sizeof(name), "region@%u", i);
+		if ((reg = need_sec(r, mem, name, 1, err, errlen)) == NULL ||
+		    get_u64(r, reg, "gpa", &g, err, errlen) != 0 ||
+		    get_u64(r, reg, "size", &s, err, errlen) != 0 ||
+		    get_u64(r, reg, "file_off", &o, err, errlen) != 0)
+			return -EINVAL;
+		if (g != gpa[i] || s != len[i] || o != off[i])
+			return fail(r, err, errlen, -EINVAL, "memory.%s: guest "
+			    "address %#" PRIx64 ", %" PRIu64 " bytes at file "
+			    "offset %#" PRIx64 "; this hyve lays %" PRIu64
+			    " MiB out as %#" PRIx64 ", %" PRIu64 " bytes at "
+			    "%#" PRIx64, name, g, s, o, r->mem_size >> 20,
+			    gpa[i], len[i], off[i]);
+	}
+	snprintf(name, sizeof(name), "region@%u", n);
+	if (ckp_sec_find(mem, name) != NULL)
+		return fail(r, err, errlen, -EINVAL, "memory.%s: this hyve lays "
+		    "%" PRIu64 " MiB out in %u region%s", name, r->mem_size >> 20,
+		    n, n > 1 ? "s" : "");
+	return 0;
+}
+
+static int
+check_vcpus(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
+{
+	char name[24];
+	unsigned i;
+
+	for (i = 0; i < r->ncpus; i++) {
+		snprintf(name, sizeof(name), "vcpu@%u", i);
+		if (ckp_sec_find(root, name) == NULL)
+			return fail(r, err, errlen, -EINVAL, "the configuration "
+			    "has %u vCPUs (cpus=%s) but the checkpoint holds "
+			    "state for %u", r->ncpus, cfg_lookup(r->cfg, "cpus")
+			    ? cfg_lookup(r->cfg, "cpus")->val : "1", i);
+		if (need_sec(r, root, name, 1, err, errlen) == NULL)
+			return -EINVAL;
+	}
+	snprintf(name, sizeof(name), "vcpu@%u", r->ncpus);
+	if (ckp_sec_find(root, name) != NULL)
+		return fail(r, err, errlen, -EINVAL, "the checkpoint holds state "
+		    "for more vCPUs than the %u configured (cpus=%s)", r->ncpus,
+		    cfg_lookup(r->cfg, "cpus") ? cfg_lookup(r->cfg, "cpus")->val
+		    : "1");
+	return 0;
+}
+
+static int
+check_devices(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
+{
+	struct dev_plan *plan = NULL;
+	ckp_sec_t *devs;
+	ckp_ent_t *e;
+	char msg[512];
+	size_t i, n;
+	int rc;
+
+	if ((devs = need_sec(r, root, "devices", 1, err, errlen)) == NULL)
+		return -EINVAL;
+	if ((rc = vm_devs_plan(r->cfg, &plan, &n, msg, sizeof(msg))) != 0)
+		return fail(r, err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
+		    "%s", msg);
+	rc = 0;
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct devemu *emu = plan[i].emu;
+		char path[80];
+		snprintf(path, sizeof(path), "devices.%s", plan[i].id);
+		if (emu->restore == NULL)
+			rc = fail(r, err, errlen, -EINVAL, "device %s (%s): this "
+			    "hyve has no code to restore its model", plan[i].id,
+			    emu->name);
+		else if (ckp_sec_find(devs, plan[i].id) == NULL)
+			rc = fail(r, err, errlen, -EINVAL, "%s: missing section: "
+			    "the configuration has device %s (%s, %s) but the "
+			    "checkpoint holds no state for it", path, plan[i].id,
+			    emu->name, plan[i].node);
+		else if (need_sec(r, devs, plan[i].id, emu->version, err,
+		    errlen) == NULL)
+			rc = -EINVAL;
+	}
+	for (e = ckp_sec_first(devs); e != NULL && rc == 0;
+	    e = ckp_ent_next(e)) {
+		for (i = 0; i < n; i++)
+			if (strcmp(plan[i].id, ckp_ent_name(e)) == 0)
+				break;
+		if (i == n)
+			rc = fail(r, err, errlen, -EINVAL, "devices.%s: no such "
+			    "device in this VM's configuration (hyve has no "
+			    "device to restore it into)", ckp_ent_name(e));
+	}
+	free(plan);
+	return rc;
+}
+
+/* Sections of the root hyve reads; anything else is reported and ignored. */
+static void
+report_unknown_root(struct restore *r, ckp_sec_t *root)
+{
+	static const char *const known[] = { "header", "config", "memory",
+	    "vm", "devices", "ram", "checkpoint" };
+	char msg[256];
+	ckp_ent_t *e;
+	unsigned idx;
+	size_t i;
+	int n;
+
+	for (e = ckp_sec_first(root); e != NULL; e = ckp_ent_next(e)) {
+		const char *name = ckp_ent_name(e);
+		bool ok = false;
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strcmp(name, known[i]) == 0)
+				ok = ckp_ent_type(e) == CKP_TYPE_SECTION;
+		if (sscanf(name, "vcpu@%u%n", &idx, &n) == 1 &&
+		    name[n] == '\0' && idx < r->ncpus &&
+		    ckp_ent_type(e) == CKP_TYPE_SECTION)
+			ok = true;
+		if (ok)
+			continue;
+		if (ckp_ent_type(e) == CKP_TYPE_SECTION)
+			snprintf(msg, sizeof(msg), "unknown section %s (version "
+			    "%u) ignored", name,
+			    ckp_sec_version(ckp_ent_section(e)));
+		else
+			snprintf(msg, sizeof(msg), "unknown field %s$%s ignored",
+			    name, ckp_type_name(ckp_ent_type(e)));
+		warn(r, msg);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Steps 1-3                                                                 */
+/* ------------------------------------------------------------------------ */
+
+void
+restore_free(struct restore *r)
+{
+	if (r == NULL)
+		return;
+	ckp_doc_free(r->doc);
+	cfg_free(r->cfg);
+	free(r);
+}
+
+const char *
+restore_name(const struct restore *r)
+{
+	return r->name;
+}
+
+/* Open, verify, configure, check the document; creates nothing. */
+int
+restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
+    size_t errlen)
+{
+	struct restore *r;
+	struct ticker tk;
+	ckp_sec_t *root, *cfgsec;
+	const char *name, *cpus, *mem;
+	uint64_t ncpus = 1, data = 0;
+	char msg[PATH_MAX + 128], origin[PATH_MAX + 16];
+	size_t i;
+	int rc;
+
+	*rp = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -ENOMEM;
+	r->o = o;
+	r->t0 = ckpt_now_us();
+	snprintf(r->path, sizeof(r->path), "%s", o->path);
+	if ((rc = ckp_ram_path(o->path, r->ram_path, sizeof(r->ram_path))) != 0) {
+		rc = fail(r, err, errlen, -EINVAL, "not a checkpoint name "
+		    "(FILE.ckp or FILE.ckp.meta)");
+		goto out;
+	}
+	/* 1. The meta (and its checksum), the RAM file's size... */
+	r->doc = ckp_checkpoint_open(o->path, CKP_OPEN_NORAMCHECK);
+	if (r->doc == NULL) {
+		rc = fail(r, err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (ckp_doc_error(r->doc) != 0) {
+		rc = fail(r, err, errlen, -EINVAL, "%s",
+		    ckp_doc_errmsg(r->doc));
+		goto out;
+	}
+	ckp_doc_set_warn(r->doc, warn, r);
+	root = ckp_doc_root(r->doc);
+	if (ckp_sec_find(root, "ram") != NULL)
+		(void)ckp_sec_get_uint64(ckp_sec_find(root, "ram"), "data_bytes",
+		    &data);
+	/* ...and its checksum: a flipped bit would be a guest's silent corruption. */
+	if (!o->no_ram_check) {
+		snprintf(msg, sizeof(msg), "verifying %s (%" PRIu64 " MiB of "
+		    "data)...", r->ram_path, data >> 20);
+		ticker_start(&tk, r, msg);
+		rc = ckp_ram_verify(r->doc, r->ram_path, 0);
+		r->st.open_us = ticker_stop(&tk, "verified %s: %" PRIu64 " MiB "
+		    "of data in %.0f ms", r->ram_path, data >> 20,
+		    (double)(ckpt_now_us() - tk.t0) / 1e3);
+		if (rc != 0) {
+			rc = fail(r, err, errlen, -EINVAL, "%s",
+			    ckp_doc_errmsg(r->doc));
+			goto out;
+		}
+	}
+
+	/* 2. Configuration: the checkpoint's, the command line's on top. */
+	if ((cfgsec = need_sec(r, root, "config", 1, err, errlen)) == NULL) {
+		rc = -EINVAL;
+		goto out;
+	}
+	snprintf(origin, sizeof(origin), "checkpoint %s", o->path);
+	if ((r->cfg = cfg_new()) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = cfg_load_ckp(r->cfg, cfgsec, origin, msg, sizeof(msg))) != 0) {
+		rc = fail(r, err, errlen, -EINVAL, "config: %s", msg);
+		goto out;
+	}
+	for (i = 0; o->overrides != NULL && i < o->overrides->n; i++) {
+		const struct cfg_ent *e = &o->overrides->ent[i];
+		/* An override may replace a key by a node or the other way. */
+		if ((rc = cfg_set(r->cfg, e->key, e->val, e->origin, msg,
+		    sizeof(msg))) != 0) {
+			snprintf(err, errlen, "%s", msg);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	name = cfg_lookup(r->cfg, "name") ? cfg_lookup(r->cfg, "name")->val :
+	    NULL;
+	if (name == NULL || !ctl_name_valid(name)) {
+		rc = fail(r, err, errlen, -EINVAL, "config: %s VM name%s%s",
+		    name == NULL ? "no" : "invalid", name ? " " : "",
+		    name ? name : "");
+		goto out;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	cpus = cfg_lookup(r->cfg, "cpus") ? cfg_lookup(r->cfg, "cpus")->val :
+	    NULL;
+	if (cpus != NULL && (cfg_parse_u64(cpus, &ncpus) != 0 || ncpus < 1 ||
+	    ncpus > 254)) {
+		rc = fail(r, err, errlen, -EINVAL, "config: cpus '%s' is not a "
+		    "vCPU count", cpus);
+		goto out;
+	}
+	r->ncpus = (unsigned)ncpus;
+	mem = cfg_lookup(r->cfg, "memory.size") ?
+	    cfg_lookup(r->cfg, "memory.size")->val : NULL;
+	r->mem_size = 256ULL << 20;
+	if (mem != NULL && vm_parse_memsize(mem, &r->mem_size) != 0) {
+		rc = fail(r, err, errlen, -EINVAL, "config: memory.size '%s' is "
+		    "not a size", mem);
+		goto out;
+	}
+
+	/* 3. Everything the document alone can tell. */
+	if ((rc = check_memory(r, root, err, errlen)) != 0 ||
+	    (rc = check_vcpus(r, root, err, errlen)) != 0 ||
+	    (rc = check_devices(r, root, err, errlen)) != 0)
+		goto out;
+	if (need_sec(r, root, "vm", 1, err, errlen) == NULL) {
+		rc = -EINVAL;
+		goto out;
+	}
+	report_unknown_root(r, root);
+	*rp = r;
+	return 0;
+out:
+	restore_free(r);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step 4                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Eager: read the RAM file in pieces, with a progress line on a terminal. */
+static int
+read_ram(struct restore *r, struct vm *vm, char *err, size_t errlen)
+{
+	const uint64_t piece = 64ULL << 20;
+	uint64_t done = 0, t0 = ckpt_now_us();
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < vm->nmem; i++) {
+		struct vm_mem_region *m = &vm->mem[i];
+		uint64_t off;
+		for (off = 0; off < m->size; off += piece) {
+			uint64_t len = m->size - off < piece ? m->size - off :
+			    piece;
+			if ((rc = ckp_ram_read(r->ram_path, m->file_off + off,
+			    m->host + off, len, 0)) != 0)
+				return fail(r, err, errlen, -EIO, "reading RAM "
+				    "from %s: %s", r->ram_path, strerror(-rc));
+			done += len;
+			if (r->o->progress) {
+				double dt = (double)(ckpt_now_us() - t0) / 1e6;
+				fprintf(stderr, "\rhyve: loading RAM: %" PRIu64
+				    "/%" PRIu64 " MiB (%3.0f%%) %.0f MiB/s ",
+				    done >> 20, vm->mem_size >> 20, 100.0 *
+				    (double)done / (double)vm->mem_size,
+				    dt > 0 ? (double)done / dt / (1 << 20) : 0);
+			}
+		}
+	}
+	if (r->o->progress)
+		fprintf(stderr, "\n");
+	return 0;
+}
+
+static int
+map_ram(struct restore *r, struct vm *vm, char *err, size_t errlen)
+{
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < vm->nmem; i++) {
+		struct vm_mem_region *m = &vm->mem[i];
+		/*
+		 * Over the anonymous mapping KVM's slot already points at: the
+		 * slot keeps its address, KVM's MMU notifier drops what it
+		 * mapped (nothing: the guest never ran), and guest accesses
+		 * fault the file's pages in from now on.
+		 */
+		if ((rc = ckp_ram_map(r->ram_path, m->file_off, m->host,
+		    m->size)) != 0)
+			return fail(r, err, errlen, rc == -ERANGE ? -EINVAL :
+			    -EIO, "mapping %s at offset %#" PRIx64 " (%" PRIu64
+			    " bytes) as guest RAM: %s", r->ram_path, m->file_off,
+			    m->size, strerror(-rc));
+		(void)madvise(m->host, m->size, MADV_DONTDUMP);
+	}
+	return 0;
+}
+
+int
+restore_create(struct restore *r, struct vm **vmp, struct restore_stats *st,
+    char *err, size_t errlen)
+{
+	struct vm_restore *vr = NULL;
+	struct vm *vm = NULL;
+	ckp_io_t *io = NULL;
+	const struct cfg_ent *unused;
+	uint64_t t;
+	int rc;
+
+	*vmp = NULL;
+	/* vm_create owns the configuration from here on. */
+	rc = vm_create(r->cfg, &vm);
+	r->cfg = NULL;
+	if (rc != 0) {
+		fail(r, err, errlen, rc, "cannot create the VM (see above)");
+		goto out;
+	}
+	t = ckpt_now_us();
+	rc = r->o->eager ? read_ram(r, vm, err, errlen) :
+	    map_ram(r, vm, err, errlen);
+	r->st.ram_us = ckpt_now_us() - t;
+	r->st.ram_bytes = vm->mem_size;
+	if (rc != 0)
+		goto out;
+	vm->restoring = true;
+	if ((rc = vm_devs_init(vm)) != 0) {
+		fail(r, err, errlen, -EINVAL, "cannot create the checkpoint's "
+		    "devices (see above)");
+		rc = -EINVAL;
+		goto out;
+	}
+	/* Fill and check every state; nothing changes in KVM yet. */
+	if ((io = ckp_io_new(r->doc, CKP_IO_RESTORE)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (vm_restore_state(vm, io, &vr) != 0) {
+		rc = fail(r, err, errlen, -EINVAL, "%s", ckp_doc_errmsg(r->doc));
+		goto out;
+	}
+	/* A restored guest does not boot: its kernel is in RAM already. */
+	(void)cfg_get(vm->cfg, "boot.kernel");
+	(void)cfg_get(vm->cfg, "boot.append");
+	if ((unused = cfg_first_unused(vm->cfg)) != NULL) {
+		rc = fail(r, err, errlen, -EINVAL, "unknown config key '%s' (set "
+		    "by %s); see docs/CONFIG.md", unused->key, unused->origin);
+		goto out;
+	}
+	if ((rc = vm_apply_state(vm, vr)) != 0) {
+		rc = fail(r, err, errlen, -EIO, "KVM refused the checkpoint's "
+		    "state (see above)");
+		goto out;
+	}
+	vm->restoring = false;
+	r->st.total_us = ckpt_now_us() - r->t0;
+	if (st != NULL)
+		*st = r->st;
+	*vmp = vm;
+	vm = NULL;
+	rc = 0;
+out:
+	vm_restore_free(vr);
+	ckp_io_free(io);
+	vm_free(vm);
+	return rc;
+}
