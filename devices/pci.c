@@ -1122,7 +1122,9 @@ pci_dev_restore(struct pci_dev *pd, ckp_io_t *io)
 		CKP_IO_NAMED(io, "bus_cf8", cf8);
 		has_cf8 = true;
 	}
-	CKP_IO_OPT(io, intx, false);
+	/* Saved as "intx_asserted" (pci_dev_save): the same name here. */
+	ckp_io_field(io, "intx_asserted", CKP_TYPE_BOOL, &intx, sizeof(intx),
+	    CKP_F_OPTIONAL, 0);
 	if ((rc = ckp_io_error(io)) < 0)
 		goto out;
 
