@@ -147,8 +147,10 @@ do_pause(struct conn *c, bool pause)
 	if (vm->ckpt_active) {
 		send_line(c, "error busy: a checkpoint to %s is being written",
 		    vm->ckpt_path);
+		rc = -EBUSY;
 	} else if (vm->user_paused == pause) {
 		send_line(c, "ok %s", pause ? "paused" : "running");
+		rc = -EALREADY;
 	} else {
 		rc = pause ? vm_pause(vm, err, sizeof(err)) :
 		    vm_resume(vm, err, sizeof(err));
@@ -179,6 +181,9 @@ parse_ckpt_arg(char *arg, ckp_enc_t *enc, const char **path, char *err,
 		if (strncmp(arg, "encoding=", 9) == 0 &&
 		    ckp_enc_from_name(arg + 9) != CKP_ENC_NONE) {
 			*enc = ckp_enc_from_name(arg + 9);
+		} else if (strchr(arg, '=') == NULL) {
+			return seterr(err, errlen, -EINVAL, "checkpoint path "
+			    "'%.200s' is not absolute", arg);
 		} else {
 			return seterr(err, errlen, -EINVAL, "unknown option '%s' "
 			    "(encoding=json|bin|conf, then an absolute path)",
@@ -191,6 +196,21 @@ parse_ckpt_arg(char *arg, ckp_enc_t *enc, const char **path, char *err,
 		    "required (an absolute path)");
 	*path = arg;
 	return 0;
+}
+
+/*
+ * Tests only: HYVE_TEST_CKPT_DELAY_MS=N holds every checkpoint for N ms
+ * before it starts (as a big guest would), so that a test can send a
+ * second request while one is in progress.
+ */
+static void
+test_delay(void)
+{
+	const char *v = getenv("HYVE_TEST_CKPT_DELAY_MS");
+	long ms = v != NULL ? strtol(v, NULL, 10) : 0;
+
+	if (ms > 0 && ms <= 60000)
+		usleep((useconds_t)ms * 1000);
 }
 
 static void
@@ -226,6 +246,7 @@ do_checkpoint(struct conn *c, enum ckpt_kind kind, char *arg)
 	vm->ckpt_active = true;
 	snprintf(vm->ckpt_path, sizeof(vm->ckpt_path), "%s", path);
 	pthread_mutex_unlock(&vm->ctl_lock);
+	test_delay();
 
 	rc = vm_checkpoint(vm, path, &o, &st, err, sizeof(err));
 	if (rc == 0 && kind == CKPT_SUSPEND) {
@@ -371,6 +392,21 @@ serve(struct conn *c)
 	}
 }
 
+static void
+drain(struct conn *c)
+{
+	char buf[4096];
+	size_t total = 0;
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+	while (total < (1 << 20) && poll(&pfd, 1, 200) > 0) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+}
+
 static void *
 conn_main(void *arg)
 {
@@ -378,6 +414,13 @@ conn_main(void *arg)
 	struct ctl *ctl = c->ctl;
 
 	serve(c);
+	/*
+	 * Closing with unread input would reset the connection and could
+	 * lose the reply: say we are done, and swallow what the client still
+	 * sends (bounded) before closing.
+	 */
+	(void)shutdown(c->fd, SHUT_WR);
+	drain(c);
 	close(c->fd);
 	free(c);
 	pthread_mutex_lock(&ctl->lock);

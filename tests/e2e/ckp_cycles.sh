@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# 20 suspend/resume cycles in a row on one running churn workload, always
+# to the same checkpoint name: each restored hyve runs from a MAP_PRIVATE
+# mapping of the RAM file that its own suspend then replaces.  The guest
+# must still end with the checksum of an uninterrupted run, its tick counter
+# must never go back, and it must never boot again.
+. "$(dirname "$0")/ckp_lib.inc"
+
+args=(-c 2 -m 64M --kernel "$GUEST" --append "churn 600")
+start ref "${args[@]}" -l com1,"$TMP/ref.console" ref
+wait_exit "$PID" 60
+want=$(verdict "$TMP/ref.console" CHURN)
+[[ $want == "CHURN OK "* ]] || fail "uninterrupted run: '$want'"
+
+con=$TMP/cyc.console ck=$TMP/cyc.ckp
+start c0 "${args[@]}" -l com1,"$con" cyc
+wait_for "$con" '^CHURN round 1/' 30
+prev=0
+for i in $(seq 20); do
+	sleep 0.1
+	out=$("$HYVECTL" --vm=cyc --suspend "$ck") || fail "cycle $i: suspend: $out"
+	wait_exit "$PID" 20
+	no_crash "$TMP/c$((i - 1)).log"
+	[ "$RC" = 0 ] || fail "cycle $i: the suspended hyve exited $RC"
+	grep -q '^CHURN \(OK\|FAIL\)' "$con" && fail "cycle $i: churn ended before the cycles did"
+	t=$(last_ticks "$con")
+	[ "$t" -ge "$prev" ] || fail "cycle $i: ticks went back from $prev to $t"
+	prev=$t
+	start "c$i" -r "$ck" cyc
+	[ -S "$HYVE_RUNDIR/cyc.sock" ] || fail "cycle $i: the restored hyve did not start"
+done
+wait_exit "$PID" 60
+no_crash "$TMP/c20.log"
+[ "$RC" = 0 ] || fail "the last restored hyve exited $RC"
+got=$(verdict "$con" CHURN)
+[ "$got" = "$want" ] || fail "after 20 cycles: '$got', uninterrupted: '$want'"
+[ "$(grep -c HYVE-GUEST "$con")" = 1 ] || fail "the guest booted again"
+echo "20 cycles, ticks up to $prev: $got"
+echo PASS
