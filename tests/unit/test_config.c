@@ -221,6 +221,11 @@ cli(struct cfg *cfg, const char *line, enum cli_action *act, char *err,
 	argv[argc] = NULL;
 	err[0] = '\0';
 	rc = cli_parse(argc, argv, cfg, act, &cli_opts, err, errlen);
+	if (cli_opts.restore != NULL) {	/* points into copy */
+		static char restore[256];
+		snprintf(restore, sizeof(restore), "%s", cli_opts.restore);
+		cli_opts.restore = restore;
+	}
 	free(copy);
 	return rc;
 }

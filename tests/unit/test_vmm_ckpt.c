@@ -337,7 +337,7 @@ test_continue(void)
 	free(s.ram);
 
 	/* progress is reported, in order, for every phase */
-	vm = make_vm("prog", 1, "16M", "churn 100");
+	vm = make_vm("prog", 1, "16M", "churn 600");
 	CHECK(vm != NULL);
 	if (vm == NULL)
 		return;
@@ -347,7 +347,10 @@ test_continue(void)
 	CHECK(wait_console(vm, console, "CHURN round 1/", 30));
 	o = (struct ckpt_opts){ .kind = CKPT_CONTINUE, .progress = progress,
 	    .arg = &nprog };
-	CHECK(vm_checkpoint(vm, path, &o, &st, err, sizeof(err)) == 0);
+	rc = vm_checkpoint(vm, path, &o, &st, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "checkpoint: %s\n", err);
+	CHECK(rc == 0);
 	CHECK(nprog >= 3);
 	CHECK(strncmp(finish(vm, console, "CHURN"), "CHURN OK", 8) == 0);
 }
