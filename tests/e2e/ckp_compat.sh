@@ -2,18 +2,21 @@
 # A checkpoint keeps working when it is edited the ways older and newer
 # versions of hyve would have written it, and is refused clearly when it is
 # too new:
+#  - the same checkpoint converted to the bin and conf encodings: restored,
+#    without a warning;
 #  - optional fields and an optional section removed (ckp rm), an unknown
 #    field, an unknown section inside a device and an unknown top-level
-#    section added (ckp set): restored with warnings naming each, and the
-#    guest finishes OK;
-#  - the same checkpoint converted to the bin and conf encodings: restored;
+#    section added (ckp set), and the disk image changed since: restored
+#    with warnings naming each, and the guest finishes OK;
 #  - a section version raised past what hyve knows (a device's, and one
 #    nested in a vCPU): refused, exit 2, the message names the file, the
 #    section and both versions, and the guest never runs.
 . "$(dirname "$0")/ckp_lib.inc"
 
 base=$TMP/base.ckp
-start base -c 2 -m 64M -s 0,hostbridge -s 1,lpc -l com1,"$TMP/base.console" \
+truncate -s 8M "$TMP/disk.img"
+start base -c 2 -m 64M -s 0,hostbridge -s 1,lpc -s 3,virtio-blk,"$TMP/disk.img" \
+	-l com1,"$TMP/base.console" \
 	--kernel "$GUEST" --append "churn 300" base
 pid=$PID
 wait_for "$TMP/base.console" '^CHURN round 1/' 30
@@ -37,6 +40,17 @@ restore() {
 	[[ $GOT == "CHURN OK "* ]] || fail "restore of $n: '$GOT'"
 }
 
+# Other encodings of the same meta.
+for enc in bin conf; do
+	cp --sparse=always "$base" "$TMP/$enc.ckp"
+	"$CKP" convert --to $enc "$base.meta" "$TMP/$enc.ckp.meta" || fail "ckp convert --to $enc"
+	restore $enc
+	[ -z "${want:-}" ] && want=$GOT
+	[ "$GOT" = "$want" ] || fail "$enc: '$GOT', bin: '$want'"
+	grep -q warning: "$TMP/$enc.log" && fail "$enc: unexpected warnings"
+done
+echo "bin and conf: $GOT"
+
 # Older (fields missing) and newer (fields unknown) at once.
 copy ed
 m=$TMP/ed.ckp.meta
@@ -47,24 +61,16 @@ done
 "$CKP" set "$m" 'vcpu@0.regs.r16$uint64' 1 || fail "ckp set an unknown field"
 "$CKP" set "$m" 'devices.uart@0.fifo2.depth$uint8' 16 || fail "ckp set an unknown device section"
 "$CKP" set "$m" 'future.note$string' "from hyve 9" || fail "ckp set an unknown top-level section"
+touch -d '+1 hour' "$TMP/disk.img"
 restore ed
-want=$GOT
-for w in 'unknown field vcpu@0.regs.r16\$uint64 ignored' \
+[ "$GOT" = "$want" ] || fail "edited: '$GOT', bin: '$want'"
+for w in '".*disk.img" changed since the checkpoint' \
+	'unknown field vcpu@0.regs.r16\$uint64 ignored' \
 	'unknown section devices.uart@0.fifo2 \(version 1\) ignored' \
 	'unknown section future \(version 1\) ignored'; do
 	grep -Eq "warning: $w" "$TMP/ed.log" || fail "no warning '$w'"
 done
 echo "edited: $(grep -c warning: "$TMP/ed.log") warnings, $GOT"
-
-# Other encodings of the same meta.
-for enc in bin conf; do
-	cp --sparse=always "$base" "$TMP/$enc.ckp"
-	"$CKP" convert --to $enc "$base.meta" "$TMP/$enc.ckp.meta" || fail "ckp convert --to $enc"
-	restore $enc
-	[ "$GOT" = "$want" ] || fail "$enc: '$GOT', edited JSON: '$want'"
-	grep -q warning: "$TMP/$enc.log" && fail "$enc: unexpected warnings"
-done
-echo "bin and conf: $GOT"
 
 # Too new: refused before anything runs.
 refused() {	# refused NAME PATTERN

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 20 suspend/resume cycles in a row on one running churn workload, always
 # to the same checkpoint name: each restored hyve runs from a MAP_PRIVATE
-# mapping of the RAM file that its own suspend then replaces.  The guest
+# mapping of the RAM file that its own suspend then replaces (every other
+# cycle reads RAM eagerly instead, --eager).  The guest
 # must still end with the checksum of an uninterrupted run, its tick counter
 # must never go back, and it must never boot again.
 . "$(dirname "$0")/ckp_lib.inc"
@@ -26,7 +27,9 @@ for i in $(seq 20); do
 	t=$(last_ticks "$con")
 	[ "$t" -ge "$prev" ] || fail "cycle $i: ticks went back from $prev to $t"
 	prev=$t
-	start "c$i" -r "$ck" cyc
+	eager=()
+	[ $((i % 2)) = 0 ] && eager=(--eager)
+	start "c$i" -r "$ck" "${eager[@]}" cyc
 	[ -S "$HYVE_RUNDIR/cyc.sock" ] || fail "cycle $i: the restored hyve did not start"
 done
 wait_exit "$PID" 60
@@ -35,5 +38,7 @@ no_crash "$TMP/c20.log"
 got=$(verdict "$con" CHURN)
 [ "$got" = "$want" ] || fail "after 20 cycles: '$got', uninterrupted: '$want'"
 [ "$(grep -c HYVE-GUEST "$con")" = 1 ] || fail "the guest booted again"
+grep -q "RAM read" "$TMP/c2.log" && grep -q "RAM mapped" "$TMP/c1.log" ||
+	fail "the restores did not alternate between mapped and read RAM"
 echo "20 cycles, ticks up to $prev: $got"
 echo PASS

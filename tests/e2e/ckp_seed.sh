@@ -7,7 +7,9 @@
 # the copy's checksum is the host's XXH64 of the source and the images are
 # equal, at least 90% of the pings come back, the guest's tick counter goes
 # on counting from where it was, and the guest did not boot again.
-# Also: `ckp show` of the checkpoint holds every device's section.
+# Between the two, the source disk moves to another path and the tap gets
+# another name: -o overrides tell the restore (the checkpoint is not tied
+# to where it was taken).  Also: `ckp show` holds every device's section.
 . "$(dirname "$0")/ckp_lib.inc"
 [ -f "$XXH" ] || fail "$XXH is not built (make BUILD=$BUILD)"
 make_netns
@@ -51,8 +53,19 @@ rip=$("$CKP" get "$ck.meta" vcpu@0.regs.rip) || fail "no vcpu@0.regs.rip"
 echo "vcpu@0.regs.rip=$rip, $(du -k --apparent-size "$ck" | cut -f1) KiB apparent," \
 	"$(du -k "$ck" | cut -f1) KiB allocated, meta $(stat -c %s "$ck.meta") bytes"
 
-# A new process, the checkpoint alone.
-start seed2 -r "$ck" seed
+# Elsewhere: the source disk moved, tap1 instead of tap0 (same address and
+# MAC, as the guest knows its peer's).
+mac=$(ip -n "$NETNS" link show tap0 | awk '/ether/ { print $2 }')
+ip -n "$NETNS" tuntap del dev tap0 mode tap
+ip -n "$NETNS" tuntap add dev tap1 mode tap || fail "cannot create tap1"
+ip -n "$NETNS" link set tap1 address "$mac"
+ip -n "$NETNS" addr add 10.0.0.1/24 dev tap1
+ip -n "$NETNS" link set tap1 up
+mv "$src" "$TMP/moved.img"
+src=$TMP/moved.img
+
+# A new process, the checkpoint alone (and the two overrides).
+start seed2 -r "$ck" -o pci.0.3.0.path="$src" -o pci.0.2.0.backend=tap1 seed
 pid=$PID
 wait_exit "$pid" 60
 no_crash "$TMP/seed2.log"
