@@ -49,9 +49,10 @@ echo "4 runs: $want"
 "$CKP" check "$ck2" >/dev/null || fail "ckp check of the bin checkpoint"
 diff=$("$CKP" diff "$ck.meta" "$ck2.meta")
 [ $? = 1 ] || fail "ckp diff found no difference"
-for p in 'vcpu@0.regs.rip\$uint64' 'ram.checksum\$string' 'vcpu@0.msrs.tsc\$uint64'; do
+# (rip alone may coincide: churn's loop is short; some register does not.)
+for p in 'vcpu@0.regs.[a-z0-9]+\$uint64' 'ram.checksum\$string' 'vcpu@0.msrs.tsc\$uint64'; do
 	grep -Eq "^~ $p: " <<<"$diff" || fail "ckp diff does not show $p changed"
 done
 grep -Eq '^~ (memory|config)\.' <<<"$diff" && fail "ckp diff shows a configuration or layout change"
-echo "ckp diff: $(wc -l <<<"$diff") differences, e.g. $(grep -m1 'regs.rip' <<<"$diff")"
+echo "ckp diff: $(wc -l <<<"$diff") differences, e.g. $(grep -m1 'regs.r' <<<"$diff")"
 echo PASS
