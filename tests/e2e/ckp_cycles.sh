@@ -2,7 +2,9 @@
 # 20 suspend/resume cycles in a row on one running churn workload, always
 # to the same checkpoint name: each restored hyve runs from a MAP_PRIVATE
 # mapping of the RAM file that its own suspend then replaces (every other
-# cycle reads RAM eagerly instead, --eager).  The guest
+# cycle reads RAM eagerly instead, --eager).  Every fifth cycle also takes a
+# checkpoint-and-continue first (dirty logging over file-mapped guest RAM);
+# the last of those is restored at the end and must give the same result.  The guest
 # must still end with the checksum of an uninterrupted run, its tick counter
 # must never go back, and it must never boot again.
 . "$(dirname "$0")/ckp_lib.inc"
@@ -19,6 +21,9 @@ wait_for "$con" '^CHURN round 1/' 30
 prev=0
 for i in $(seq 20); do
 	sleep 0.1
+	if [ $((i % 5)) = 0 ]; then
+		out=$("$HYVECTL" --vm=cyc --checkpoint "$TMP/mid.ckp") || fail "cycle $i: checkpoint: $out"
+	fi
 	out=$("$HYVECTL" --vm=cyc --suspend "$ck") || fail "cycle $i: suspend: $out"
 	wait_exit "$PID" 20
 	no_crash "$TMP/c$((i - 1)).log"
@@ -40,5 +45,10 @@ got=$(verdict "$con" CHURN)
 [ "$(grep -c HYVE-GUEST "$con")" = 1 ] || fail "the guest booted again"
 grep -q "RAM read" "$TMP/c2.log" && grep -q "RAM mapped" "$TMP/c1.log" ||
 	fail "the restores did not alternate between mapped and read RAM"
+start mid -r "$TMP/mid.ckp" -l com1,"$TMP/mid.console" mid
+wait_exit "$PID" 60
+[ "$RC" = 0 ] || fail "the restored checkpoint-and-continue exited $RC"
+[ "$(verdict "$TMP/mid.console" CHURN)" = "$want" ] ||
+	fail "checkpoint of cycle 20: '$(verdict "$TMP/mid.console" CHURN)', uninterrupted: '$want'"
 echo "20 cycles, ticks up to $prev: $got"
 echo PASS
