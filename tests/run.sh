@@ -10,6 +10,13 @@ cd "$(dirname "$0")/.."
 export BUILD=$(cd "$BUILD" && pwd)
 export TOP=$(pwd)
 ONLY=${ONLY:-.}
+# Every hyve listens on $HYVE_RUNDIR/NAME.sock and refuses a name in use:
+# this run's VMs (tests use fixed names) get a directory of their own, so
+# that runs going on at once (several build directories) never collide.
+if [ -z "${HYVE_RUNDIR:-}" ]; then
+	export HYVE_RUNDIR=$(mktemp -d /tmp/hyve-tests-run.XXXXXX)
+	trap 'rm -rf "$HYVE_RUNDIR"' EXIT
+fi
 pass=0 fail=0 skip=0 failed=()
 
 run_one() {	# name, command...

@@ -64,7 +64,8 @@ bad unknown_key2 "unknown config key 'foo' \(set by -o\)" -o foo=bar --kernel "$
 bad bad_key "invalid config key 'a..b'" -o a..b=1 --kernel "$G" v
 bad bad_bool "x86.strictio: 'maybe' is not a boolean" -o x86.strictio=maybe --kernel "$G" v
 bad bad_opt "unknown option -Z" -Z v
-bad restore "-r x.ckp: restoring a checkpoint is not available" -r x.ckp v
+bad restore "cannot restore x.ckp: x.ckp.meta: No such file or directory" -r x.ckp v
+bad restore_hw "-m cannot be combined with -r" -r x.ckp -m 64M v
 printf 'name=v\nthis line is wrong\n' >"$TMP/bad.conf"
 bad bad_conf "$TMP/bad.conf:2: expected KEY=VALUE" -k "$TMP/bad.conf"
 bad no_conf "cannot open config file $TMP/none.conf" -k "$TMP/none.conf"

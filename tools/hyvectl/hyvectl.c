@@ -50,7 +50,8 @@ now(void)
 /* Progress on a terminal only: scripts get just the final line. */
 struct progress {
 	char	 phase[64];
-	double	 t0;
+	double	 t0;	/* when the phase began: the request, or the last line */
+	double	 last;	/* when the last line came */
 	bool	 shown;
 };
 
@@ -68,14 +69,21 @@ show_progress(const char *line, struct progress *p)
 		if (p->shown)
 			fputc('\n', stderr);
 		snprintf(p->phase, sizeof(p->phase), "%s", phase);
-		p->t0 = now();
+		if (p->last > 0)
+			p->t0 = p->last;
+	} else if (done == 0) {
+		p->t0 = now();	/* the same phase again (another round) */
 	}
+	p->last = now();
 	if (total == 0)
 		total = 1;
-	dt = now() - p->t0;
-	rate = dt > 0 ? (double)done / dt / (1 << 20) : 0;
-	fprintf(stderr, "\r%s: %llu/%llu MiB (%3.0f%%) %.0f MiB/s   ", phase,
-	    done >> 20, total >> 20, 100.0 * (double)done / (double)total, rate);
+	dt = p->last - p->t0;
+	rate = dt > 0.02 ? (double)done / dt / (1 << 20) : 0;
+	fprintf(stderr, "\r%s: %llu/%llu MiB (%3.0f%%)", phase, done >> 20,
+	    total >> 20, 100.0 * (double)done / (double)total);
+	if (rate > 0)
+		fprintf(stderr, " %.0f MiB/s", rate);
+	fprintf(stderr, "\033[K");
 	p->shown = true;
 }
 
@@ -222,6 +230,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	t0 = now();
+	prog.t0 = t0;
 	if (write(fd, req, (size_t)n) != n) {
 		fprintf(stderr, "hyvectl: sending request: %s\n", strerror(errno));
 		close(fd);
