@@ -90,4 +90,5 @@ refused nv 'section devices.uart@0 has version 2, newer than the 1 this hyve \(.
 copy nv2
 "$CKP" set "$TMP/nv2.ckp.meta" 'vcpu@1.sregs.$version' 7 || fail "ckp set a version"
 refused nv2 'section vcpu@1.sregs has version 7, newer than the 1 this program knows'
+all_clean
 echo PASS

@@ -55,4 +55,5 @@ for p in 'vcpu@0.regs.[a-z0-9]+\$uint64' 'ram.checksum\$string' 'vcpu@0.msrs.tsc
 done
 grep -Eq '^~ (memory|config)\.' <<<"$diff" && fail "ckp diff shows a configuration or layout change"
 echo "ckp diff: $(wc -l <<<"$diff") differences, e.g. $(grep -m1 'regs.r' <<<"$diff")"
+all_clean
 echo PASS

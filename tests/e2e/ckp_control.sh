@@ -186,4 +186,5 @@ wait_exit "$pid" 20
 [ "$RC" = 0 ] || fail "hyve exited $RC after a suspend"
 [ ! -e "$HYVE_RUNDIR/ctl.sock" ] || fail "the socket was left after the suspend"
 echo "names and sockets: ok"
+all_clean
 echo PASS

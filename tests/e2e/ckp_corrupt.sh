@@ -91,4 +91,5 @@ start ok -r "$TMP/big.ckp" -l com1,"$TMP/ok.console" ok
 wait_exit "$PID" 60
 [ "$RC" = 0 ] || fail "the intact checkpoint: exit $RC"
 [[ $(verdict "$TMP/ok.console" CHURN) == "CHURN OK "* ]] || fail "the intact checkpoint did not finish OK"
+all_clean
 echo PASS

@@ -51,4 +51,5 @@ wait_exit "$PID" 60
 [ "$(verdict "$TMP/mid.console" CHURN)" = "$want" ] ||
 	fail "checkpoint of cycle 20: '$(verdict "$TMP/mid.console" CHURN)', uninterrupted: '$want'"
 echo "20 cycles, ticks up to $prev: $got"
+all_clean
 echo PASS

@@ -83,4 +83,5 @@ grep -q '^GUEST EXIT status=0$' <<<"$after" || fail "the guest did not exit with
 t2=$(first_ticks "$con" "$((n + 1))")
 [ -n "$t2" ] && [ "$t2" -gt "$t1" ] || fail "ticks after the restore ($t2) not above ticks before ($t1)"
 echo "after the restore: COPY OK $got (host $want), $(grep -o '^PING OK.*' <<<"$after"), ticks $t1 -> $t2"
+all_clean
 echo PASS
