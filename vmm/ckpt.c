@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +41,8 @@
 #define TARGET_LAST_US	5000
 #define MIN_LAST_PAGES	256
 #define MAX_LAST_PAGES	16384
+/* Largest copy of the last pages made while the guest is stopped. */
+#define STAGE_MAX	(512ULL << 20)
 
 uint64_t
 ckpt_now_us(void)
@@ -361,6 +364,38 @@ put_runs(ckp_writer_t *w, const struct runs *rs, unsigned nthreads)
 	return atomic_load(&j.err);
 }
 
+/*
+ * Copy the pages of @rs into one fresh buffer and point the runs at it
+ * (the guest paused: the copy is the checkpoint's content).  -ENOMEM when
+ * the buffer would be too big or cannot be had: the caller writes them
+ * directly instead.
+ */
+static int
+stage_runs(struct vm *vm, struct runs *rs, uint8_t **bufp, size_t *lenp)
+{
+	uint64_t max = vm->mem_size / 4 < STAGE_MAX ? vm->mem_size / 4 :
+	    STAGE_MAX;
+	uint8_t *buf, *p;
+	size_t i;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if (rs->bytes == 0 || rs->bytes > max)
+		return -ENOMEM;
+	buf = mmap(NULL, (size_t)rs->bytes, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return -ENOMEM;
+	for (i = 0, p = buf; i < rs->n; i++) {
+		memcpy(p, rs->r[i].host, (size_t)rs->r[i].len);
+		rs->r[i].host = p;
+		p += rs->r[i].len;
+	}
+	*bufp = buf;
+	*lenp = (size_t)rs->bytes;
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The checkpoint                                                            */
 /* ------------------------------------------------------------------------ */
@@ -502,6 +537,8 @@ vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
 	uint64_t t0 = ckpt_now_us(), tpause = 0, tc;
 	bool was_paused = vm->user_paused, paused = false, logging = false;
 	bool precopying;
+	uint8_t *stage = NULL;
+	size_t stage_len = 0;
 	unsigned nsegs;
 	int rc;
 
@@ -544,12 +581,13 @@ vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
 			goto fail;
 	}
 
+	/* The guest starts stopping with the first vCPU kicked. */
+	tpause = ckpt_now_us();
 	if (!was_paused) {
 		if ((rc = vm_pause(vm, err, errlen)) != 0)
 			goto fail;
 		paused = true;
 	}
-	tpause = ckpt_now_us();
 	if (precopying) {
 		uint64_t n;
 		if ((rc = dirty_fetch(vm, &dt, &n)) != 0 ||
@@ -566,14 +604,19 @@ vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
 		goto fail;
 	}
 	if (precopying) {
+		/*
+		 * Copying the last pages aside is several times faster than
+		 * writing them: the guest goes on sooner, and they are
+		 * written from the copy while it runs.
+		 */
 		phase_progress(o, "last", 0, rs.bytes);
-		if ((rc = put_runs(w, &rs, o->nthreads)) != 0) {
+		st->last_bytes = rs.bytes;
+		st->rounds++;
+		if ((rc = stage_runs(vm, &rs, &stage, &stage_len)) != 0 &&
+		    (rc = put_runs(w, &rs, o->nthreads)) != 0) {
 			writer_err(w, rc, path, err, errlen);
 			goto fail;
 		}
-		phase_progress(o, "last", rs.bytes, rs.bytes);
-		st->last_bytes = rs.bytes;
-		st->rounds++;
 	} else {
 		if ((rc = ckp_writer_put_segs(w, segs, nsegs, o->nthreads)) != 0) {
 			writer_err(w, rc, path, err, errlen);
@@ -595,6 +638,17 @@ vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
 		(void)vm_mem_dirty_log(vm, false);
 		logging = false;
 	}
+	if (stage != NULL) {
+		rc = put_runs(w, &rs, o->nthreads);
+		munmap(stage, stage_len);
+		stage = NULL;
+		if (rc != 0) {
+			writer_err(w, rc, path, err, errlen);
+			goto fail;
+		}
+	}
+	if (precopying)
+		phase_progress(o, "last", rs.bytes, rs.bytes);
 	if (o->kind == CKPT_SUSPEND && atomic_load(&vm->stopping)) {
 		stop_reason(vm, msg, sizeof(msg));
 		seterr(err, errlen, "the VM stopped while the checkpoint was "
@@ -623,6 +677,8 @@ vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
 	return 0;
 
 fail:
+	if (stage != NULL)
+		munmap(stage, stage_len);
 	if (w != NULL)
 		ckp_writer_abort(w);
 	if (logging)

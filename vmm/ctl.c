@@ -257,8 +257,9 @@ do_checkpoint(struct conn *c, enum ckpt_kind kind, char *arg)
 		send_line(c, "ok suspended %s", path);
 	} else if (rc == 0) {
 		vm_log(vm, "checkpoint %s written in %.2f s, guest stopped for "
-		    "%.1f ms, %u rounds", path, (double)st.total_us / 1e6,
-		    (double)st.downtime_us / 1e3, st.rounds);
+		    "%.1f ms (%.1f MiB of pages then), %u rounds", path,
+		    (double)st.total_us / 1e6, (double)st.downtime_us / 1e3,
+		    (double)st.last_bytes / (1 << 20), st.rounds);
 		send_line(c, "ok checkpoint %s downtime_ms=%.1f rounds=%u", path,
 		    (double)st.downtime_us / 1e3, st.rounds);
 	} else {
