@@ -1173,23 +1173,23 @@ def main():
                 continue
             try:
                 fn()
-            except (BenchError, subprocess.TimeoutExpired, OSError, KeyError) as e:
-                log("case %s failed: %s" % (key, e))
+            except Exception as e:        # report the others all the same
+                log("case %s failed: %s: %s" % (key, type(e).__name__, e))
                 res["errors"].append("case %s: %s" % (key, str(e).splitlines()[0][:300]))
             finally:
                 env.kill_all()
         if not args.no_micro:
             micro(env, res, args.quick)
+        t_end = time.time()
+        load1 = " ".join(open("/proc/loadavg").read().split()[:3])
+        text, summary = report(env, args, res, t_start, t_end, load0, load1)
+        with open(os.path.join(env.dir, "results.json"), "w") as f:
+            json.dump(res, f, indent=1, default=str)
+        print(text)
     finally:
         env.kill_all()
-    t_end = time.time()
-    load1 = " ".join(open("/proc/loadavg").read().split()[:3])
-    text, summary = report(env, args, res, t_start, t_end, load0, load1)
-    with open(os.path.join(env.dir, "results.json"), "w") as f:
-        json.dump(res, f, indent=1, default=str)
-    print(text)
-    if made_dir and not os.environ.get("BENCH_KEEP"):
-        shutil.rmtree(args.dir, ignore_errors=True)
+        if made_dir and not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(args.dir, ignore_errors=True)
     return 1 if res["errors"] else 0
 
 
