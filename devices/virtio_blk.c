@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * virtio-blk on a raw image file: "-s SLOT,virtio-blk,PATH[,ro]"
- * (config keys path, ro, serial).
+ * (config keys path, ro, serial, bps).
  *
  * The vCPU that kicks the queue only parses requests; worker threads do the
  * preadv/pwritev/fdatasync and complete them, so the guest keeps running
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "virtio.h"
@@ -61,6 +62,14 @@ struct blk {
 	char	serial[VIRTIO_BLK_ID_BYTES + 1];
 	bool	ro;
 	int	fd;
+	/*
+	 * Bandwidth limit (bps, bytes/s; 0 = none): each request is started no
+	 * earlier than the previous ones' bytes allow, like the rate limiters of
+	 * Firecracker and QEMU, so one guest cannot saturate a shared disk.
+	 */
+	uint64_t bps;
+	pthread_mutex_t rl_lock;
+	uint64_t rl_next_ns;	/* CLOCK_MONOTONIC: when the next byte may go */
 	uint64_t capacity;	/* 512-byte sectors */
 	uint64_t image_size;	/* bytes, at open */
 	int64_t	image_mtime_ns;	/* at open */
@@ -185,6 +194,38 @@ req_rw(struct blk *sc, struct blk_req *r, uint64_t *done)
 	return (VIRTIO_BLK_S_OK);
 }
 
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+}
+
+/* Wait until the bandwidth limit lets @len more bytes go. */
+static void
+blk_rate_wait(struct blk *sc, uint64_t len)
+{
+	struct timespec ts;
+	uint64_t now, start;
+
+	if (sc->bps == 0 || len == 0)
+		return;
+	pthread_mutex_lock(&sc->rl_lock);
+	now = mono_ns();
+	start = sc->rl_next_ns > now ? sc->rl_next_ns : now;
+	sc->rl_next_ns = start + (uint64_t)((double)len * 1e9 / (double)sc->bps);
+	pthread_mutex_unlock(&sc->rl_lock);
+	if (start > now) {
+		ts.tv_sec = (time_t)(start / 1000000000ULL);
+		ts.tv_nsec = (long)(start % 1000000000ULL);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+		    NULL) == EINTR)
+			;
+	}
+}
+
 static void *
 blk_worker(void *arg)
 {
@@ -219,6 +260,7 @@ blk_worker(void *arg)
 				st = VIRTIO_BLK_S_IOERR;
 			}
 		} else {
+			blk_rate_wait(sc, r->len);
 			st = req_rw(sc, r, &done);
 		}
 		pthread_mutex_lock(&sc->vd.lock);
@@ -466,6 +508,7 @@ blk_init(struct dev *d)
 {
 	struct blk *sc;
 	const char *path, *ro, *serial;
+	uint64_t bps;
 	char who[80];
 	uint8_t cfg[BLK_CFG_LEN] = { 0 };
 	uint64_t features;
@@ -476,6 +519,8 @@ blk_init(struct dev *d)
 	path = dev_cfg_get(d, "path");
 	ro = dev_cfg_get(d, "ro");
 	serial = dev_cfg_get(d, "serial");
+	if (dev_cfg_get_size(d, "bps", 0, 0, UINT64_MAX, &bps) != 0)
+		return (-EINVAL);
 	if (path == NULL || *path == '\0') {
 		vm_log(d->vm, "%s: no disk image: set %s.path "
 		    "(-s SLOT,virtio-blk,PATH[,ro])", who, d->cfg);
@@ -484,6 +529,8 @@ blk_init(struct dev *d)
 	if ((sc = calloc(1, sizeof(*sc))) == NULL)
 		return (-ENOMEM);
 	sc->fd = -1;
+	sc->bps = bps;
+	pthread_mutex_init(&sc->rl_lock, NULL);
 	if (strlen(path) >= sizeof(sc->path)) {
 		vm_log(d->vm, "%s: path is too long", who);
 		rc = -ENAMETOOLONG;
@@ -541,6 +588,7 @@ blk_init(struct dev *d)
 fail:
 	if (sc->fd >= 0)
 		close(sc->fd);
+	pthread_mutex_destroy(&sc->rl_lock);
 	free(sc);
 	return (rc);
 }
@@ -562,6 +610,7 @@ blk_fini(struct dev *d)
 		pthread_join(sc->workers[i], NULL);
 	virtio_dev_fini(&sc->vd);
 	pthread_mutex_destroy(&sc->qlock);
+	pthread_mutex_destroy(&sc->rl_lock);
 	pthread_cond_destroy(&sc->qcond);
 	pthread_cond_destroy(&sc->idle);
 	if (sc->fd >= 0)

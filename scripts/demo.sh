@@ -63,9 +63,11 @@ echo "namespace $NS; $src (512 MiB, XXH64 of the first 500 MiB: $want), $dst (em
 tail -n +1 -f "$con" 2>/dev/null | sed -u 's/^/    guest | /' &
 TPID=$!
 
+# The disks are limited to 256 MiB/s (bps=) so the copy lasts long enough
+# to watch, whatever the machine.
 bold "boot: hyve -c 2 -m 256M ... --append \"copy 500M ; ping 60 10.0.0.1 10.0.0.2\" demo"
 ip netns exec "$NS" "$HYVE" -c 2 -m 256M -s 0,hostbridge -s 1,lpc -s 2,virtio-net,tap0 \
-	-s 3,virtio-blk,"$src" -s 4,virtio-blk,"$dst" -l com1,"$con" \
+	-s 3,virtio-blk,"$src",bps=256M -s 4,virtio-blk,"$dst",bps=256M -l com1,"$con" \
 	--kernel "$GUEST" --append "copy 500M ; ping 60 10.0.0.1 10.0.0.2" demo \
 	</dev/null >"$DIR/hyve1.log" 2>&1 &
 HPID=$!
@@ -87,14 +89,14 @@ ls -l "$ck" "$ck.meta"
 printf '%s: %s MiB apparent, %s MiB allocated (zero pages are holes)\n' "${ck##*/}" \
 	"$(( $(stat -c %s "$ck") >> 20 ))" "$(( $(du -k "$ck" | cut -f1) >> 10 ))"
 bold "the meta is JSON with typed keys (an excerpt of the file itself)"
-grep -n -m1 -A7 '"regs": {' "$ck.meta"
+grep -n -m1 -A7 '"vcpu@0": {' "$ck.meta"
 echo "..."
 bold "ckp show (an excerpt: the header, vCPU 0's registers, a disk)"
 "$CKP" show "$ck.meta" | sed -n '/^header/,/^config/p' | sed '$d'
-"$CKP" get "$ck.meta" vcpu@0.regs | head -n 19
+"$CKP" get "$ck.meta" devices.vcpu@0 | head -n 19
 "$CKP" get "$ck.meta" devices.virtio-blk@0 | head -n 8
 echo "..."
-for p in vcpu@0.regs.rip vcpu@0.sregs.cr3 devices.virtio-net@0.mac ram.checksum; do
+for p in devices.vcpu@0.rip devices.vcpu@0.cr3 devices.virtio-net@0.mac ram.checksum; do
 	printf 'ckp get %s: %s\n' "$p" "$("$CKP" get "$ck.meta" "$p")"
 done
 echo "sections: $("$CKP" show "$ck.meta" | grep -c '(v[0-9]*)$'), fields: $("$CKP" show "$ck.meta" | grep -vc '(v[0-9]*)$')"

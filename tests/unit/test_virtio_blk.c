@@ -327,6 +327,56 @@ test_config_errors(void)
 	vm_free(vm);
 }
 
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+/*
+ * bps limits the bytes a disk moves per second.  Only a lower bound on the
+ * time is asserted: the limiter must hold requests back, and a slow machine
+ * can only make it take longer.
+ */
+static void
+test_bps(void)
+{
+	struct vm *vm = vm_new_for_test(MEM);
+	struct tdrv t;
+	uint64_t data;
+	double t0, dt;
+	const char *log;
+	int i;
+
+	vm_test_cfg_set(vm, "pci.0.3.0.bps", "256K");
+	CHECK(blk_add(vm, img, NULL, NULL) != NULL);
+	setup(&t, vm, 16);
+	/* The first 64 KiB go at once; each further 64 KiB waits 1/4 s. */
+	t0 = now_s();
+	for (i = 0; i < 4; i++) {
+		/* Far from the sectors the earlier tests wrote. */
+		CHECK_EQ(request(&t, 0, 12288 + (uint64_t)i * 128,
+		    (uint32_t[]){ 65536 }, 1, &data, NULL), 0);
+		CHECK(data_matches(&t, data, (12288 + (uint64_t)i * 128) * 512,
+		    65536));
+	}
+	dt = now_s() - t0;
+	CHECK(dt >= 0.70);
+	vm_free(vm);
+
+	vm = vm_new_for_test(MEM);
+	vm_test_cfg_set(vm, "pci.0.3.0.bps", "fast");
+	cap_begin();
+	CHECK(blk_add(vm, img, NULL, NULL) == NULL);
+	log = cap_end();
+	CHECK_HAS(log, "pci.0.3.0.bps");
+	CHECK_HAS(log, "fast");
+	vm_free(vm);
+}
+
 /*
  * Pause returns only when every request taken from the ring is on the used
  * ring; while paused nothing is written and kicks wait for resume.
@@ -497,6 +547,7 @@ main(void)
 	vm_free(vm);
 	test_ro();
 	test_config_errors();
+	test_bps();
 	unlink(img);
 	TEST_END();
 }
