@@ -267,6 +267,8 @@ check_vcpus(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
 	char name[24];
 	unsigned i;
 
+	if ((root = need_sec(r, root, "devices", 1, err, errlen)) == NULL)
+		return -EINVAL;
 	for (i = 0; i < r->ncpus; i++) {
 		snprintf(name, sizeof(name), "vcpu@%u", i);
 		if (ckp_sec_find(root, name) == NULL)
@@ -321,6 +323,12 @@ check_devices(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
 	}
 	for (e = ckp_sec_first(devs); e != NULL && rc == 0;
 	    e = ckp_ent_next(e)) {
+		unsigned idx;
+		int end = 0;
+		/* vCPUs are checked by check_vcpus(). */
+		if (sscanf(ckp_ent_name(e), "vcpu@%u%n", &idx, &end) == 1 &&
+		    ckp_ent_name(e)[end] == '\0')
+			continue;
 		for (i = 0; i < n; i++)
 			if (strcmp(plan[i].id, ckp_ent_name(e)) == 0)
 				break;
@@ -341,9 +349,7 @@ report_unknown_root(struct restore *r, ckp_sec_t *root)
 	    "vm", "devices", "ram", "checkpoint" };
 	char msg[256];
 	ckp_ent_t *e;
-	unsigned idx;
 	size_t i;
-	int n;
 
 	for (e = ckp_sec_first(root); e != NULL; e = ckp_ent_next(e)) {
 		const char *name = ckp_ent_name(e);
@@ -351,10 +357,6 @@ report_unknown_root(struct restore *r, ckp_sec_t *root)
 		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 			if (strcmp(name, known[i]) == 0)
 				ok = ckp_ent_type(e) == CKP_TYPE_SECTION;
-		if (sscanf(name, "vcpu@%u%n", &idx, &n) == 1 &&
-		    name[n] == '\0' && idx < r->ncpus &&
-		    ckp_ent_type(e) == CKP_TYPE_SECTION)
-			ok = true;
 		if (ok)
 			continue;
 		if (ckp_ent_type(e) == CKP_TYPE_SECTION)

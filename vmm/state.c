@@ -332,19 +332,20 @@ dtable_io(ckp_io_t *io, const char *name, struct kvm_dtable *dt)
 	ckp_io_leave(io);
 }
 
+/*
+ * The registers a person looks for first (rip, rsp, cr3, efer...) sit
+ * directly in vcpu@N; segments and descriptor tables are subsections.
+ */
 static void
 regs_io(ckp_io_t *io, struct kvm_regs *r)
 {
 	struct kvm_regs *s = r;
 
-	if (ckp_io_enter(io, "regs", 1) < 0)
-		return;
+	IO(io, rip); IO(io, rsp); IO(io, rflags);
 	IO(io, rax); IO(io, rbx); IO(io, rcx); IO(io, rdx);
-	IO(io, rsi); IO(io, rdi); IO(io, rsp); IO(io, rbp);
+	IO(io, rsi); IO(io, rdi); IO(io, rbp);
 	IO(io, r8); IO(io, r9); IO(io, r10); IO(io, r11);
 	IO(io, r12); IO(io, r13); IO(io, r14); IO(io, r15);
-	IO(io, rip); IO(io, rflags);
-	ckp_io_leave(io);
 }
 
 static void
@@ -352,8 +353,9 @@ sregs_io(ckp_io_t *io, struct kvm_sregs *sr)
 {
 	struct kvm_sregs *s = sr;
 
-	if (ckp_io_enter(io, "sregs", 1) < 0)
-		return;
+	IO(io, cr0); IO(io, cr2); IO(io, cr3); IO(io, cr4); IO(io, cr8);
+	IO(io, efer);
+	IO(io, apic_base);
 	seg_io(io, "cs", &sr->cs);
 	seg_io(io, "ds", &sr->ds);
 	seg_io(io, "es", &sr->es);
@@ -364,12 +366,8 @@ sregs_io(ckp_io_t *io, struct kvm_sregs *sr)
 	seg_io(io, "ldt", &sr->ldt);
 	dtable_io(io, "gdt", &sr->gdt);
 	dtable_io(io, "idt", &sr->idt);
-	IO(io, cr0); IO(io, cr2); IO(io, cr3); IO(io, cr4); IO(io, cr8);
-	IO(io, efer);
-	IO(io, apic_base);
 	ckp_io_bytes(io, "interrupt_bitmap", sr->interrupt_bitmap,
 	    sizeof(sr->interrupt_bitmap), 0);
-	ckp_io_leave(io);
 }
 
 static void
@@ -601,8 +599,8 @@ cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 		return ckp_doc_set_error(ckp_io_doc(io), rc, "out of memory");
 	if (cpuid_ioctl(&vm->vcpus[id], &now, false) != 0) {
 		vcpu_state_fini(&now);
-		return ckp_doc_set_error(ckp_io_doc(io), -EIO, "vcpu@%u.cpuid: "
-		    "cannot read this host's CPUID", id);
+		return ckp_doc_set_error(ckp_io_doc(io), -EIO,
+		    "devices.vcpu@%u.cpuid: cannot read this host's CPUID", id);
 	}
 	rc = 0;
 	for (i = 0; i < sizeof(feat) / sizeof(feat[0]); i++) {
@@ -615,9 +613,9 @@ cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 		missing = va & ~vb & ~feat[i].ignore;
 		if (missing != 0) {
 			rc = ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
-			    "vcpu@%u.cpuid.leaf_%08x_%u.%s: the checkpoint's CPU "
-			    "has features this host's KVM does not offer (bits "
-			    "%#x)", id, feat[i].fn, feat[i].idx,
+			    "devices.vcpu@%u.cpuid.leaf_%08x_%u.%s: the "
+			    "checkpoint's CPU has features this host's KVM does "
+			    "not offer (bits %#x)", id, feat[i].fn, feat[i].idx,
 			    regname[feat[i].reg], missing);
 			break;
 		}
@@ -653,7 +651,7 @@ vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
 		return ckp_doc_set_error(doc, -EINVAL, "events: an injected "
 		    "flag is neither 0 nor 1");
 	if ((s->sregs.efer & ~0xd01ULL) != 0)
-		return ckp_doc_set_error(doc, -EINVAL, "sregs.efer %#llx has "
+		return ckp_doc_set_error(doc, -EINVAL, "efer %#llx has "
 		    "bits KVM does not know", (unsigned long long)s->sregs.efer);
 	return 0;
 }
@@ -881,19 +879,19 @@ vm_save_state(struct vm *vm, ckp_io_t *io)
 	}
 	if ((rc = vcpu_state_init(vm, &vs)) != 0)
 		return ckp_doc_set_error(doc, rc, "out of memory");
-	for (i = 0; i < vm->ncpus && ckp_io_error(io) == 0; i++) {
-		if ((rc = vcpu_state_get(&vm->vcpus[i], &vs)) != 0) {
-			ckp_doc_set_error(doc, rc, "reading vCPU %u's KVM state "
-			    "failed", i);
-			break;
-		}
-		if (ckp_io_enterf(io, 1, "vcpu@%u", i) < 0)
-			break;
-		vcpu_state_io(vm, io, &vs);
-		ckp_io_leave(io);
-	}
-	vcpu_state_fini(&vs);
+	/* vCPUs are devices too: devices.vcpu@N, then the device models. */
 	if (ckp_io_enter(io, "devices", 1) >= 0) {
+		for (i = 0; i < vm->ncpus && ckp_io_error(io) == 0; i++) {
+			if ((rc = vcpu_state_get(&vm->vcpus[i], &vs)) != 0) {
+				ckp_doc_set_error(doc, rc, "reading vCPU %u's "
+				    "KVM state failed", i);
+				break;
+			}
+			if (ckp_io_enterf(io, 1, "vcpu@%u", i) < 0)
+				break;
+			vcpu_state_io(vm, io, &vs);
+			ckp_io_leave(io);
+		}
 		for (i = 0; i < vm->ndevs && ckp_io_error(io) == 0; i++) {
 			struct dev *d = vm->devs[i];
 			if (ckp_io_enter(io, d->id, d->emu->version) < 0)
@@ -903,6 +901,7 @@ vm_save_state(struct vm *vm, ckp_io_t *io)
 		}
 		ckp_io_leave(io);
 	}
+	vcpu_state_fini(&vs);
 	return ckp_io_error(io);
 }
 
@@ -945,34 +944,37 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 		vm_kstate_io(vm, io, &r->ks);
 		ckp_io_leave(io);
 	}
-	for (i = 0; i < vm->ncpus && ckp_io_error(io) == 0; i++) {
-		if (ckp_io_enterf(io, 1, "vcpu@%u", i) < 0)
-			break;
-		if (vcpu_state_io(vm, io, &r->vcpus[i]) == 0)
-			cpuid_check(vm, io, i, &r->vcpus[i]);
-		ckp_io_leave(io);
-	}
-	if (ckp_io_error(io) == 0) {
-		char name[24];
-		snprintf(name, sizeof(name), "vcpu@%u", vm->ncpus);
-		if (ckp_sec_find(ckp_io_section(io), name) != NULL)
-			ckp_doc_set_error(doc, -EINVAL, "the checkpoint has "
-			    "more vCPUs than the %u configured", vm->ncpus);
-	}
 	if (ckp_io_error(io) == 0 && ckp_io_enter(io, "devices", 1) >= 0) {
 		devsec = ckp_io_section(io);
-		/* Every saved device must have a device here to take it. */
-		for (e = ckp_sec_first(devsec); e != NULL; e = ckp_ent_next(e)) {
+		for (i = 0; i < vm->ncpus && ckp_io_error(io) == 0; i++) {
+			if (ckp_io_enterf(io, 1, "vcpu@%u", i) < 0)
+				break;
+			if (vcpu_state_io(vm, io, &r->vcpus[i]) == 0)
+				cpuid_check(vm, io, i, &r->vcpus[i]);
+			ckp_io_leave(io);
+		}
+		/* Every saved vCPU and device must have one here to take it. */
+		for (e = ckp_sec_first(devsec); e != NULL &&
+		    ckp_io_error(io) == 0; e = ckp_ent_next(e)) {
+			unsigned idx;
+			int n = 0;
+			if (sscanf(ckp_ent_name(e), "vcpu@%u%n", &idx, &n) == 1 &&
+			    ckp_ent_name(e)[n] == '\0') {
+				if (idx >= vm->ncpus)
+					ckp_doc_set_error(doc, -EINVAL, "devices.%s: "
+					    "the checkpoint has more vCPUs than the "
+					    "%u configured", ckp_ent_name(e),
+					    vm->ncpus);
+				continue;
+			}
 			for (i = 0; i < vm->ndevs; i++)
 				if (strcmp(vm->devs[i]->id, ckp_ent_name(e)) == 0)
 					break;
-			if (i == vm->ndevs) {
+			if (i == vm->ndevs)
 				ckp_doc_set_error(doc, -EINVAL, "devices.%s: no "
 				    "such device in this VM (its configuration "
 				    "differs from the checkpoint's)",
 				    ckp_ent_name(e));
-				break;
-			}
 		}
 		for (i = 0; i < vm->ndevs && ckp_io_error(io) == 0; i++) {
 			struct dev *d = vm->devs[i];

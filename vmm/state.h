@@ -70,7 +70,7 @@ int vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s);
  * stores: the RAM file, cfg_save_ckp()), at the cursor of @io:
  *   memory { size, region@N { gpa, size, file_off } }  (must match on restore)
  *   vm { irqchip { pic_master, pic_slave, ioapic }, pit, clock }
- *   vcpu@N { regs, sregs, xsave, xcrs, lapic, events, mp_state, debugregs, msrs,
+ *   devices { vcpu@N { rip, rsp, ..., cr3, efer, cs.., xsave, xcrs, lapic, events, mp_state, debugregs, msrs,
  *            cpuid (optional) }
  *   devices { <dev id> { the device's own fields } ... }
  * Save: vCPUs parked (vm_pause_vcpus) and devices paused.  A device without

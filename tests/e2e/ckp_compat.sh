@@ -54,18 +54,18 @@ echo "bin and conf: $GOT"
 # Older (fields missing) and newer (fields unknown) at once.
 copy ed
 m=$TMP/ed.ckp.meta
-for p in vcpu@0.events.triple_fault_pending devices.rtc.time devices.rtc.last_sec \
-	vcpu@1.cpuid; do
+for p in devices.vcpu@0.events.triple_fault_pending devices.rtc.time devices.rtc.last_sec \
+	devices.vcpu@1.cpuid; do
 	"$CKP" rm "$m" "$p" || fail "ckp rm $p"
 done
-"$CKP" set "$m" 'vcpu@0.regs.r16$uint64' 1 || fail "ckp set an unknown field"
+"$CKP" set "$m" 'devices.vcpu@0.r16$uint64' 1 || fail "ckp set an unknown field"
 "$CKP" set "$m" 'devices.uart@0.fifo2.depth$uint8' 16 || fail "ckp set an unknown device section"
 "$CKP" set "$m" 'future.note$string' "from hyve 9" || fail "ckp set an unknown top-level section"
 touch -d '+1 hour' "$TMP/disk.img"
 restore ed
 [ "$GOT" = "$want" ] || fail "edited: '$GOT', bin: '$want'"
 for w in '".*disk.img" changed since the checkpoint' \
-	'unknown field vcpu@0.regs.r16\$uint64 ignored' \
+	'unknown field devices.vcpu@0.r16\$uint64 ignored' \
 	'unknown section devices.uart@0.fifo2 \(version 1\) ignored' \
 	'unknown section future \(version 1\) ignored'; do
 	grep -Eq "warning: $w" "$TMP/ed.log" || fail "no warning '$w'"
@@ -88,7 +88,7 @@ copy nv
 "$CKP" set "$TMP/nv.ckp.meta" 'devices.uart@0.$version' 2 || fail "ckp set a version"
 refused nv 'section devices.uart@0 has version 2, newer than the 1 this hyve \(.*\) knows'
 copy nv2
-"$CKP" set "$TMP/nv2.ckp.meta" 'vcpu@1.sregs.$version' 7 || fail "ckp set a version"
-refused nv2 'section vcpu@1.sregs has version 7, newer than the 1 this program knows'
+"$CKP" set "$TMP/nv2.ckp.meta" 'devices.vcpu@1.cs.$version' 7 || fail "ckp set a version"
+refused nv2 'section devices.vcpu@1.cs has version 7, newer than the 1 this program knows'
 all_clean
 echo PASS

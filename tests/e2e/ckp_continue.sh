@@ -50,7 +50,7 @@ echo "4 runs: $want"
 diff=$("$CKP" diff "$ck.meta" "$ck2.meta")
 [ $? = 1 ] || fail "ckp diff found no difference"
 # (rip alone may coincide: churn's loop is short; some register does not.)
-for p in 'vcpu@0.regs.[a-z0-9]+\$uint64' 'ram.checksum\$string' 'vcpu@0.msrs.tsc\$uint64'; do
+for p in 'devices.vcpu@0.r[a-z0-9]+\$uint64' 'ram.checksum\$string' 'devices.vcpu@0.msrs.tsc\$uint64'; do
 	grep -Eq "^~ $p: " <<<"$diff" || fail "ckp diff does not show $p changed"
 done
 grep -Eq '^~ (memory|config)\.' <<<"$diff" && fail "ckp diff shows a configuration or layout change"
