@@ -1196,3 +1196,62 @@ pci_parse_args_first(struct cfg *cfg, const char *node, const char *args,
 		rc = cfg_parse_kv_args(cfg, node, comma + 1, err, errlen);
 	return (rc);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Identity-only functions (host bridge, LPC bridge)                         */
+/* ------------------------------------------------------------------------ */
+
+int
+pci_ident_init(struct dev *d, const struct pci_devemu *pe, uint16_t vendor,
+    uint16_t device, uint32_t class)
+{
+	struct pci_dev *pd;
+	int rc;
+
+	if ((pd = calloc(1, sizeof(*pd))) == NULL)
+		return (-ENOMEM);
+	rc = pci_dev_init(pd, d, pe, vendor, device, class, 0, 0, 0);
+	if (rc < 0) {
+		free(pd);
+		return (rc);
+	}
+	/* No interrupt pin: nothing behind it ever interrupts. */
+	pci_set8(pd, PCIR_INTPIN, 0);
+	pci_set8(pd, PCIR_INTLINE, 0);
+	pci_cfg_set_wmask(pd, PCIR_INTLINE, 1, 0);
+	memcpy(pd->cfg_init, pd->cfg, sizeof(pd->cfg));
+	d->softc = pd;
+	return (0);
+}
+
+void
+pci_ident_fini(struct dev *d)
+{
+	pci_dev_fini(d->softc);
+	free(d->softc);
+	d->softc = NULL;
+}
+
+void
+pci_ident_reset(struct dev *d)
+{
+	pci_dev_reset(d->softc);
+}
+
+int
+pci_ident_save(struct dev *d, ckp_io_t *io)
+{
+	return (pci_dev_save(d->softc, io));
+}
+
+int
+pci_ident_restore(struct dev *d, ckp_io_t *io)
+{
+	return (pci_dev_restore(d->softc, io));
+}
+
+int
+pci_ident_resume(struct dev *d)
+{
+	return (pci_dev_resume(d->softc));
+}

@@ -211,6 +211,19 @@ int pci_dev_restore(struct pci_dev *pd, ckp_io_t *io);
 int pci_dev_resume(struct pci_dev *pd);
 
 /*
+ * A function that is an identity in config space and nothing else (host
+ * bridge, LPC bridge): init with its IDs, and ops for the rest of
+ * struct devemu whose softc is the struct pci_dev itself.
+ */
+int pci_ident_init(struct dev *d, const struct pci_devemu *pe,
+    uint16_t vendor, uint16_t device, uint32_t class);
+void pci_ident_fini(struct dev *d);
+void pci_ident_reset(struct dev *d);
+int pci_ident_save(struct dev *d, ckp_io_t *io);
+int pci_ident_restore(struct dev *d, ckp_io_t *io);
+int pci_ident_resume(struct dev *d);
+
+/*
  * Config-space access as through 0xCF8/0xCFC, for tests and tools:
  * @off 0..255, @size 1, 2 or 4, inside one dword.
  */
