@@ -608,6 +608,14 @@ int ckp_ram_path(const char *path, char *buf, size_t size);
 int ckp_ram_verify(ckp_doc_t *doc, const char *ram_path, unsigned nthreads);
 
 /**
+ * As ckp_ram_verify(), reporting progress through @p fn (bytes of the RAM
+ * file checked so far, and its size) at most every 100 ms and once at the
+ * end.  @p fn is called from the calling thread.
+ */
+int ckp_ram_verify_progress(ckp_doc_t *doc, const char *ram_path,
+    unsigned nthreads, ckp_progress_fn *fn, void *arg);
+
+/**
  * Map @p len bytes of the RAM file at @p file_off onto @p addr with
  * MAP_PRIVATE|MAP_FIXED: pages load on first touch, guest writes stay
  * private, and a checkpoint published later under the same name does not

@@ -76,79 +76,24 @@ warn(void *arg, const char *msg)
 /* Progress on a terminal                                                    */
 /* ------------------------------------------------------------------------ */
 
-struct ticker {
+struct verify_progress {
 	struct restore	*r;
-	const char	*what;
-	pthread_t	 th;
-	bool		 started;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cv;
-	bool		 done;
 	uint64_t	 t0;
 };
 
-/* Elapsed time on one terminal line while something without progress runs. */
-static void *
-ticker_main(void *arg)
-{
-	struct ticker *t = arg;
-	struct timespec ts;
-
-	pthread_mutex_lock(&t->lock);
-	while (!t->done) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&t->cv, &t->lock, &ts);
-		if (!t->done)
-			fprintf(stderr, "\rhyve: %s %.1f s ", t->what,
-			    (double)(ckpt_now_us() - t->t0) / 1e6);
-	}
-	pthread_mutex_unlock(&t->lock);
-	return NULL;
-}
-
+/* RAM verification progress on one terminal line: bytes, share, rate. */
 static void
-ticker_start(struct ticker *t, struct restore *r, const char *what)
+verify_progress(void *arg, uint64_t done, uint64_t total)
 {
-	memset(t, 0, sizeof(*t));
-	t->r = r;
-	t->what = what;
-	t->t0 = ckpt_now_us();
-	if (!r->o->progress)
+	struct verify_progress *p = arg;
+	double dt = (double)(ckpt_now_us() - p->t0) / 1e6;
+
+	if (!p->r->o->progress || total == 0)
 		return;
-	pthread_mutex_init(&t->lock, NULL);
-	pthread_cond_init(&t->cv, NULL);
-	fprintf(stderr, "hyve: %s", what);
-	t->started = pthread_create(&t->th, NULL, ticker_main, t) == 0;
-}
-
-static uint64_t
-ticker_stop(struct ticker *t, const char *fmt, ...)
-{
-	uint64_t us = ckpt_now_us() - t->t0;
-	va_list ap;
-
-	if (!t->r->o->progress)
-		return us;
-	if (t->started) {
-		pthread_mutex_lock(&t->lock);
-		t->done = true;
-		pthread_cond_signal(&t->cv);
-		pthread_mutex_unlock(&t->lock);
-		pthread_join(t->th, NULL);
-	}
-	pthread_mutex_destroy(&t->lock);
-	pthread_cond_destroy(&t->cv);
-	fprintf(stderr, "\rhyve: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\033[K\n");
-	return us;
+	fprintf(stderr, "\rhyve: verifying RAM: %" PRIu64 "/%" PRIu64 " MiB "
+	    "(%3.0f%%) %.0f MiB/s ", done >> 20, total >> 20,
+	    100.0 * (double)done / (double)total,
+	    dt > 0 ? (double)done / dt / (1 << 20) : 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -396,7 +341,7 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
     size_t errlen)
 {
 	struct restore *r;
-	struct ticker tk;
+	struct verify_progress vp;
 	ckp_sec_t *root, *cfgsec;
 	const char *name, *cpus, *mem;
 	uint64_t ncpus = 1, data = 0;
@@ -433,13 +378,14 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
 		    &data);
 	/* ...and its checksum: a flipped bit would be a guest's silent corruption. */
 	if (!o->no_ram_check) {
-		snprintf(msg, sizeof(msg), "verifying %s (%" PRIu64 " MiB of "
-		    "data)...", r->ram_path, data >> 20);
-		ticker_start(&tk, r, msg);
-		rc = ckp_ram_verify(r->doc, r->ram_path, 0);
-		r->st.open_us = ticker_stop(&tk, "verified %s: %" PRIu64 " MiB "
-		    "of data in %.0f ms", r->ram_path, data >> 20,
-		    (double)(ckpt_now_us() - tk.t0) / 1e3);
+		vp = (struct verify_progress){ .r = r, .t0 = ckpt_now_us() };
+		rc = ckp_ram_verify_progress(r->doc, r->ram_path, 0,
+		    verify_progress, &vp);
+		r->st.open_us = ckpt_now_us() - vp.t0;
+		if (o->progress)
+			fprintf(stderr, "\rhyve: verified %s: %" PRIu64 " MiB of "
+			    "data in %.0f ms\033[K\n", r->ram_path, data >> 20,
+			    (double)r->st.open_us / 1e3);
 		if (rc != 0) {
 			rc = fail(r, err, errlen, -EINVAL, "%s",
 			    ckp_doc_errmsg(r->doc));

@@ -175,6 +175,13 @@ check_file(ckp_doc_t *doc, const struct ram_info *ri, const char *ram_path,
 int
 ckp_ram_verify(ckp_doc_t *doc, const char *ram_path, unsigned nthreads)
 {
+	return ckp_ram_verify_progress(doc, ram_path, nthreads, NULL, NULL);
+}
+
+int
+ckp_ram_verify_progress(ckp_doc_t *doc, const char *ram_path,
+    unsigned nthreads, ckp_progress_fn *fn, void *arg)
+{
 	struct ram_info ri;
 	struct ckp__ram_totals t;
 	struct ckp__csum *cs = NULL;
@@ -198,8 +205,8 @@ ckp_ram_verify(ckp_doc_t *doc, const char *ram_path, unsigned nthreads)
 		    strerror(ENOMEM));
 		goto out;
 	}
-	if ((r = ckp__ram_sum_file(fd, ram_path, ri.size, ri.chunk_size, cs,
-	    NULL, nthreads, err, sizeof(err))) < 0) {
+	if ((r = ckp__ram_sum_file_progress(fd, ram_path, ri.size,
+	    ri.chunk_size, cs, NULL, nthreads, fn, arg, err, sizeof(err))) < 0) {
 		r = ckp_doc_set_error(doc, r, "%s", err);
 		goto out;
 	}

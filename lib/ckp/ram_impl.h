@@ -98,6 +98,10 @@ int	ckp__ram_sum_parse(const char *s, uint64_t *h);
  * @p todo[i] != 0 when @p todo is not NULL.  @p nthreads threads.
  * On failure @p err gets a message naming @p name.
  */
+int	ckp__ram_sum_file_progress(int fd, const char *name, uint64_t size,
+	    uint32_t chunk_size, struct ckp__csum *cs,
+	    const unsigned char *todo, unsigned nthreads, ckp_progress_fn *fn,
+	    void *arg, char *err, size_t errlen);
 int	ckp__ram_sum_file(int fd, const char *name, uint64_t size,
 	    uint32_t chunk_size, struct ckp__csum *cs,
 	    const unsigned char *todo, unsigned nthreads, char *err,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -393,7 +394,29 @@ struct sumf {
 	void		**bufs;		/* per thread */
 	uint64_t	(*known)[2];	/* per thread: [lo, hi) known to be data */
 	atomic_uint_fast64_t bad_off;
+	atomic_uint_fast64_t done;	/* units finished */
+	uint64_t	 nunits;
+	ckp_progress_fn	*pfn;
+	void		*parg;
+	struct timespec	 last;		/* of the last progress call */
 };
+
+/* Thread 0, between units: progress at most every 100 ms. */
+static void
+sumf_tick(void *arg)
+{
+	struct sumf *s = arg;
+	struct timespec now;
+	uint64_t done;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - s->last.tv_sec) * 1000000000L +
+	    (now.tv_nsec - s->last.tv_nsec) < 100000000L)
+		return;
+	s->last = now;
+	done = atomic_load(&s->done) * s->size / (s->nunits ? s->nunits : 1);
+	s->pfn(s->parg, done, s->size);
+}
 
 static int
 sumf_unit(void *arg, uint64_t unit, unsigned tid)
@@ -418,6 +441,7 @@ sumf_unit(void *arg, uint64_t unit, unsigned tid)
 	}
 	if (d >= end) {
 		memset(&s->cs[c], 0, sizeof(s->cs[c]));
+		atomic_fetch_add(&s->done, 1);
 		return 0;
 	}
 	if ((buf = s->bufs[tid]) == NULL &&
@@ -445,6 +469,7 @@ sumf_unit(void *arg, uint64_t unit, unsigned tid)
 		}
 	}
 	ckp__csum_buf(buf, end - off, &s->cs[c]);
+	atomic_fetch_add(&s->done, 1);
 	return 0;
 fail:
 	atomic_store(&s->bad_off, pos);
@@ -456,6 +481,16 @@ ckp__ram_sum_file(int fd, const char *name, uint64_t size,
     uint32_t chunk_size, struct ckp__csum *cs, const unsigned char *todo,
     unsigned nthreads, char *err, size_t errlen)
 {
+	return ckp__ram_sum_file_progress(fd, name, size, chunk_size, cs, todo,
+	    nthreads, NULL, NULL, err, errlen);
+}
+
+int
+ckp__ram_sum_file_progress(int fd, const char *name, uint64_t size,
+    uint32_t chunk_size, struct ckp__csum *cs, const unsigned char *todo,
+    unsigned nthreads, ckp_progress_fn *fn, void *arg, char *err,
+    size_t errlen)
+{
 	uint64_t n = ckp__nchunks(size, chunk_size), nunits = n;
 	struct sumf s = { .fd = fd, .size = size, .chunk_size = chunk_size,
 	    .cs = cs };
@@ -464,6 +499,10 @@ ckp__ram_sum_file(int fd, const char *name, uint64_t size,
 	if (nthreads == 0)
 		nthreads = ckp__default_threads();
 	atomic_init(&s.bad_off, 0);
+	atomic_init(&s.done, 0);
+	s.pfn = fn;
+	s.parg = arg;
+	clock_gettime(CLOCK_MONOTONIC, &s.last);
 	if (todo != NULL) {
 		nunits = 0;
 		for (uint64_t i = 0; i < n; i++)
@@ -484,7 +523,11 @@ ckp__ram_sum_file(int fd, const char *name, uint64_t size,
 #ifdef POSIX_FADV_SEQUENTIAL
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-	r = ckp__parallel(nthreads, nunits, sumf_unit, NULL, &s);
+	s.nunits = nunits;
+	r = ckp__parallel(nthreads, nunits, sumf_unit, fn != NULL ? sumf_tick :
+	    NULL, &s);
+	if (r == 0 && fn != NULL)
+		fn(arg, size, size);
 	if (r < 0 && r != -ENOMEM)
 		snprintf(err, errlen, "reading %s at offset 0x%" PRIx64 ": %s",
 		    name, (uint64_t)atomic_load(&s.bad_off),

@@ -665,6 +665,25 @@ test_progress(void)
 	CHECK(p.last == size && p.total == size);
 	ckp_writer_abort(w);
 	CHECK(access(path, F_OK) < 0);
+
+	/* Verifying reports progress too, on the caller's thread, to the end. */
+	ckp_doc_t *d = meta_new(1);
+	CHECK(ckp_writer_begin(path, size, &w, err, sizeof(err)) == 0);
+	CHECK(ckp_writer_put_segs(w, segs, 2, 4) == 0);
+	CHECK(ckp_writer_commit(w, d, CKP_ENC_JSON, err, sizeof(err)) == 0);
+	p = (struct prog){ .self = pthread_self() };
+	CHECK(ckp_ram_verify_progress(d, path, 4, prog_fn, &p) == 0);
+	CHECK(ckp_doc_error(d) == 0);
+	CHECK(p.calls >= 1);
+	CHECK(!p.other_thread);
+	CHECK(!p.backwards);
+	CHECK(p.last == size && p.total == size);
+	/* With progress or without, a flipped byte is found. */
+	flip(path, 5 * MiB + 3);
+	p = (struct prog){ .self = pthread_self() };
+	CHECK(ckp_ram_verify_progress(d, path, 4, prog_fn, &p) == -EBADMSG);
+	CHECK(strstr(ckp_doc_errmsg(d), "chunk at offset 0x500000") != NULL);
+	ckp_doc_free(d);
 	munmap(m, size);
 }
 
