@@ -110,6 +110,30 @@ usage_error(const char *cmd, const char *fmt, ...)
 	return EX_BAD;
 }
 
+/*
+ * Exactly the positional arguments @names (NULL-terminated), else a usage
+ * error naming what is missing ("PATH and VALUE") or the first extra one.
+ */
+static int
+want_args(const struct opts *o, const char *cmd, const char *const *names)
+{
+	char missing[128] = "";
+	size_t n = 0, i, have = (size_t)o->npos;
+
+	while (names[n] != NULL)
+		n++;
+	if (have > n)
+		return usage_error(cmd, "too many arguments ('%s')", o->pos[n]);
+	if (have == n)
+		return 0;
+	for (i = have; i < n; i++) {
+		strncat(missing, i == have ? "" : i + 1 == n ? " and " : ", ",
+		    sizeof(missing) - strlen(missing) - 1);
+		strncat(missing, names[i], sizeof(missing) - strlen(missing) - 1);
+	}
+	return usage_error(cmd, "missing %s", missing);
+}
+
 /* ------------------------------------------------------------------ */
 /* Loading and saving                                                  */
 /* ------------------------------------------------------------------ */
@@ -281,9 +305,8 @@ cmd_show(struct opts *o)
 {
 	ckp_doc_t *doc;
 
-	if (o->npos != 1)
-		return usage_error("show", o->npos ? "too many arguments ('%s')" :
-		    "missing FILE%s", o->npos ? o->pos[1] : "");
+	if (want_args(o, "show", (const char *[]){ "FILE", NULL }) != 0)
+		return EX_BAD;
 	if ((doc = load(o->pos[0], o)) == NULL)
 		return EX_BAD;
 	show_sec(stdout, ckp_doc_root(doc), 0, o->verbose);
@@ -320,10 +343,8 @@ cmd_get(struct opts *o)
 	ckp_type_t want = CKP_TYPE_INVALID;
 	int rc = EX_BAD;
 
-	if (o->npos != 2)
-		return usage_error("get", o->npos < 2 ? "missing %s" :
-		    "too many arguments ('%s')", o->npos == 0 ? "FILE and PATH" :
-		    o->npos == 1 ? "PATH" : o->pos[2]);
+	if (want_args(o, "get", (const char *[]){ "FILE", "PATH", NULL }) != 0)
+		return EX_BAD;
 	if ((doc = load(o->pos[0], o)) == NULL)
 		return EX_BAD;
 	path = strdup(o->pos[1]);
@@ -433,9 +454,8 @@ cmd_check(struct opts *o)
 	int problems = 0;
 	bool is_ckp;
 
-	if (o->npos != 1)
-		return usage_error("check", o->npos ? "too many arguments ('%s')" :
-		    "missing FILE%s", o->npos ? o->pos[1] : "");
+	if (want_args(o, "check", (const char *[]){ "FILE", NULL }) != 0)
+		return EX_BAD;
 	file = o->pos[0];
 	/* "X.ckp" with "X.ckp.meta" beside it: check the pair. */
 	is_ckp = has_suffix(file, ".meta");
@@ -630,10 +650,8 @@ cmd_diff(struct opts *o)
 	struct diffctx dc = { .verbose = o->verbose };
 	ckp_doc_t *a, *b;
 
-	if (o->npos != 2)
-		return usage_error("diff", o->npos < 2 ? "missing %s" :
-		    "too many arguments ('%s')", o->npos == 0 ? "A and B" :
-		    o->npos == 1 ? "B" : o->pos[2]);
+	if (want_args(o, "diff", (const char *[]){ "A", "B", NULL }) != 0)
+		return EX_BAD;
 	if ((a = load(o->pos[0], o)) == NULL)
 		return EX_BAD;
 	if ((b = load(o->pos[1], o)) == NULL) {
@@ -663,10 +681,8 @@ cmd_convert(struct opts *o)
 	if (enc == CKP_ENC_NONE)
 		return usage_error("convert", "unknown encoding '%s' (json, bin or conf)",
 		    o->to);
-	if (o->npos != 2)
-		return usage_error("convert", o->npos < 2 ? "missing %s" :
-		    "too many arguments ('%s')", o->npos == 0 ? "IN and OUT" :
-		    o->npos == 1 ? "OUT" : o->pos[2]);
+	if (want_args(o, "convert", (const char *[]){ "IN", "OUT", NULL }) != 0)
+		return EX_BAD;
 	if ((doc = load(o->pos[0], o)) == NULL)
 		return EX_BAD;
 	rc = save(doc, o->pos[1], enc);
@@ -720,11 +736,9 @@ cmd_set(struct opts *o)
 	const char *file, *value;
 	int rc = EX_BAD;
 
-	if (o->npos != 3)
-		return usage_error("set", o->npos < 3 ? "missing %s" :
-		    "too many arguments ('%s')", o->npos == 0 ? "FILE, PATH and VALUE" :
-		    o->npos == 1 ? "PATH and VALUE" : o->npos == 2 ? "VALUE" :
-		    o->pos[3]);
+	if (want_args(o, "set", (const char *[]){ "FILE", "PATH", "VALUE",
+	    NULL }) != 0)
+		return EX_BAD;
 	file = o->pos[0];
 	value = o->pos[2];
 	if ((doc = load(file, o)) == NULL)
@@ -813,10 +827,8 @@ cmd_rm(struct opts *o)
 	char *path, *name;
 	int rc = EX_BAD;
 
-	if (o->npos != 2)
-		return usage_error("rm", o->npos < 2 ? "missing %s" :
-		    "too many arguments ('%s')", o->npos == 0 ? "FILE and PATH" :
-		    o->npos == 1 ? "PATH" : o->pos[2]);
+	if (want_args(o, "rm", (const char *[]){ "FILE", "PATH", NULL }) != 0)
+		return EX_BAD;
 	if ((doc = load(o->pos[0], o)) == NULL)
 		return EX_BAD;
 	path = strdup(o->pos[1]);
