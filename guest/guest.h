@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include "layout.h"
 
-#define GUEST_VERSION	"1.1"
+#define GUEST_VERSION	"1.2"
 
 typedef uint8_t u8;
 typedef uint16_t u16;
