@@ -493,6 +493,12 @@ class Qemu:
 # --------------------------------------------------------------------------
 # Statistics and formatting
 # --------------------------------------------------------------------------
+def size_bytes(s):
+    """'64M' -> 67108864 (K/M/G binary suffixes, as the guest reads them)."""
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(s[-1:].upper())
+    return int(s[:-1], 0) * mult if mult else int(s, 0)
+
+
 def med(v):
     v = [x for x in v if x is not None]
     return statistics.median(v) if v else None
@@ -952,17 +958,18 @@ def report(env, args, res, t_start, t_end, load0, load1):
         w("")
         si = c2["info"]["sparse"]
         if c2["touch"]:
-            touched = int(c2["touch"].rstrip("M")) * MiB
-            w("Guest `touch %s ; beacon` (writes %s, then idles), against `%s` at 4 GiB (every page written)."
-              % (c2["touch"], c2["touch"], CHURN))
+            tsize = c2["touch"].split()[0]
+            touched = size_bytes(tsize)
+            w("Guest `touch %s ; beacon` (writes a non-zero pattern to %s of RAM, every word, "
+              "then idles), against `%s` at 4 GiB (every page written). \"Touched\" is the %s; "
+              "the blocks also hold the guest's own image, stacks and page tables (about 140 KiB)."
+              % (c2["touch"], tsize, CHURN, tsize))
         else:
             touched = si["data_bytes"]
-            w("The test guest has no workload that touches a chosen amount of RAM (churn takes "
-              "all of it), so the sparse guest is `beacon` alone: it touches only its image, "
+            w("`--touch none`: the sparse guest is `beacon` alone: it touches only its image, "
               "page tables and stacks. \"Touched\" is then the RAM file's `ram.data_bytes` "
-              "(non-zero pages), a lower bound of what the guest wrote. A `touch SIZE` "
-              "workload in the guest would give the issue's 64 MiB case; the harness uses it "
-              "as soon as the guest has it (`--touch 64M`).")
+              "(non-zero pages), a lower bound of what the guest wrote. The issue's case is "
+              "the default, `--touch 64M`.")
         w("")
         w("| | hyve | notes |")
         w("|---|---:|---|")
@@ -1132,10 +1139,24 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--cases", default="1,2,3,4,5")
     ap.add_argument("--no-micro", action="store_true")
-    ap.add_argument("--touch", default=None, help="guest workload 'touch SIZE' for case 2 (e.g. 64M)")
+    # The issue's case 2: 64 MiB touched in 4 GiB.  "none": the idle guest
+    # alone ("touched" is then what it allocates: image, stacks, tables).
+    # The value is touch's arguments: "64M scatter" spreads the 64 MiB.
+    ap.add_argument("--touch", default="64M",
+                    help="case 2's guest workload 'touch ARGS' (default 64M; '64M scatter'; "
+                    "none: beacon alone)")
     ap.add_argument("--analysis", default=None, help="markdown appended to the report")
     ap.add_argument("--command", default=" ".join(sys.argv))
     args = ap.parse_args()
+    if args.touch in ("none", ""):
+        args.touch = None
+    elif args.touch:
+        try:
+            if size_bytes(args.touch.split()[0]) <= 0:
+                raise ValueError
+        except ValueError:
+            ap.error("--touch %s: touch's arguments, starting with a size (K, M or G suffix), "
+                     "or none" % args.touch)
     # Case 1's runs are short and its ratios the tightest: more of them.
     args.reps1 = args.reps if args.reps else (1 if args.quick else 5)
     if args.reps is None:

@@ -5,16 +5,18 @@
 # what is measured and how.
 #
 #   bench/run.sh [--quick] [--reps N] [--cases 1,2,3,4,5] [--no-micro]
-#                [--dir WORKDIR] [--out FILE] [--touch SIZE]
+#                [--dir WORKDIR] [--out FILE] [--touch SIZE|none]
 #
 # --quick: one run of each figure and the micro-benchmarks' --quick (< 3 min);
-# default: medians of 3 (< 15 min).  WORKDIR (default a new directory under
-# $TMPDIR or /tmp, removed afterwards) must be on the file system checkpoints
-# go to.  Needs /dev/kvm, qemu-system-x86_64 and python3; run as root so that
-# the page cache can be dropped before each timed step (otherwise restores are
-# measured warm, and the report says so).  BUILD (default build-bench) is the
-# build directory; everything needed is built first.  Not a test: timings are
-# reported against their targets, never asserted.
+# default: medians of 3 (< 15 min).  --touch: what case 2's sparse guest
+# writes (guest `touch SIZE`; default 64M, the issue's case; none: nothing).
+# WORKDIR (default a new directory under $TMPDIR or /tmp, removed afterwards)
+# must be on the file system checkpoints go to.  Needs /dev/kvm,
+# qemu-system-x86_64 and python3; run as root so that the page cache can be
+# dropped before each timed step (otherwise restores are measured warm, and
+# the report says so).  BUILD (default build-bench) is the build directory;
+# everything needed is built first.  Not a test: timings are reported against
+# their targets, never asserted.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-bench}
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--out) OUT=$2; shift 2 ;;
 	--out=*) OUT=${1#--out=}; shift ;;
-	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) args+=("$1"); shift ;;
 	esac
 done
