@@ -636,6 +636,84 @@ int ckp_ram_map(const char *ram_path, uint64_t file_off, void *addr,
 int ckp_ram_read(const char *ram_path, uint64_t file_off, void *dst,
     uint64_t len, unsigned nthreads);
 
+/*
+ * Verified loading, chunk by chunk (docs/RAMFILE.md section 8): every
+ * chunk is checked against its record in ram.chunks as it is read, so a
+ * VMM can start a guest at once and load (and check) each chunk the first
+ * time it is touched, or read all of RAM and check it in the same pass.
+ */
+
+/** A RAM file open for verified loading. */
+typedef struct ckp_ram_lazy ckp_ram_lazy_t;
+
+/**
+ * Open the RAM file @p ram_path of the checkpoint whose meta is @p doc for
+ * verified loading.  Reads nothing of the file's content: checks the "ram"
+ * section, that ram.chunks adds up to ram.checksum (so an altered list is
+ * caught before it is trusted), and that the file is a regular file of
+ * ram.size bytes.  The file stays open: a checkpoint published later
+ * under the same name does not change what is loaded.
+ * Errors, recorded in @p doc: -ENOTSUP when the meta has no ram.chunks
+ * (only ckp_ram_verify() can check such a file), -EBADMSG when the list
+ * does not add up or the size differs, -EINVAL for a malformed section,
+ * the errno of open/fstat.
+ */
+int ckp_ram_lazy_open(ckp_doc_t *doc, const char *ram_path,
+    ckp_ram_lazy_t **lp);
+
+/** @return the RAM file's size (ram.size). */
+uint64_t ckp_ram_lazy_size(const ckp_ram_lazy_t *l);
+
+/** @return the chunk size (ram.chunk_size): the unit of fetching. */
+uint32_t ckp_ram_lazy_chunk_size(const ckp_ram_lazy_t *l);
+
+/**
+ * Fetch the chunk at @p file_off (a multiple of the chunk size, below the
+ * size) into @p buf (the chunk's length: the chunk size, or what is left
+ * of the file for the last chunk) and check it against ram.chunks.  A
+ * chunk the meta records as zero whose file range is a hole is recognised
+ * without reading.  *@p is_zero is set when the chunk is all zero; then
+ * @p buf may not have been written (it is not when the range is a hole).
+ * -EBADMSG when the chunk does not match, with a message in @p err naming
+ * the file and the chunk's offset ("RAM file f.ckp: chunk at offset
+ * 0x1200000 does not match its checksum", "... holds data where the meta
+ * records zeros", "... holds only zeros where the meta records data");
+ * -EINVAL for a bad @p file_off; an I/O errno (message names the offset).
+ * Safe to call from several threads at once for distinct chunks.
+ */
+int ckp_ram_lazy_fetch(ckp_ram_lazy_t *l, uint64_t file_off, void *buf,
+    bool *is_zero, char *err, size_t errlen);
+
+/**
+ * Read @p len bytes at @p file_off into @p dst, checking every chunk as it
+ * is read (one pass over the file: the hash is computed while the bytes
+ * are in cache), with up to @p nthreads threads (0: one per CPU), each
+ * reading its own contiguous stripe.  Holes are not read and @p dst is
+ * written there only where it is not zero already (fresh anonymous memory
+ * stays unallocated).  Chunks only partly inside the range are read whole
+ * (into a buffer) to be checked.  Progress through @p fn (bytes of the
+ * range done) from the calling thread, at most every 100 ms.  Errors as
+ * ckp_ram_lazy_fetch(); -ERANGE when the range passes the end of the file.
+ */
+int ckp_ram_lazy_read(ckp_ram_lazy_t *l, uint64_t file_off, void *dst,
+    uint64_t len, unsigned nthreads, ckp_progress_fn *fn, void *arg,
+    char *err, size_t errlen);
+
+/** @return how many chunks have not been fetched (and checked) yet. */
+uint64_t ckp_ram_lazy_remaining(const ckp_ram_lazy_t *l);
+
+/**
+ * Once every chunk has been fetched: check what the chunks add up to
+ * against ram.data_bytes and ram.extents (when the meta has them), so that
+ * a file loaded chunk by chunk has passed every check ckp_ram_verify()
+ * makes.  -EAGAIN while chunks remain, -EBADMSG on a mismatch (message in
+ * @p err).
+ */
+int ckp_ram_lazy_finish(ckp_ram_lazy_t *l, char *err, size_t errlen);
+
+/** Close the file and free @p l (NULL is a no-op). */
+void ckp_ram_lazy_close(ckp_ram_lazy_t *l);
+
 #ifdef __cplusplus
 }
 #endif

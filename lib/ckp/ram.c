@@ -17,37 +17,14 @@
 #include <unistd.h>
 
 #include "ram_impl.h"
+#include "ram_read.h"
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
 #endif
 
-/* The "ram" section of a meta, as read. */
-struct ram_info {
-	const char	*file;		/* NULL if absent */
-	uint64_t	 size;
-	uint64_t	 sum;
-	const char	*sumtext;
-	uint32_t	 chunk_size;
-	bool		 have_data_bytes, have_extents;
-	uint64_t	 data_bytes;
-	uint64_t	 extents;
-	const uint8_t	*chunks;	/* NULL if absent */
-	size_t		 chunks_len;
-};
-
-static uint64_t
-get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static int
-ram_info(ckp_doc_t *doc, struct ram_info *ri)
+int
+ckp__ram_info(ckp_doc_t *doc, struct ckp__ram_info *ri)
 {
 	ckp_sec_t *ram;
 	const void *chunks;
@@ -102,16 +79,15 @@ ram_info(ckp_doc_t *doc, struct ram_info *ri)
 	return 0;
 }
 
-/* Is ram.chunks a well-formed list that adds up to ram.checksum? */
-static bool
-chunks_usable(const struct ram_info *ri)
+bool
+ckp__ram_chunks_usable(const struct ckp__ram_info *ri)
 {
 	uint64_t n = ckp__nchunks(ri->size, ri->chunk_size), prev = 0;
 
 	if (ri->chunks == NULL)
 		return false;
 	for (size_t i = 0; i < ri->chunks_len; i += CKP_RAM_CHUNK_REC) {
-		uint64_t idx = get_le64(ri->chunks + i);
+		uint64_t idx = ckp__get_le64(ri->chunks + i);
 
 		if (idx >= n || (i > 0 && idx <= prev))
 			return false;
@@ -123,7 +99,7 @@ chunks_usable(const struct ram_info *ri)
 
 /* The first chunk whose summary differs from ram.chunks; n if none. */
 static uint64_t
-first_bad_chunk(const struct ram_info *ri, const struct ckp__csum *cs,
+first_bad_chunk(const struct ckp__ram_info *ri, const struct ckp__csum *cs,
     const char **what)
 {
 	uint64_t n = ckp__nchunks(ri->size, ri->chunk_size);
@@ -131,8 +107,8 @@ first_bad_chunk(const struct ram_info *ri, const struct ckp__csum *cs,
 
 	for (uint64_t c = 0; c < n; c++) {
 		bool exp = j < ri->chunks_len &&
-		    get_le64(ri->chunks + j) == c;
-		uint64_t eh = exp ? get_le64(ri->chunks + j + 8) : 0;
+		    ckp__get_le64(ri->chunks + j) == c;
+		uint64_t eh = exp ? ckp__get_le64(ri->chunks + j + 8) : 0;
 
 		if (exp)
 			j += CKP_RAM_CHUNK_REC;
@@ -152,9 +128,9 @@ first_bad_chunk(const struct ram_info *ri, const struct ckp__csum *cs,
 	return n;
 }
 
-static int
-check_file(ckp_doc_t *doc, const struct ram_info *ri, const char *ram_path,
-    int fd)
+int
+ckp__ram_check_file(ckp_doc_t *doc, const struct ckp__ram_info *ri,
+    const char *ram_path, int fd)
 {
 	struct stat st;
 
@@ -182,7 +158,7 @@ int
 ckp_ram_verify_progress(ckp_doc_t *doc, const char *ram_path,
     unsigned nthreads, ckp_progress_fn *fn, void *arg)
 {
-	struct ram_info ri;
+	struct ckp__ram_info ri;
 	struct ckp__ram_totals t;
 	struct ckp__csum *cs = NULL;
 	uint8_t *blob = NULL;
@@ -192,12 +168,12 @@ ckp_ram_verify_progress(ckp_doc_t *doc, const char *ram_path,
 	uint64_t bad;
 	int fd, r;
 
-	if ((r = ram_info(doc, &ri)) < 0)
+	if ((r = ckp__ram_info(doc, &ri)) < 0)
 		return r;
 	if ((fd = open(ram_path, O_RDONLY | O_CLOEXEC)) < 0)
 		return ckp_doc_set_error(doc, -errno, "RAM file %s: %s",
 		    ram_path, strerror(errno));
-	if ((r = check_file(doc, &ri, ram_path, fd)) < 0)
+	if ((r = ckp__ram_check_file(doc, &ri, ram_path, fd)) < 0)
 		goto out;
 	cs = calloc(ckp__nchunks(ri.size, ri.chunk_size) + 1, sizeof(*cs));
 	if (cs == NULL) {
@@ -217,7 +193,7 @@ ckp_ram_verify_progress(ckp_doc_t *doc, const char *ram_path,
 		goto out;
 	}
 	if (t.checksum != ri.sum) {
-		if (chunks_usable(&ri) &&
+		if (ckp__ram_chunks_usable(&ri) &&
 		    (bad = first_bad_chunk(&ri, cs, &what)) <
 		    ckp__nchunks(ri.size, ri.chunk_size))
 			r = ckp_doc_set_error(doc, -EBADMSG, "RAM file %s: "
@@ -266,7 +242,7 @@ ckp_checkpoint_open(const char *path, unsigned flags)
 {
 	struct ckp__names n;
 	enum ckp__recover_state st;
-	struct ram_info ri;
+	struct ckp__ram_info ri;
 	char msg[CKP_RAM_ERRMAX];
 	ckp_doc_t *doc;
 	const char *slash;
@@ -299,7 +275,7 @@ ckp_checkpoint_open(const char *path, unsigned flags)
 	/* Leftovers that could not be removed leave the old pair intact. */
 	if ((doc = ckp_doc_load(n.meta, flags & CKP_LOAD_NOVERIFY)) == NULL)
 		goto out;
-	if (ckp_doc_error(doc) != 0 || ram_info(doc, &ri) < 0)
+	if (ckp_doc_error(doc) != 0 || ckp__ram_info(doc, &ri) < 0)
 		goto out;
 	slash = strrchr(n.ram, '/');
 	if (ri.file != NULL && strcmp(ri.file, slash ? slash + 1 : n.ram) != 0)
@@ -310,7 +286,7 @@ ckp_checkpoint_open(const char *path, unsigned flags)
 		    strerror(errno));
 		goto out;
 	}
-	r = check_file(doc, &ri, n.ram, fd);
+	r = ckp__ram_check_file(doc, &ri, n.ram, fd);
 	close(fd);
 	if (r == 0 && !(flags & CKP_OPEN_NORAMCHECK))
 		ckp_ram_verify(doc, n.ram, ckp__default_threads());
