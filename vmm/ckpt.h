@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cli.h"
 #include "vm_priv.h"
 
 /* Version of the "checkpoint" section (how it was taken; informational). */
@@ -75,16 +76,19 @@ struct restore_opts {
 	const char	*path;		/* FILE.ckp or FILE.ckp.meta */
 	struct cfg	*overrides;	/* -o, -l, -k and NAME, applied on top */
 	bool		 eager;		/* read RAM now instead of mapping it */
-	bool		 no_ram_check;	/* skip the RAM file's checksum */
+	bool		 no_ram_check;	/* skip the RAM file's checksum (= verify none) */
+	enum cli_verify	 verify;	/* when to check the RAM file (--verify) */
 	bool		 progress;	/* show progress on stderr (a terminal) */
 };
 
 struct restore_stats {
 	uint64_t	 open_us;	/* meta decoded, RAM file verified */
-	uint64_t	 ram_us;	/* RAM mapped or read */
+	uint64_t	 ram_us;	/* RAM mapped, read, or set up to load on demand */
 	uint64_t	 total_us;
 	uint64_t	 ram_bytes;
 	unsigned	 warnings;
+	enum cli_verify	 verify;	/* what was done (lazy may fall back to full) */
+	const char	*ram_how;	/* "mapped, checksum verified"... for the log */
 };
 
 /*
@@ -100,9 +104,16 @@ struct restore_stats {
  * only then apply it to KVM.  On success *vmp is ready for
  * vm_devs_start() and vcpus_start().
  *
+ * RAM: --verify=full checks the whole RAM file in restore_prepare (or,
+ * with --eager, while restore_create reads it: one pass); --verify=lazy
+ * checks only the chunk list and the size there, and restore_create
+ * hands guest RAM to vmm/lazyram.c, which checks each chunk when it is
+ * first touched (falling back to full, with a warning, where userfaultfd
+ * is not available or the meta has no chunk list).
+ *
  * Errors: -EINVAL a bad or mismatching checkpoint (hyve exits 2), -EIO the
  * host (exit 4); @err names the file and the field.  Warnings (unknown
- * fields, a changed disk) go to stderr.
+ * fields, a changed disk, a fallback) go to stderr.
  */
 struct restore;
 int restore_prepare(const struct restore_opts *o, struct restore **rp,

@@ -41,7 +41,7 @@ cli_usage(FILE *f)
 "usage: hyve [-c NCPU] [-m SIZE[K|M|G|T]] [-s SLOT[:FUNC],MODEL[,ARGS]]...\n"
 "            [-l comN,stdio|comN,PATH] [-k CONFIG_FILE] [-o KEY=VALUE]...\n"
 "            --kernel GUEST.elf [--append \"GUEST ARGS\"] NAME\n"
-"       hyve -r FILE.ckp [--eager] [--no-ram-check] [-l comN,PATH]\n"
+"       hyve -r FILE.ckp [--verify=full|lazy|none] [--eager] [-l comN,PATH]\n"
 "            [-k CONFIG_FILE] [-o KEY=VALUE]... [NAME]\n"
 "       hyve -h | --help\n"
 "\n"
@@ -60,14 +60,21 @@ cli_usage(FILE *f)
 "  --append ARGS  the guest's command line (boot.append)\n"
 "  -r FILE.ckp    restore a checkpoint: its configuration, with -o, -l, -k\n"
 "                 and NAME on top (a disk or tap moved elsewhere)\n"
+"  --verify=MODE  with -r: when to check guest RAM against the checkpoint:\n"
+"                 full (default) all of it before the guest starts; lazy\n"
+"                 each 1 MiB chunk before the guest first sees it, the\n"
+"                 rest in the background (restore time independent of RAM\n"
+"                 size); none not at all\n"
+"  --no-ram-check with -r: --verify=none\n"
 "  --eager        with -r: read guest RAM now instead of mapping the file\n"
-"  --no-ram-check with -r: do not verify the RAM file's checksum\n"
+"                 (checked in the same pass unless --verify=none)\n"
 "  -h, --help     this help\n"
 "\n"
 "Options apply in order: a later one overrides an earlier one.  Unknown\n"
 "configuration keys are errors.  Exit status: 0 guest powered off with\n"
 "status 0, 1 with another status, 2 bad command line, configuration or\n"
-"kernel, 3 guest fault, 4 host or KVM error, 128+N stopped by signal N.\n"
+"kernel, 3 guest fault, 4 host or KVM error, 5 damaged RAM file found\n"
+"after a --verify=lazy restore, 128+N stopped by signal N.\n"
 "See hyve(8), docs/CONFIG.md and docs/BOOT.md.\n");
 }
 
@@ -240,12 +247,14 @@ int
 cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
     struct cli_opts *opts, char *err, size_t errlen)
 {
-	enum { OPT_KERNEL = 256, OPT_APPEND, OPT_EAGER, OPT_NORAMCHECK };
+	enum { OPT_KERNEL = 256, OPT_APPEND, OPT_EAGER, OPT_NORAMCHECK,
+	    OPT_VERIFY };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "append", required_argument, NULL, OPT_APPEND },
 		{ "eager", no_argument, NULL, OPT_EAGER },
 		{ "no-ram-check", no_argument, NULL, OPT_NORAMCHECK },
+		{ "verify", required_argument, NULL, OPT_VERIFY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -308,9 +317,27 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 			opts->eager = true;
 			break;
 		case OPT_NORAMCHECK:
-			restore_only = "--no-ram-check";
-			opts->no_ram_check = true;
+		case OPT_VERIFY: {
+			const char *v = c == OPT_VERIFY ? optarg : "none";
+			const char *as = c == OPT_VERIFY ? "--verify" :
+			    "--no-ram-check";
+			enum cli_verify m;
+
+			if (strcmp(v, "full") == 0)
+				m = CLI_VERIFY_FULL;
+			else if (strcmp(v, "lazy") == 0)
+				m = CLI_VERIFY_LAZY;
+			else if (strcmp(v, "none") == 0)
+				m = CLI_VERIFY_NONE;
+			else
+				return seterr(err, errlen, "--verify=%s: expected "
+				    "full, lazy or none", v);
+			/* As every option: a later one wins. */
+			restore_only = as;
+			opts->verify = m;
+			opts->no_ram_check = m == CLI_VERIFY_NONE;
 			break;
+		}
 		case 'h':
 			*action = CLI_HELP;
 			return 0;
@@ -337,6 +364,10 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 	if (opts->restore == NULL && restore_only != NULL)
 		return seterr(err, errlen, "%s only applies to -r FILE.ckp",
 		    restore_only);
+	if (opts->eager && opts->verify == CLI_VERIFY_LAZY)
+		return seterr(err, errlen, "--eager reads all of RAM at start "
+		    "(and checks it in the same pass); --verify=lazy loads it "
+		    "on demand: choose one");
 	if (opts->restore != NULL)
 		*action = CLI_RESTORE;
 	if (optind == argc - 1 &&

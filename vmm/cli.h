@@ -18,11 +18,19 @@ enum cli_action {
 	CLI_RESTORE,	/* -r FILE.ckp: @cfg holds the overrides */
 };
 
+/* --verify=MODE: when a restore checks the RAM file (docs/hyve.8). */
+enum cli_verify {
+	CLI_VERIFY_FULL = 0,	/* all of it before the guest starts (default) */
+	CLI_VERIFY_LAZY,	/* each chunk before the guest sees it */
+	CLI_VERIFY_NONE,	/* not at all (--no-ram-check) */
+};
+
 /* What -r and its companions ask for. */
 struct cli_opts {
 	const char	*restore;	/* -r FILE.ckp */
 	bool		 eager;		/* --eager: read RAM instead of mapping it */
-	bool		 no_ram_check;	/* --no-ram-check */
+	bool		 no_ram_check;	/* --no-ram-check, or --verify=none */
+	enum cli_verify	 verify;	/* --verify=MODE */
 };
 
 /*

@@ -28,6 +28,7 @@
 
 #include "ckpt.h"
 #include "ctl_proto.h"
+#include "lazyram.h"
 #include "vm_priv.h"
 
 #define CTL_MAX_CONNS	16
@@ -248,7 +249,13 @@ do_checkpoint(struct conn *c, enum ckpt_kind kind, char *arg)
 	pthread_mutex_unlock(&vm->ctl_lock);
 	test_delay();
 
-	rc = vm_checkpoint(vm, path, &o, &st, err, sizeof(err));
+	/*
+	 * RAM restored with --verify=lazy: load (and check) what the guest
+	 * has not touched yet first, so that the checkpoint is written from
+	 * plain memory the dirty log covers, never from a chunk found bad.
+	 */
+	if ((rc = lazyram_complete(vm, err, sizeof(err))) == 0)
+		rc = vm_checkpoint(vm, path, &o, &st, err, sizeof(err));
 	if (rc == 0 && kind == CKPT_SUSPEND) {
 		/* Stop before anyone can resume the paused guest. */
 		vm_request_stop(vm, VM_STOP_SUSPENDED, 0, "suspended to %s "

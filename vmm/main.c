@@ -106,7 +106,7 @@ run_restore(struct cfg *over, const struct cli_opts *co, int sfd)
 {
 	struct restore_opts ro = { .path = co->restore, .overrides = over,
 	    .eager = co->eager, .no_ram_check = co->no_ram_check,
-	    .progress = isatty(STDERR_FILENO) };
+	    .verify = co->verify, .progress = isatty(STDERR_FILENO) };
 	struct restore_stats st;
 	struct restore *r = NULL;
 	struct ctl *ctl = NULL;
@@ -134,10 +134,9 @@ run_restore(struct cfg *over, const struct cli_opts *co, int sfd)
 		return rc == -EIO || rc == -ENOMEM ? HYVE_EXIT_HOST :
 		    HYVE_EXIT_USAGE;
 	}
-	vm_log(vm, "restored from %s in %.0f ms (%" PRIu64 " MiB of RAM %s%s"
-	    "%s)", co->restore, (double)st.total_us / 1e3, st.ram_bytes >> 20,
-	    co->eager ? "read" : "mapped", co->no_ram_check ? "" :
-	    ", checksum verified", st.warnings ? ", with warnings" : "");
+	vm_log(vm, "restored from %s in %.0f ms (%" PRIu64 " MiB of RAM %s%s)",
+	    co->restore, (double)st.total_us / 1e3, st.ram_bytes >> 20,
+	    st.ram_how, st.warnings ? ", with warnings" : "");
 	return run_vm(vm, ctl, sfd);
 }
 

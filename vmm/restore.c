@@ -5,14 +5,18 @@
  *
  * Order, so that a bad checkpoint starts nothing:
  *  1. open: recover an interrupted publish, verify the meta's checksum, the
- *     RAM file's size and (unless told not to) its checksum;
+ *     RAM file's size and, per --verify: its checksum (full), or that its
+ *     chunk list adds up to the checksum (lazy: each chunk is checked when
+ *     first touched, vmm/lazyram.c; with --eager, full checks while
+ *     reading, in step 4);
  *  2. the configuration: the checkpoint's, then -o/-l/-k/NAME on top;
  *  3. what the document alone can tell, before anything is created: known
  *     section versions, the memory layout, one vcpu@N per vCPU, a device
  *     section for every configured device and a device with restore code
  *     for every device section;
  *  4. create the VM with guest RAM mapped from the RAM file
- *     (MAP_PRIVATE: pages load on first touch), create the devices, restore
+ *     (MAP_PRIVATE: pages load on first touch), read from it (--eager), or
+ *     left to load on demand (--verify=lazy), create the devices, restore
  *     (fill and check) every state, then apply it to KVM.
  * The caller then resumes the devices and starts the vCPUs (no PVH boot:
  * every vCPU, the APs too, goes on from its saved registers and MP state).
@@ -30,6 +34,7 @@
 
 #include "ckpt.h"
 #include "ctl_proto.h"
+#include "lazyram.h"
 #include "state.h"
 
 struct restore {
@@ -43,6 +48,9 @@ struct restore {
 	unsigned	 ncpus;
 	uint64_t	 t0;
 	struct restore_stats st;
+	enum cli_verify	 mode;		/* after any fallback */
+	ckp_ram_lazy_t	*lazy;		/* chunk by chunk: lazy, or eager full */
+	int		 uffd;		/* lazy: for vmm/lazyram.c */
 };
 
 static int
@@ -316,6 +324,69 @@ report_unknown_root(struct restore *r, ckp_sec_t *root)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Step 1: how the RAM file is checked                                       */
+/* ------------------------------------------------------------------------ */
+
+/* The whole RAM file against ram.checksum, before anything runs. */
+static int
+verify_full(struct restore *r, uint64_t data, char *err, size_t errlen)
+{
+	struct verify_progress vp = { .r = r, .t0 = ckpt_now_us() };
+	int rc;
+
+	rc = ckp_ram_verify_progress(r->doc, r->ram_path, 0, verify_progress,
+	    &vp);
+	r->st.open_us = ckpt_now_us() - vp.t0;
+	if (r->o->progress)
+		fprintf(stderr, "\rhyve: verified %s: %" PRIu64 " MiB of data in "
+		    "%.0f ms\033[K\n", r->ram_path, data >> 20,
+		    (double)r->st.open_us / 1e3);
+	if (rc != 0)
+		return fail(r, err, errlen, -EINVAL, "%s", ckp_doc_errmsg(r->doc));
+	return 0;
+}
+
+/*
+ * --verify: full checks the whole file now (with --eager, while reading
+ * it: one pass); lazy checks the chunk list and the size now and each
+ * chunk when first touched.  Lazy needs the meta's ram.chunks and a
+ * userfaultfd; without either it falls back to full, saying why: a check
+ * skipped silently would be worse than a slower start.
+ */
+static int
+plan_verify(struct restore *r, uint64_t data, char *err, size_t errlen)
+{
+	ckp_sec_t *ram = ckp_sec_find(ckp_doc_root(r->doc), "ram");
+	bool chunks = ram != NULL && ckp_sec_has(ram, "chunks");
+	char why[256], msg[512];
+
+	r->mode = r->o->no_ram_check ? CLI_VERIFY_NONE : r->o->verify;
+	if (r->mode == CLI_VERIFY_LAZY && !chunks) {
+		warn(r, "--verify=lazy: the meta has no ram.chunks (per-chunk "
+		    "checksums), so RAM can only be verified whole: verifying "
+		    "all of it before the guest starts (--verify=full)");
+		r->mode = CLI_VERIFY_FULL;
+	}
+	if (r->mode == CLI_VERIFY_LAZY &&
+	    (r->uffd = lazyram_uffd_open(why, sizeof(why))) < 0) {
+		snprintf(msg, sizeof(msg), "--verify=lazy needs userfaultfd: "
+		    "%s; verifying all of RAM before the guest starts instead "
+		    "(--verify=full)", why);
+		warn(r, msg);
+		r->mode = CLI_VERIFY_FULL;
+	}
+	/* The list must add up to the checksum before any chunk is trusted. */
+	if (chunks && (r->mode == CLI_VERIFY_LAZY ||
+	    (r->mode == CLI_VERIFY_FULL && r->o->eager)) &&
+	    ckp_ram_lazy_open(r->doc, r->ram_path, &r->lazy) != 0)
+		return fail(r, err, errlen, -EINVAL, "%s",
+		    ckp_doc_errmsg(r->doc));
+	if (r->mode == CLI_VERIFY_FULL && r->lazy == NULL)
+		return verify_full(r, data, err, errlen);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Steps 1-3                                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -324,6 +395,9 @@ restore_free(struct restore *r)
 {
 	if (r == NULL)
 		return;
+	ckp_ram_lazy_close(r->lazy);
+	if (r->uffd >= 0)
+		close(r->uffd);
 	ckp_doc_free(r->doc);
 	cfg_free(r->cfg);
 	free(r);
@@ -341,7 +415,6 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
     size_t errlen)
 {
 	struct restore *r;
-	struct verify_progress vp;
 	ckp_sec_t *root, *cfgsec;
 	const char *name, *cpus, *mem;
 	uint64_t ncpus = 1, data = 0;
@@ -353,6 +426,7 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -ENOMEM;
 	r->o = o;
+	r->uffd = -1;
 	r->t0 = ckpt_now_us();
 	snprintf(r->path, sizeof(r->path), "%s", o->path);
 	if ((rc = ckp_ram_path(o->path, r->ram_path, sizeof(r->ram_path))) != 0) {
@@ -377,21 +451,8 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
 		(void)ckp_sec_get_uint64(ckp_sec_find(root, "ram"), "data_bytes",
 		    &data);
 	/* ...and its checksum: a flipped bit would be a guest's silent corruption. */
-	if (!o->no_ram_check) {
-		vp = (struct verify_progress){ .r = r, .t0 = ckpt_now_us() };
-		rc = ckp_ram_verify_progress(r->doc, r->ram_path, 0,
-		    verify_progress, &vp);
-		r->st.open_us = ckpt_now_us() - vp.t0;
-		if (o->progress)
-			fprintf(stderr, "\rhyve: verified %s: %" PRIu64 " MiB of "
-			    "data in %.0f ms\033[K\n", r->ram_path, data >> 20,
-			    (double)r->st.open_us / 1e3);
-		if (rc != 0) {
-			rc = fail(r, err, errlen, -EINVAL, "%s",
-			    ckp_doc_errmsg(r->doc));
-			goto out;
-		}
-	}
+	if ((rc = plan_verify(r, data, err, errlen)) != 0)
+		goto out;
 
 	/* 2. Configuration: the checkpoint's, the command line's on top. */
 	if ((cfgsec = need_sec(r, root, "config", 1, err, errlen)) == NULL) {
@@ -465,38 +526,62 @@ out:
 /* Step 4                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* Eager: read the RAM file in pieces, with a progress line on a terminal. */
+struct load_progress {
+	struct restore	*r;
+	uint64_t	 base;		/* bytes of the regions before this one */
+	uint64_t	 total;
+	uint64_t	 t0;
+};
+
+static void
+load_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct load_progress *p = arg;
+	double dt = (double)(ckpt_now_us() - p->t0) / 1e6;
+
+	(void)total;
+	done += p->base;
+	fprintf(stderr, "\rhyve: loading RAM%s: %" PRIu64 "/%" PRIu64 " MiB "
+	    "(%3.0f%%) %.0f MiB/s ", p->r->lazy != NULL ? " (verifying)" : "",
+	    done >> 20, p->total >> 20, 100.0 * (double)done /
+	    (double)p->total, dt > 0 ? (double)done / dt / (1 << 20) : 0);
+}
+
+/*
+ * Eager: read every region, with a progress line on a terminal.  With
+ * --verify=full each chunk is checked as it is read (one pass over the
+ * file; a damaged chunk is refused before any device exists).
+ */
 static int
 read_ram(struct restore *r, struct vm *vm, char *err, size_t errlen)
 {
-	const uint64_t piece = 64ULL << 20;
-	uint64_t done = 0, t0 = ckpt_now_us();
+	struct load_progress lp = { .r = r, .total = vm->mem_size,
+	    .t0 = ckpt_now_us() };
+	char msg[PATH_MAX + 512];
 	unsigned i;
 	int rc;
 
 	for (i = 0; i < vm->nmem; i++) {
 		struct vm_mem_region *m = &vm->mem[i];
-		uint64_t off;
-		for (off = 0; off < m->size; off += piece) {
-			uint64_t len = m->size - off < piece ? m->size - off :
-			    piece;
-			if ((rc = ckp_ram_read(r->ram_path, m->file_off + off,
-			    m->host + off, len, 0)) != 0)
-				return fail(r, err, errlen, -EIO, "reading RAM "
-				    "from %s: %s", r->ram_path, strerror(-rc));
-			done += len;
-			if (r->o->progress) {
-				double dt = (double)(ckpt_now_us() - t0) / 1e6;
-				fprintf(stderr, "\rhyve: loading RAM: %" PRIu64
-				    "/%" PRIu64 " MiB (%3.0f%%) %.0f MiB/s ",
-				    done >> 20, vm->mem_size >> 20, 100.0 *
-				    (double)done / (double)vm->mem_size,
-				    dt > 0 ? (double)done / dt / (1 << 20) : 0);
-			}
-		}
+
+		if (r->lazy != NULL)
+			rc = ckp_ram_lazy_read(r->lazy, m->file_off, m->host,
+			    m->size, 0, r->o->progress ? load_progress : NULL,
+			    &lp, msg, sizeof(msg));
+		else if ((rc = ckp_ram_read(r->ram_path, m->file_off, m->host,
+		    m->size, 0)) != 0)
+			snprintf(msg, sizeof(msg), "reading RAM from %s: %s",
+			    r->ram_path, strerror(-rc));
+		if (rc != 0)
+			return fail(r, err, errlen, rc == -EBADMSG ? -EINVAL :
+			    -EIO, "%s", msg);
+		lp.base += m->size;
 	}
 	if (r->o->progress)
 		fprintf(stderr, "\n");
+	if (r->lazy != NULL &&
+	    (rc = ckp_ram_lazy_finish(r->lazy, msg, sizeof(msg))) != 0)
+		return fail(r, err, errlen, -EINVAL, "%s", msg);
 	return 0;
 }
 
@@ -525,6 +610,45 @@ map_ram(struct restore *r, struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* Guest RAM from the RAM file, as --verify and --eager ask. */
+static int
+load_ram(struct restore *r, struct vm *vm, char *err, size_t errlen)
+{
+	char msg[PATH_MAX + 512], why[PATH_MAX + 700];
+	uint64_t data = 0;
+	int rc;
+
+	if (r->mode == CLI_VERIFY_LAZY) {
+		/* Before anything touches guest RAM: nothing has yet. */
+		rc = lazyram_start(vm, r->lazy, r->uffd, r->ram_path, msg,
+		    sizeof(msg));
+		r->lazy = NULL;
+		r->uffd = -1;
+		if (rc == 0) {
+			r->st.ram_how = "loaded on demand, each chunk verified "
+			    "before the guest sees it";
+			return 0;
+		}
+		snprintf(why, sizeof(why), "--verify=lazy: %s; verifying all of "
+		    "RAM before the guest starts instead (--verify=full)", msg);
+		warn(r, why);
+		r->mode = CLI_VERIFY_FULL;
+		(void)ckp_sec_get_uint64(ckp_sec_find(ckp_doc_root(r->doc),
+		    "ram"), "data_bytes", &data);
+		if ((rc = verify_full(r, data, err, errlen)) != 0)
+			return rc;
+	}
+	if (r->o->eager) {
+		r->st.ram_how = r->mode == CLI_VERIFY_NONE ? "read, not verified" :
+		    r->lazy != NULL ? "read and verified in one pass" :
+		    "read, checksum verified";
+		return read_ram(r, vm, err, errlen);
+	}
+	r->st.ram_how = r->mode == CLI_VERIFY_NONE ? "mapped, not verified" :
+	    "mapped, checksum verified";
+	return map_ram(r, vm, err, errlen);
+}
+
 int
 restore_create(struct restore *r, struct vm **vmp, struct restore_stats *st,
     char *err, size_t errlen)
@@ -545,10 +669,10 @@ restore_create(struct restore *r, struct vm **vmp, struct restore_stats *st,
 		goto out;
 	}
 	t = ckpt_now_us();
-	rc = r->o->eager ? read_ram(r, vm, err, errlen) :
-	    map_ram(r, vm, err, errlen);
+	rc = load_ram(r, vm, err, errlen);
 	r->st.ram_us = ckpt_now_us() - t;
 	r->st.ram_bytes = vm->mem_size;
+	r->st.verify = r->mode;
 	if (rc != 0)
 		goto out;
 	vm->restoring = true;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "lazyram.h"
 #include "vm_priv.h"
 
 struct vm *
@@ -67,6 +68,8 @@ vm_free(struct vm *vm)
 	if (vm == NULL)
 		return;
 	vm_devs_fini(vm);
+	/* No thread is left that could touch guest RAM. */
+	lazyram_free(vm);
 	for (i = 0; vm->vcpus != NULL && i < vm->ncpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
@@ -252,6 +255,8 @@ vm_exit_code(const struct vm *vm)
 		return HYVE_EXIT_OK;
 	case VM_STOP_FAULT:
 		return HYVE_EXIT_FAULT;
+	case VM_STOP_BADRAM:
+		return HYVE_EXIT_BADRAM;
 	case VM_STOP_SIGNAL:
 		return 128 + vm->stop_status;
 	case VM_STOP_HOST:

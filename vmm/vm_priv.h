@@ -180,6 +180,7 @@ enum vm_stop_reason {
 	VM_STOP_HOST,		/* host or KVM error */
 	VM_STOP_SIGNAL,		/* SIGINT, SIGTERM, SIGHUP */
 	VM_STOP_SUSPENDED,	/* written to a checkpoint (hyvectl --suspend) */
+	VM_STOP_BADRAM,		/* a lazily loaded RAM file chunk did not match */
 };
 
 #define HYVE_EXIT_OK		0
@@ -187,6 +188,7 @@ enum vm_stop_reason {
 #define HYVE_EXIT_USAGE		2
 #define HYVE_EXIT_FAULT		3
 #define HYVE_EXIT_HOST		4
+#define HYVE_EXIT_BADRAM	5	/* restored with --verify=lazy: damaged RAM file */
 
 /* Record the first stop request and make every vCPU leave KVM_RUN. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int status,
@@ -252,6 +254,7 @@ struct vm {
 	uint64_t	 mem_size;
 	struct vm_mem_region mem[VM_MAX_MEM_REGIONS];
 	unsigned	 nmem;
+	struct lazyram	*lazy;		/* RAM loaded on demand (vmm/lazyram.c) */
 
 	struct iobus	 pio, mmio;
 	bool		 strictio;	/* x86.strictio: stop on unknown ports */
