@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -186,8 +187,9 @@ file_off_of(struct lazyram *lz, uint64_t addr, uint64_t *off)
 
 /*
  * Install @len bytes at @host: a copy of @src, or the zero page.  Either
- * wakes the threads waiting in the range.  A page already there (nothing
- * in hyve makes one, but the kernel would say so) is skipped.
+ * wakes the threads waiting in the range.  A page already there is an
+ * error (-EEXIST): something wrote guest RAM without a fault, and the
+ * guest would see that instead of the checkpoint.
  */
 static int
 fill(struct lazyram *lz, uint8_t *host, const uint8_t *src, uint64_t len)
@@ -216,9 +218,8 @@ fill(struct lazyram *lz, uint8_t *host, const uint8_t *src, uint64_t len)
 		e = errno;
 		if (n > 0)
 			done += (uint64_t)n;
-		if (e == EEXIST)
-			done += PAGE;
-		else if (e != EAGAIN || ++tries > 1000)
+		/* EAGAIN: the address space changed under the copy; again. */
+		if (e != EAGAIN || ++tries > 1000)
 			return -e;
 	}
 	return 0;
@@ -529,6 +530,43 @@ walker_main(void *arg)
 static int start(struct vm *vm, struct lazyram *lz, char *err,
     size_t errlen);
 
+/*
+ * Nothing may have touched guest RAM yet: a page there would never fault,
+ * and the guest would see it instead of the checkpoint's.
+ */
+static int
+untouched(struct vm *vm, char *err, size_t errlen)
+{
+	const uint64_t step = 1ULL << 30;
+	unsigned char *vec = malloc(step / PAGE);
+
+	if (vec == NULL) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < vm->nmem; i++) {
+		struct vm_mem_region *m = &vm->mem[i];
+
+		for (uint64_t off = 0; off < m->size; off += step) {
+			uint64_t len = m->size - off < step ? m->size - off : step;
+
+			if (mincore(m->host + off, len, vec) != 0)
+				continue;	/* cannot tell: nothing to report */
+			for (uint64_t p = 0; p < len / PAGE; p++) {
+				if ((vec[p] & 1) == 0)
+					continue;
+				snprintf(err, errlen, "guest RAM (%s) at offset "
+				    "%#" PRIx64 " was written before it could be "
+				    "loaded", m->name, (uint64_t)(off + p * PAGE));
+				free(vec);
+				return -EEXIST;
+			}
+		}
+	}
+	free(vec);
+	return 0;
+}
+
 int
 lazyram_start(struct vm *vm, ckp_ram_lazy_t *src, int uffd,
     const char *ram_path, char *err, size_t errlen)
@@ -588,6 +626,8 @@ start(struct vm *vm, struct lazyram *lz, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", strerror(errno ? errno : ENOMEM));
 		return -ENOMEM;
 	}
+	if ((rc = untouched(vm, err, errlen)) != 0)
+		return rc;
 	for (unsigned i = 0; i < vm->nmem; i++) {
 		struct vm_mem_region *m = &vm->mem[i];
 		struct uffdio_register reg = { .range = {

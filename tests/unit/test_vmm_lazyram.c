@@ -10,7 +10,8 @@
  * a damaged chunk touched by a thread, or found by the walker, stops the
  * VM (VM_STOP_BADRAM) with the file and the offset, and the thread that
  * touched it is not left hanging; totals that do not add up stop it too;
- * freeing a VM with chunks still missing does not hang.
+ * freeing a VM with chunks still missing does not hang; RAM written before
+ * loading began is refused.
  * Skips when this process cannot use userfaultfd.
  */
 #include <errno.h>
@@ -390,6 +391,33 @@ test_totals(const char *path)
 	vm_free(vm);
 }
 
+/* Guest RAM written before loading began would hide the checkpoint's bytes. */
+static void
+test_touched_first(const char *path)
+{
+	struct vm *vm = vm_new_for_test(SMALL);
+	ckp_ram_lazy_t *l = NULL;
+	ckp_doc_t *doc;
+	char why[256], err[1024] = "";
+	int uffd;
+
+	if (vm == NULL)
+		return;
+	vm->mem[0].host[5 * MiB + 3] = 1;
+	doc = ckp_checkpoint_open(path, CKP_OPEN_NORAMCHECK);
+	CHECK(ckp_ram_lazy_open(doc, path, &l) == 0);
+	ckp_doc_free(doc);
+	uffd = lazyram_uffd_open(why, sizeof(why));
+	CHECK(lazyram_start(vm, l, uffd, path, err, sizeof(err)) == -EEXIST);
+	/* (0x400000 where the write made a transparent huge page) */
+	CHECK(strstr(err, "at offset 0x500000") != NULL ||
+	    strstr(err, "at offset 0x400000") != NULL);
+	CHECK_HAS(err, "guest RAM (lowmem) at offset 0x");
+	CHECK_HAS(err, " was written before it could be loaded");
+	CHECK(vm->lazy == NULL);
+	vm_free(vm);
+}
+
 /* Freed with most chunks missing and the walker waiting: no hang. */
 static void
 test_free_early(const char *path)
@@ -432,6 +460,7 @@ main(void)
 	test_bad(path);
 	test_totals(path);
 	test_free_early(path);
+	test_touched_first(path);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
