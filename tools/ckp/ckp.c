@@ -870,6 +870,7 @@ main(int argc, char **argv)
 	struct opts o = { 0 };
 	const char *cmd = NULL;
 	bool opts_done = false;
+	int rc;
 
 	o.pos = calloc((size_t)argc + 1, sizeof(char *));
 	if (o.pos == NULL)
@@ -892,19 +893,25 @@ main(int argc, char **argv)
 				if (cmd != NULL) {
 					o.pos[0] = (char *)cmd;
 					o.npos = 1;
-					return cmd_help(&o);
+					rc = cmd_help(&o);
+					goto out;
 				}
 				usage_all(stdout);
-				return EX_OK;
+				rc = EX_OK;
+				goto out;
 			} else if (strcmp(a, "--to") == 0 || strcmp(a, "-t") == 0) {
-				if (i + 1 >= argc)
-					return usage_error("convert",
+				if (i + 1 >= argc) {
+					rc = usage_error("convert",
 					    "option '%s' needs an encoding", a);
+					goto out;
+				}
 				o.to = argv[++i];
 			} else if (strncmp(a, "--to=", 5) == 0)
 				o.to = a + 5;
-			else
-				return usage_error(cmd, "unknown option '%s'", a);
+			else {
+				rc = usage_error(cmd, "unknown option '%s'", a);
+				goto out;
+			}
 			continue;
 		}
 		if (cmd == NULL)
@@ -914,11 +921,13 @@ main(int argc, char **argv)
 	}
 	if (cmd == NULL) {
 		usage_all(stderr);
-		return EX_BAD;
+		rc = EX_BAD;
+		goto out;
 	}
-	if (o.to != NULL && strcmp(cmd, "convert") != 0)
-		return usage_error(cmd, "option --to belongs to 'convert'");
-	int rc;
+	if (o.to != NULL && strcmp(cmd, "convert") != 0) {
+		rc = usage_error(cmd, "option --to belongs to 'convert'");
+		goto out;
+	}
 	if (strcmp(cmd, "show") == 0)
 		rc = cmd_show(&o);
 	else if (strcmp(cmd, "get") == 0)
@@ -937,6 +946,7 @@ main(int argc, char **argv)
 		rc = cmd_help(&o);
 	else
 		rc = usage_error(NULL, "unknown command '%s'", cmd);
+out:
 	free(o.pos);
 	return rc;
 }
