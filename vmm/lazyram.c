@@ -63,6 +63,8 @@ static const char *const by_text[BY_N] = {
  * needs first (its reads would queue behind the walker's).
  */
 #define WALK_DELAY_MS	250
+/* ...and goes on only once the guest has faulted nothing for this long. */
+#define WALK_QUIET_US	20000
 /*
  * After a bad chunk, how long the vCPUs get to leave the guest (they were
  * kicked) before the threads waiting in that chunk go on with zeros.
@@ -88,6 +90,7 @@ struct lazyram {
 	pthread_t	 walker;
 	bool		 walker_started;
 	unsigned	 walk_delay_ms;
+	_Atomic uint64_t last_fault_us;	/* when a fault last came (walk_yield) */
 	uint64_t	 t0;
 	/* lock protects what follows */
 	pthread_mutex_t	 lock;
@@ -405,6 +408,7 @@ handler_main(void *arg)
 				    " outside guest RAM", addr);
 				continue;
 			}
+			atomic_store(&lz->last_fault_us, now_us());
 			if (load(lz, off / lz->chunk, buf, BY_FAULT) == 1)
 				wake_page(lz, addr);
 		}
@@ -482,18 +486,35 @@ finish(struct lazyram *lz, int by, char *err, size_t errlen)
 	return rc;
 }
 
-/* The lowest CPU and I/O priority for the calling thread (best effort). */
+/*
+ * The lowest CPU priority for the calling thread (on Linux nice is per
+ * thread).  Not the idle I/O class: a fault may wait for a chunk the
+ * walker is reading, and an idle-class read can wait seconds behind other
+ * I/O (mq-deadline ages it after 10 s).  The walker yields to faults
+ * instead (walk_yield).
+ */
 static void
 lower_priority(void)
 {
-	pid_t tid = (pid_t)syscall(SYS_gettid);
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+}
 
-	/* On Linux nice is per thread. */
-	(void)setpriority(PRIO_PROCESS, (id_t)tid, 19);
-#ifdef SYS_ioprio_set
-	/* IOPRIO_WHO_PROCESS, class IDLE (3): read only when the disk is idle. */
-	(void)syscall(SYS_ioprio_set, 1, tid, 3 << 13);
-#endif
+/*
+ * While the guest is faulting chunks in, its reads go first: wait until
+ * none came for WALK_QUIET_US.  false when the walker must stop.
+ */
+static bool
+walk_yield(struct lazyram *lz)
+{
+	for (;;) {
+		uint64_t last = atomic_load(&lz->last_fault_us);
+
+		if (atomic_load(&lz->quit) || atomic_load(&lz->vm->stopping))
+			return false;
+		if (now_us() - last >= WALK_QUIET_US)
+			return true;
+		sleep_ms(WALK_QUIET_US / 4000);
+	}
 }
 
 static void *
@@ -515,7 +536,7 @@ walker_main(void *arg)
 	for (uint64_t c = 0; c < lz->nchunks; c++) {
 		int rc;
 
-		if (atomic_load(&lz->quit) || atomic_load(&lz->vm->stopping))
+		if (!walk_yield(lz))
 			break;
 		rc = load(lz, c, buf, BY_WALK);
 		if (rc < 0 && rc != -EBUSY)
@@ -594,6 +615,7 @@ lazyram_start(struct vm *vm, ckp_ram_lazy_t *src, int uffd,
 	pthread_mutex_init(&lz->complete_lock, NULL);
 	atomic_init(&lz->ndone, 0);
 	atomic_init(&lz->data, 0);
+	atomic_init(&lz->last_fault_us, 0);
 	for (int i = 0; i < BY_N; i++)
 		atomic_init(&lz->nby[i], 0);
 	/* Tests only: HYVE_TEST_LAZY_WALK_DELAY_MS holds the walker back. */
