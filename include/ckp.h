@@ -557,10 +557,20 @@ int ckp_writer_put(ckp_writer_t *w, uint64_t file_off, const void *data,
     uint64_t len);
 
 /**
- * Finish: hash the chunks ckp_writer_put() changed (from the file, so the
- * guest may run again meanwhile), fsync the RAM file, record the "ram"
- * section in @p meta (replacing one it has: file, size, checksum,
- * chunk_size, data_bytes, extents, chunks), encode @p meta with @p enc, and
+ * Complete the RAM file: hash the chunks ckp_writer_put() changed (from
+ * the file, so the guest may run again meanwhile) and fsync it.  Optional:
+ * ckp_writer_commit() does it when it was not done, or when a put came
+ * after it; a caller calls it first to tell the time the RAM file takes
+ * to become durable from the time the meta and the publish take.  On
+ * failure the writer has its sticky error (ckp_writer_errmsg()) and the
+ * temporary is gone; commit then fails with it.
+ */
+int ckp_writer_sync(ckp_writer_t *w);
+
+/**
+ * Finish: ckp_writer_sync() unless done, record the "ram" section in
+ * @p meta (replacing one it has: file, size, checksum, chunk_size,
+ * data_bytes, extents, chunks), encode @p meta with @p enc, and
  * publish both files atomically.  Frees @p w, also on failure (then the
  * temporaries are gone and the previous checkpoint is unchanged, unless the
  * message says the publish is to be completed by ckp_recover()).  A

@@ -215,6 +215,18 @@ enum {
 	CKP__C_DIRTY,		/* written by ckp_writer_put: summarise from the file */
 };
 
+/*
+ * put_segs keeps at most this much of the RAM file in the page cache
+ * (writer.c, window_advance); 0: no bound.  A variable so that bench_ram
+ * can measure the alternatives.
+ */
+#define CKP_WRITE_WINDOW	(64ull << 20)
+extern uint64_t ckp__write_window;
+/* Scanners may run this many chunks ahead of the writer, at least. */
+#define CKP_WRITE_AHEAD_MIN	8
+/* put_segs writes through O_DIRECT (bench_ram's comparison only). */
+extern bool ckp__write_direct;
+
 /** Record the "ram" section for @p t in @p meta (replacing one). */
 int	ckp__ram_sec_write(ckp_doc_t *meta, const char *file,
 	    const struct ckp__ram_totals *t, const uint8_t *blob,

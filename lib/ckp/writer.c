@@ -42,6 +42,7 @@ struct ckp_writer {
 	ckp_progress_fn	*progress;
 	void		*progress_arg;
 	atomic_bool	 no_punch;	/* the file system cannot punch holes */
+	atomic_bool	 synced;	/* RAM file hashed and fsync'd since the last put */
 	atomic_int	 err;		/* sticky */
 	pthread_mutex_t	 mu;		/* errmsg */
 	char		 errmsg[CKP_RAM_ERRMAX];
@@ -169,6 +170,7 @@ ckp_writer_begin(const char *path, uint64_t ram_size, ckp_writer_t **wp,
 	pthread_mutex_init(&w->mu, NULL);
 	atomic_init(&w->err, 0);
 	atomic_init(&w->no_punch, false);
+	atomic_init(&w->synced, false);
 	if ((r = ckp__names_init(&w->n, path)) < 0) {
 		fmt_err(errbuf, errlen, "%s: not a checkpoint name (empty, a "
 		    "directory, or ending in .tmp)", path != NULL ? path : "");
@@ -329,30 +331,48 @@ write_piece(struct ckp_writer *w, const unsigned char *host, uint64_t off,
 /* ---- put_segs ---- */
 
 /*
- * Start writing back the chunk just written: the disk then works while the
- * next chunks are copied, and commit's fsync finds little left to do
- * (measured: a dense 1 GiB checkpoint in 0.3x to 0.7x the time of write +
- * fsync of the same bytes).  Per chunk rather than in 8 MiB batches: the
- * same for a dense guest, and a sparse one's scattered extents went out
- * faster (0.04 s against 0.06 s for 500 extents).
+ * put_segs is a pipeline.  Scanners (every thread) take the chunks in file
+ * order, find their zero pages, summarise and hash them from memory and
+ * list what is to be written (one op per run of pages).  The calling
+ * thread is the only writer: it writes the chunks' ops in file order,
+ * gathering neighbouring runs into writes of up to WRITE_MAX, and helps
+ * scanning while the chunk it needs next is not ready.
+ *
+ * One writer because buffered writes to one file serialise on its inode
+ * lock (ext4, xfs): with two, the second spun on it (22% of a dense 1 GiB
+ * checkpoint's time) and the checkpoint was no faster; hashing (11%) runs
+ * beside the writer instead of in turn with it.  In file order, so that
+ * the page cache the file occupies is one window (below).  Scanners stay
+ * at most nslots chunks ahead: a chunk is copied soon after it was hashed
+ * (still in the CPU's caches) and the ops need fixed memory.
  */
-static void
-start_writeback(struct ckp_writer *w, uint64_t from, uint64_t to)
-{
-#ifdef SYNC_FILE_RANGE_WRITE
-	(void)sync_file_range(w->fd, (off_t)from, (off_t)(to - from),
-	    SYNC_FILE_RANGE_WRITE);
-#else
-	(void)w;
-	(void)from;
-	(void)to;
-#endif
-}
+#define WRITE_MAX	(8u << 20)
+
+uint64_t ckp__write_window = CKP_WRITE_WINDOW;
+bool ckp__write_direct;
+
+/* A range to write: from host memory, or (host NULL) zeros. */
+struct wop {
+	const unsigned char *host;
+	uint64_t	 off;
+	uint64_t	 len;
+};
 
 struct piece {
 	const unsigned char *host;
 	uint64_t	 off;
 	uint64_t	 len;
+};
+
+/* One chunk between its scanner and the writer. */
+struct slot {
+	bool		 ready;		/* scanned, not yet written (segw.mu) */
+	bool		 valid;		/* sum is the file's chunk after writing */
+	bool		 pristine;	/* a hole before this put_segs */
+	unsigned	 nops;
+	struct wop	*ops;		/* CKP_RAM_CHUNK / PAGE at most */
+	struct ckp__csum sum;
+	uint64_t	 covered;	/* bytes of segments in the chunk */
 };
 
 struct segw {
@@ -361,9 +381,22 @@ struct segw {
 	unsigned	 nsegs;
 	uint64_t	*chunk;		/* per unit: chunk index */
 	unsigned	*first;		/* per unit: first segment in it */
+	uint64_t	 nunits;
 	XXH3_state_t	**xs;		/* per thread */
 	struct piece	**pieces;	/* per thread: CKP_RAM_CHUNK / PAGE */
-	atomic_uint_fast64_t done;
+	struct slot	*slots;		/* unit u in slots[u % nslots] */
+	unsigned	 nslots;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 ready_cv;	/* a slot became ready: the writer */
+	pthread_cond_t	 free_cv;	/* the writer moved on: scanners */
+	uint64_t	 next_scan;	/* next unit to claim (mu) */
+	uint64_t	 next_write;	/* units below it are written (mu) */
+	bool		 stop;		/* (mu) */
+	/* The writer's own. */
+	int		 dfd;		/* O_DIRECT descriptor, or -1 */
+	struct wop	 pend;		/* a write being gathered */
+	uint64_t	 win_lo;	/* written, maybe cached from here on */
+	uint64_t	 done;
 	uint64_t	 total;
 	uint64_t	 last_ms;	/* last progress report */
 };
@@ -386,9 +419,8 @@ mono_ms(void)
 }
 
 static void
-segw_tick(void *arg)
+segw_tick(struct segw *s)
 {
-	struct segw *s = arg;
 	uint64_t now;
 
 	if (s->w->progress == NULL)
@@ -397,7 +429,7 @@ segw_tick(void *arg)
 	if (now - s->last_ms < 100)
 		return;
 	s->last_ms = now;
-	s->w->progress(s->w->progress_arg, atomic_load(&s->done), s->total);
+	s->w->progress(s->w->progress_arg, s->done, s->total);
 }
 
 /* Hash a chunk's pieces, the gaps between them being zeros (a hole). */
@@ -428,26 +460,59 @@ hash_pieces(XXH3_state_t *xs, const struct piece *pc, unsigned np,
 	return XXH3_64bits_digest(xs);
 }
 
-static int
-segw_unit(void *arg, uint64_t unit, unsigned tid)
+/*
+ * The ops of one piece (inside one chunk): a write per run of non-zero
+ * pages; a zeroing per run of zero pages unless the chunk is a hole.
+ */
+static void
+scan_piece(struct slot *sl, const unsigned char *host, uint64_t off,
+    uint64_t len, bool pristine, struct ckp__cacc *acc)
 {
-	struct segw *s = arg;
+	uint64_t run = 0, zrun = 0;	/* lengths of the open runs */
+
+	for (uint64_t p = 0; p <= len; p += CKP_RAM_PAGE) {
+		bool end = p == len;
+		bool nz = !end && !ckp__is_zero(host + p, CKP_RAM_PAGE);
+
+		if (!end)
+			ckp__cacc_page(acc, nz);
+		if ((end || !nz) && run != 0) {
+			sl->ops[sl->nops++] = (struct wop){ host + p - run,
+			    off + p - run, run };
+			run = 0;
+		}
+		if ((end || nz) && zrun != 0) {
+			sl->ops[sl->nops++] = (struct wop){ NULL, off + p - zrun,
+			    zrun };
+			zrun = 0;
+		}
+		if (end)
+			break;
+		if (nz)
+			run += CKP_RAM_PAGE;
+		else if (!pristine)
+			zrun += CKP_RAM_PAGE;
+	}
+}
+
+/* Scan unit @p u into @p sl: ops, summary and (when valid) hash. */
+static void
+scan_unit(struct segw *s, uint64_t u, unsigned tid, struct slot *sl)
+{
 	struct ckp_writer *w = s->w;
-	uint64_t c = s->chunk[unit];
+	uint64_t c = s->chunk[u];
 	uint64_t cstart = c * w->chunk_size;
 	uint64_t cend = cstart + w->chunk_size < w->size ?
 	    cstart + w->chunk_size : w->size;
-	bool pristine = atomic_load(&w->state[c]) == CKP__C_PRISTINE;
-	bool wrote = false;
 	struct piece *pc = s->pieces[tid];
-	unsigned np = 0;
-	uint64_t covered = 0;
-	struct ckp__csum sum;
 	struct ckp__cacc acc;
-	int r;
+	unsigned np = 0;
 
-	ckp__cacc_start(&acc, &sum);
-	for (unsigned i = s->first[unit]; i < s->nsegs &&
+	sl->pristine = atomic_load(&w->state[c]) == CKP__C_PRISTINE;
+	sl->nops = 0;
+	sl->covered = 0;
+	ckp__cacc_start(&acc, &sl->sum);
+	for (unsigned i = s->first[u]; i < s->nsegs &&
 	    s->segs[i].file_off < cend; i++) {
 		const ckp_ram_seg_t *sg = &s->segs[i];
 		uint64_t ps = sg->file_off > cstart ? sg->file_off : cstart;
@@ -462,28 +527,248 @@ segw_unit(void *arg, uint64_t unit, unsigned tid)
 		pc[np].len = pe - ps;
 		ckp__cacc_zeros(&acc, (uint32_t)((ps - cstart) / CKP_RAM_PAGE -
 		    acc.page));
-		if ((r = write_piece(w, pc[np].host, ps, pe - ps, pristine,
-		    &acc, &wrote)) < 0)
-			return r;
-		covered += pe - ps;
+		scan_piece(sl, pc[np].host, ps, pe - ps, sl->pristine, &acc);
+		sl->covered += pe - ps;
 		np++;
 	}
 	ckp__cacc_zeros(&acc, (uint32_t)((cend - cstart) / CKP_RAM_PAGE -
 	    acc.page));
 	ckp__cacc_end(&acc);
-	if (covered == cend - cstart || pristine) {
-		/* The file's chunk is what memory holds (holes for the gaps). */
-		if (sum.data_pages != 0)
-			sum.hash = hash_pieces(s->xs[tid], pc, np, cstart, cend);
-		w->cs[c] = sum;
-		atomic_store(&w->state[c], pristine && !wrote ?
+	/* Else the file keeps bytes of an earlier write beside the pieces. */
+	sl->valid = sl->covered == cend - cstart || sl->pristine;
+	if (sl->valid && sl->sum.data_pages != 0)
+		sl->sum.hash = hash_pieces(s->xs[tid], pc, np, cstart, cend);
+}
+
+/*
+ * Bound the page cache the file occupies: start writeback of what was just
+ * written (the disk works while the next chunks are copied, and commit's
+ * fsync finds little left), and wait for and drop what lies more than
+ * ckp__write_window behind.  Measured (docs/RAMFILE.md section 7): without
+ * the window a dense 4 GiB checkpoint took 3-6x an O_DIRECT write of the
+ * same bytes, most of it copying into page cache that had to grow into
+ * memory the host had taken back; with it, that memory is reused.
+ * Without sync_file_range (not Linux) writeback starts at commit's fsync.
+ */
+static void
+window_advance(struct segw *s, uint64_t from, uint64_t to)
+{
+#if defined(SYNC_FILE_RANGE_WRITE) && defined(SYNC_FILE_RANGE_WAIT_BEFORE) && \
+    defined(SYNC_FILE_RANGE_WAIT_AFTER)
+	struct ckp_writer *w = s->w;
+	uint64_t win = ckp__write_window, end;
+
+	(void)sync_file_range(w->fd, (off_t)from, (off_t)(to - from),
+	    SYNC_FILE_RANGE_WRITE);
+	if (win == 0)
+		return;
+	if (s->win_lo == UINT64_MAX)
+		s->win_lo = from;
+	if (to - s->win_lo <= win)
+		return;
+	end = (to - win) / CKP_RAM_PAGE * CKP_RAM_PAGE;
+	/*
+	 * Errors surface at commit's fsync (the kernel keeps them for the
+	 * file); the pages that failed stay dirty and are not dropped.
+	 */
+	(void)sync_file_range(w->fd, (off_t)s->win_lo, (off_t)(end - s->win_lo),
+	    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+	    SYNC_FILE_RANGE_WAIT_AFTER);
+#ifdef POSIX_FADV_DONTNEED
+	(void)posix_fadvise(w->fd, (off_t)s->win_lo, (off_t)(end - s->win_lo),
+	    POSIX_FADV_DONTNEED);
+#endif
+	s->win_lo = end;
+#else
+	(void)s;
+	(void)from;
+	(void)to;
+#endif
+}
+
+/* Write the gathered run. */
+static int
+flush_pend(struct segw *s)
+{
+	struct ckp_writer *w = s->w;
+	struct wop *p = &s->pend;
+	int r;
+
+	if (p->len == 0)
+		return 0;
+	if (s->dfd >= 0 && (uintptr_t)p->host % CKP_RAM_PAGE == 0) {
+		r = ckp__pwrite_all(s->dfd, p->host, p->len, p->off);
+		if (r != -EINVAL)
+			goto done;
+		/* Alignment this file system will not take: buffered. */
+		close(s->dfd);
+		s->dfd = -1;
+	}
+	r = ckp__pwrite_all(w->fd, p->host, p->len, p->off);
+	if (r == 0)
+		window_advance(s, p->off, p->off + p->len);
+done:
+	if (r < 0)
+		return w_fail(w, r, "writing %s at offset 0x%" PRIx64 ": %s",
+		    w->n.rtmp, p->off, strerror(-r));
+	p->len = 0;
+	return 0;
+}
+
+/* The writer: the ops of unit @p u, then the chunk's state. */
+static int
+write_unit(struct segw *s, uint64_t u, const struct slot *sl)
+{
+	struct ckp_writer *w = s->w;
+	struct wop *p = &s->pend;
+	uint64_t c = s->chunk[u];
+	int r;
+
+	for (unsigned i = 0; i < sl->nops; i++) {
+		const struct wop *op = &sl->ops[i];
+
+		if (op->host == NULL) {
+			if ((r = zero_range(w, op->off, op->len)) < 0)
+				return w_fail(w, r, "zeroing %s at offset 0x%"
+				    PRIx64 ": %s", w->n.rtmp, op->off,
+				    strerror(-r));
+			continue;
+		}
+		if (p->len != 0 && p->off + p->len == op->off &&
+		    p->host + p->len == op->host &&
+		    p->len + op->len <= WRITE_MAX) {
+			p->len += op->len;
+			continue;
+		}
+		if ((r = flush_pend(s)) < 0)
+			return r;
+		*p = *op;
+	}
+	if (sl->valid) {
+		w->cs[c] = sl->sum;
+		atomic_store(&w->state[c], sl->pristine && sl->nops == 0 ?
 		    CKP__C_PRISTINE : CKP__C_CLEAN);
 	} else
 		atomic_store(&w->state[c], CKP__C_DIRTY);
-	atomic_fetch_add(&s->done, covered);
-	if (wrote)
-		start_writeback(w, cstart, cend);
+	s->done += sl->covered;
 	return 0;
+}
+
+struct scan_thr {
+	struct segw	*s;
+	unsigned	 tid;
+	pthread_t	 thr;
+};
+
+static void *
+scan_main(void *arg)
+{
+	struct scan_thr *t = arg;
+	struct segw *s = t->s;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		uint64_t u;
+		struct slot *sl;
+
+		while (!s->stop && s->next_scan < s->nunits &&
+		    s->next_scan >= s->next_write + s->nslots)
+			pthread_cond_wait(&s->free_cv, &s->mu);
+		if (s->stop || s->next_scan >= s->nunits)
+			break;
+		u = s->next_scan++;
+		sl = &s->slots[u % s->nslots];
+		pthread_mutex_unlock(&s->mu);
+		scan_unit(s, u, t->tid, sl);
+		pthread_mutex_lock(&s->mu);
+		sl->ready = true;
+		pthread_cond_signal(&s->ready_cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* The calling thread: write every unit in order, scanning when idle. */
+static int
+write_all(struct segw *s)
+{
+	int r = 0;
+
+	for (uint64_t u = 0; u < s->nunits && r == 0; u++) {
+		struct slot *sl = &s->slots[u % s->nslots];
+
+		pthread_mutex_lock(&s->mu);
+		while (!sl->ready) {
+			if (s->next_scan < s->nunits &&
+			    s->next_scan < s->next_write + s->nslots) {
+				uint64_t v = s->next_scan++;
+				struct slot *vs = &s->slots[v % s->nslots];
+
+				pthread_mutex_unlock(&s->mu);
+				scan_unit(s, v, 0, vs);
+				pthread_mutex_lock(&s->mu);
+				vs->ready = true;
+				continue;
+			}
+			pthread_cond_wait(&s->ready_cv, &s->mu);
+		}
+		pthread_mutex_unlock(&s->mu);
+		r = write_unit(s, u, sl);
+		pthread_mutex_lock(&s->mu);
+		sl->ready = false;
+		s->next_write = u + 1;
+		pthread_cond_broadcast(&s->free_cv);
+		pthread_mutex_unlock(&s->mu);
+		segw_tick(s);
+	}
+	if (r == 0)
+		r = flush_pend(s);
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_broadcast(&s->free_cv);
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+static int
+segw_run(struct segw *s, unsigned nthreads)
+{
+	struct scan_thr *thr = NULL;
+	unsigned started = 0;
+	int r;
+
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->ready_cv, NULL);
+	pthread_cond_init(&s->free_cv, NULL);
+	s->dfd = -1;
+	s->win_lo = UINT64_MAX;
+#ifdef O_DIRECT
+	if (ckp__write_direct)
+		s->dfd = open(s->w->n.rtmp, O_WRONLY | O_DIRECT | O_CLOEXEC);
+#endif
+	if (nthreads > s->nunits)
+		nthreads = s->nunits == 0 ? 1 : (unsigned)s->nunits;
+	if (nthreads > 1 && (thr = calloc(nthreads, sizeof(*thr))) != NULL) {
+		for (unsigned i = 1; i < nthreads; i++) {
+			thr[started].s = s;
+			thr[started].tid = i;
+			/* Fewer threads than asked for is slower, not wrong. */
+			if (pthread_create(&thr[started].thr, NULL, scan_main,
+			    &thr[started]) != 0)
+				break;
+			started++;
+		}
+	}
+	r = write_all(s);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(thr[i].thr, NULL);
+	free(thr);
+	if (s->dfd >= 0)
+		close(s->dfd);
+	pthread_cond_destroy(&s->free_cv);
+	pthread_cond_destroy(&s->ready_cv);
+	pthread_mutex_destroy(&s->mu);
+	return r;
 }
 
 int
@@ -502,7 +787,6 @@ ckp_writer_put_segs(ckp_writer_t *w, const ckp_ram_seg_t *segs,
 		nthreads = ckp__default_threads();
 	if (nthreads > 256)
 		nthreads = 256;
-	atomic_init(&s.done, 0);
 	if ((s.segs = malloc(nsegs * sizeof(*segs))) == NULL)
 		return w_fail(w, -ENOMEM, "writing %s: %s", w->n.ram,
 		    strerror(ENOMEM));
@@ -538,13 +822,17 @@ ckp_writer_put_segs(ckp_writer_t *w, const ckp_ram_seg_t *segs,
 			last = c1;
 		}
 	}
+	atomic_store(&w->synced, false);
+	s.nslots = nthreads * 4 < CKP_WRITE_AHEAD_MIN ? CKP_WRITE_AHEAD_MIN :
+	    nthreads * 4;
 	s.chunk = malloc((nunits + 1) * sizeof(*s.chunk));
 	s.first = malloc((nunits + 1) * sizeof(*s.first));
 	s.xs = calloc(nthreads, sizeof(*s.xs));
 	s.pieces = calloc(nthreads, sizeof(*s.pieces));
+	s.slots = calloc(s.nslots, sizeof(*s.slots));
 	r = -ENOMEM;
 	if (s.chunk == NULL || s.first == NULL || s.xs == NULL ||
-	    s.pieces == NULL)
+	    s.pieces == NULL || s.slots == NULL)
 		goto nomem;
 	for (unsigned i = 0; i < nthreads; i++) {
 		s.xs[i] = XXH3_createState();
@@ -553,6 +841,10 @@ ckp_writer_put_segs(ckp_writer_t *w, const ckp_ram_seg_t *segs,
 		if (s.xs[i] == NULL || s.pieces[i] == NULL)
 			goto nomem;
 	}
+	for (unsigned i = 0; i < s.nslots; i++)
+		if ((s.slots[i].ops = malloc(CKP_RAM_CHUNK / CKP_RAM_PAGE *
+		    sizeof(struct wop))) == NULL)
+			goto nomem;
 	nunits = 0;
 	last = UINT64_MAX;
 	for (unsigned i = 0; i < nsegs; i++) {
@@ -570,12 +862,13 @@ ckp_writer_put_segs(ckp_writer_t *w, const ckp_ram_seg_t *segs,
 			last = c;
 		}
 	}
+	s.nunits = nunits;
 	if (nthreads > w->nthreads)
 		w->nthreads = nthreads;
 	s.last_ms = mono_ms();
-	r = ckp__parallel(nthreads, nunits, segw_unit, segw_tick, &s);
+	r = segw_run(&s, nthreads);
 	if (r == 0 && w->progress != NULL)
-		w->progress(w->progress_arg, atomic_load(&s.done), s.total);
+		w->progress(w->progress_arg, s.done, s.total);
 	ckp__crash_point("put-segs");
 	goto out;
 nomem:
@@ -587,8 +880,12 @@ out:
 	if (s.pieces != NULL)
 		for (unsigned i = 0; i < nthreads; i++)
 			free(s.pieces[i]);
+	if (s.slots != NULL)
+		for (unsigned i = 0; i < s.nslots; i++)
+			free(s.slots[i].ops);
 	free(s.xs);
 	free(s.pieces);
+	free(s.slots);
 	free(s.chunk);
 	free(s.first);
 	free(s.segs);
@@ -610,6 +907,7 @@ ckp_writer_put(ckp_writer_t *w, uint64_t file_off, const void *data,
 		return w_fail(w, -EINVAL, "writing %s: bad range (file offset "
 		    "0x%" PRIx64 ", length 0x%" PRIx64 ", RAM size 0x%" PRIx64
 		    ")", w->n.ram, file_off, len, w->size);
+	atomic_store(&w->synced, false);
 	while (len > 0) {
 		uint64_t c = file_off / w->chunk_size;
 		uint64_t cend = (c + 1) * w->chunk_size;
@@ -655,15 +953,50 @@ ckp__ram_sec_write(ckp_doc_t *meta, const char *file,
 }
 
 int
+ckp_writer_sync(ckp_writer_t *w)
+{
+	unsigned char *todo;
+	char err[CKP_RAM_ERRMAX];
+	bool any = false;
+	int r;
+
+	if ((r = atomic_load(&w->err)) != 0)
+		return r;
+	if (atomic_load(&w->synced))
+		return 0;
+	if ((todo = malloc(w->nchunks + 1)) == NULL)
+		return w_fail(w, -ENOMEM, "checkpoint %s: %s", w->n.ram,
+		    strerror(ENOMEM));
+	for (uint64_t c = 0; c < w->nchunks; c++) {
+		todo[c] = atomic_load(&w->state[c]) == CKP__C_DIRTY;
+		any |= todo[c];
+	}
+	if (any && (r = ckp__ram_sum_file(w->fd, w->n.rtmp, w->size,
+	    w->chunk_size, w->cs, todo, w->nthreads, err, sizeof(err))) < 0) {
+		free(todo);
+		return w_fail(w, r, "%s", err);
+	}
+	for (uint64_t c = 0; c < w->nchunks; c++)
+		if (todo[c])
+			atomic_store(&w->state[c], CKP__C_CLEAN);
+	free(todo);
+	if (fsync(w->fd) < 0)
+		return w_fail(w, -errno, "fsync %s: %s", w->n.rtmp,
+		    strerror(errno));
+	ckp__crash_point("ram-synced");
+	atomic_store(&w->synced, true);
+	return 0;
+}
+
+int
 ckp_writer_commit(ckp_writer_t *w, ckp_doc_t *meta, ckp_enc_t enc,
     char *errbuf, size_t errlen)
 {
 	struct ckp__ram_totals t;
-	unsigned char *todo = NULL;
 	uint8_t *blob = NULL;
 	size_t bloblen = 0, mlen = 0;
 	void *mbuf = NULL;
-	bool any = false, renamed = false;
+	bool renamed = false;
 	char err[CKP_RAM_ERRMAX];
 	int r;
 
@@ -683,24 +1016,10 @@ ckp_writer_commit(ckp_writer_t *w, ckp_doc_t *meta, ckp_enc_t enc,
 		    "%s", w->n.ram, ckp_doc_errmsg(meta));
 		goto fail;
 	}
-	if ((todo = malloc(w->nchunks + 1)) == NULL)
-		goto nomem;
-	for (uint64_t c = 0; c < w->nchunks; c++) {
-		todo[c] = atomic_load(&w->state[c]) == CKP__C_DIRTY;
-		any |= todo[c];
-	}
-	if (any && (r = ckp__ram_sum_file(w->fd, w->n.rtmp, w->size,
-	    w->chunk_size, w->cs, todo, w->nthreads, err, sizeof(err))) < 0) {
-		fmt_err(errbuf, errlen, "%s", err);
+	if ((r = ckp_writer_sync(w)) < 0) {
+		fmt_err(errbuf, errlen, "%s", w->errmsg);
 		goto fail;
 	}
-	if (fsync(w->fd) < 0) {
-		r = -errno;
-		fmt_err(errbuf, errlen, "fsync %s: %s", w->n.rtmp,
-		    strerror(errno));
-		goto fail;
-	}
-	ckp__crash_point("ram-synced");
 	if ((r = ckp__ram_combine(w->cs, w->size, w->chunk_size, &t, &blob,
 	    &bloblen)) < 0)
 		goto nomem;
@@ -724,7 +1043,6 @@ ckp_writer_commit(ckp_writer_t *w, ckp_doc_t *meta, ckp_enc_t enc,
 	}
 	w->removed = true;
 	writer_free(w);
-	free(todo);
 	free(blob);
 	free(mbuf);
 	return 0;
@@ -734,7 +1052,6 @@ nomem:
 	    strerror(ENOMEM));
 fail:
 	ckp_writer_abort(w);
-	free(todo);
 	free(blob);
 	free(mbuf);
 	return r;

@@ -375,6 +375,7 @@ test_bad_segs(void)
 			CHECK(ckp_writer_put_segs(w, ovl, 2, 2) == -EINVAL);
 		CHECK(ckp_writer_error(w) == -EINVAL);
 		CHECK_HAS(ckp_writer_errmsg(w), "bad.ckp");
+		CHECK(ckp_writer_sync(w) == -EINVAL);	/* sticky */
 		CHECK(access(tmp, F_OK) < 0 && errno == ENOENT);
 		/* Sticky: later calls fail too, commit publishes nothing. */
 		CHECK(ckp_writer_put(w, 0, m, PG) == -EINVAL);
@@ -587,6 +588,8 @@ test_rounds(void)
 	memset(m + 4 * MiB, 0, PG);
 	CHECK(ckp_writer_put(w, 4 * MiB - 2 * PG, m + 4 * MiB - 2 * PG,
 	    3 * PG) == 0);
+	/* Synced between rounds: the puts after it must be hashed again. */
+	CHECK(ckp_writer_sync(w) == 0);
 
 	/* Round 3: four threads at once, every 7th page of the top half. */
 	for (uint64_t i = 2048; i < 4096; i += 7)
@@ -604,6 +607,8 @@ test_rounds(void)
 	fill_random(m + 6 * MiB, MiB);
 	ckp_ram_seg_t again = { m + 6 * MiB, 6 * MiB, MiB };
 	CHECK(ckp_writer_put_segs(w, &again, 1, 2) == 0);
+	CHECK(ckp_writer_sync(w) == 0);
+	CHECK(ckp_writer_sync(w) == 0);		/* nothing left: a no-op */
 
 	meta = meta_new(2);
 	CHECK(ckp_writer_commit(w, meta, CKP_ENC_JSON, err, sizeof(err)) == 0);
