@@ -39,7 +39,9 @@ struct ckpt_opts {
 struct ckpt_stats {
 	uint64_t	 downtime_us;	/* guest stopped (from the pause to the resume) */
 	uint64_t	 total_us;	/* request to published files */
-	uint64_t	 commit_us;	/* commit: re-hash, fsync, publish */
+	uint64_t	 write_us;	/* request to everything put (RAM, state) */
+	uint64_t	 sync_us;	/* re-hash of chunks put again, RAM fsync */
+	uint64_t	 commit_us;	/* commit: meta, its fsync, the publish */
 	uint64_t	 ram_bytes;	/* RAM size */
 	uint64_t	 redirty_bytes;	/* pages written again after the first pass */
 	uint64_t	 last_bytes;	/* pages written while the guest was stopped */

@@ -259,13 +259,19 @@ do_checkpoint(struct conn *c, enum ckpt_kind kind, char *arg)
 	if (rc == 0 && kind == CKPT_SUSPEND) {
 		/* Stop before anyone can resume the paused guest. */
 		vm_request_stop(vm, VM_STOP_SUSPENDED, 0, "suspended to %s "
-		    "(%" PRIu64 " MiB of RAM in %.2f s)", path,
-		    st.ram_bytes >> 20, (double)st.total_us / 1e6);
+		    "(%" PRIu64 " MiB of RAM in %.2f s: written %.2f s, "
+		    "synced %.2f s, published %.1f ms)", path,
+		    st.ram_bytes >> 20, (double)st.total_us / 1e6,
+		    (double)st.write_us / 1e6, (double)st.sync_us / 1e6,
+		    (double)st.commit_us / 1e3);
 		send_line(c, "ok suspended %s", path);
 	} else if (rc == 0) {
-		vm_log(vm, "checkpoint %s written in %.2f s, guest stopped for "
+		vm_log(vm, "checkpoint %s written in %.2f s (written %.2f s, "
+		    "synced %.2f s, published %.1f ms), guest stopped for "
 		    "%.1f ms (%.1f MiB of pages then), %u rounds", path,
-		    (double)st.total_us / 1e6, (double)st.downtime_us / 1e3,
+		    (double)st.total_us / 1e6, (double)st.write_us / 1e6,
+		    (double)st.sync_us / 1e6, (double)st.commit_us / 1e3,
+		    (double)st.downtime_us / 1e3,
 		    (double)st.last_bytes / (1 << 20), st.rounds);
 		send_line(c, "ok checkpoint %s downtime_ms=%.1f rounds=%u", path,
 		    (double)st.downtime_us / 1e3, st.rounds);

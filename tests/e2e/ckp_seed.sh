@@ -37,6 +37,7 @@ wait_exit "$pid" 20
 no_crash "$TMP/seed.log"
 [ "$RC" = 0 ] || fail "the suspended hyve exited $RC"
 grep -q "suspended to $ck" "$TMP/seed.log" || fail "hyve did not say it suspended"
+grep -Eq "suspended to $ck \([0-9]+ MiB of RAM in [0-9.]+ s: written [0-9.]+ s, synced [0-9.]+ s, published [0-9.]+ ms\)" "$TMP/seed.log" || fail "the suspend line lacks its time breakdown"
 [ ! -e "$HYVE_RUNDIR/seed.sock" ] || fail "the control socket was left behind"
 n=$(wc -l <"$con")
 t1=$(last_ticks "$con")
