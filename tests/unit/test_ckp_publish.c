@@ -25,31 +25,12 @@
 #include <unistd.h>
 
 #include "ckp.h"
+#include "test_ckp.h"
 #include "ram_impl.h"
 
 #define PG	4096u
 #define MiB	(1u << 20)
 #define SIZE	(6 * MiB)
-
-static int fails, checks;
-
-#define CHECK(c) do {							\
-	checks++;							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		fails++;						\
-	}								\
-} while (0)
-#define CHECK_HAS(hay, needle) do {					\
-	const char *h_ = (hay), *n_ = (needle);			\
-	checks++;							\
-	if (h_ == NULL || strstr(h_, n_) == NULL) {			\
-		fprintf(stderr, "%s:%d: expected \"%s\" in \"%s\"\n",	\
-		    __FILE__, __LINE__, n_, h_ ? h_ : "(null)");	\
-		fails++;						\
-	}								\
-} while (0)
 
 static char dir[256];
 
@@ -756,6 +737,5 @@ main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
-	printf("%d checks, %d failed\n", checks, fails);
-	return fails != 0;
+	TEST_END();
 }

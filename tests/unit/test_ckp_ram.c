@@ -22,30 +22,11 @@
 #include <xxhash.h>
 
 #include "ckp.h"
+#include "test_ckp.h"
 #include "ram_impl.h"
 
 #define PG	4096u
 #define MiB	(1u << 20)
-
-static int fails, checks;
-
-#define CHECK(c) do {							\
-	checks++;							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		fails++;						\
-	}								\
-} while (0)
-#define CHECK_HAS(hay, needle) do {					\
-	const char *h_ = (hay), *n_ = (needle);			\
-	checks++;							\
-	if (h_ == NULL || strstr(h_, n_) == NULL) {			\
-		fprintf(stderr, "%s:%d: expected \"%s\" in \"%s\"\n",	\
-		    __FILE__, __LINE__, n_, h_ ? h_ : "(null)");	\
-		fails++;						\
-	}								\
-} while (0)
 
 static char dir[256];
 static bool holes_work;
@@ -840,6 +821,5 @@ main(void)
 	test_progress();
 	test_load();
 	rm_dir();
-	printf("%d checks, %d failed\n", checks, fails);
-	return fails != 0;
+	TEST_END();
 }
