@@ -264,7 +264,6 @@ do_checkpoint(struct conn *c, enum ckpt_kind kind, char *arg)
 		    st.ram_bytes >> 20, (double)st.total_us / 1e6,
 		    (double)st.write_us / 1e6, (double)st.sync_us / 1e6,
 		    (double)st.commit_us / 1e3);
-		send_line(c, "ok suspended %s", path);
 	} else if (rc == 0) {
 		vm_log(vm, "checkpoint %s written in %.2f s (written %.2f s, "
 		    "synced %.2f s, published %.1f ms), guest stopped for "
@@ -273,16 +272,24 @@ do_checkpoint(struct conn *c, enum ckpt_kind kind, char *arg)
 		    (double)st.sync_us / 1e6, (double)st.commit_us / 1e3,
 		    (double)st.downtime_us / 1e3,
 		    (double)st.last_bytes / (1 << 20), st.rounds);
-		send_line(c, "ok checkpoint %s downtime_ms=%.1f rounds=%u", path,
-		    (double)st.downtime_us / 1e3, st.rounds);
 	} else {
 		vm_log(vm, "%s %s failed: %s", kind == CKPT_SUSPEND ?
 		    "suspend to" : "checkpoint", path, err);
-		send_line(c, "error %s", err);
 	}
+	/*
+	 * Done before the answer: a client that sends its next request as
+	 * soon as it has read this one must not find the VM still busy.
+	 */
 	pthread_mutex_lock(&vm->ctl_lock);
 	vm->ckpt_active = false;
 	pthread_mutex_unlock(&vm->ctl_lock);
+	if (rc == 0 && kind == CKPT_SUSPEND)
+		send_line(c, "ok suspended %s", path);
+	else if (rc == 0)
+		send_line(c, "ok checkpoint %s downtime_ms=%.1f rounds=%u", path,
+		    (double)st.downtime_us / 1e3, st.rounds);
+	else
+		send_line(c, "error %s", err);
 }
 
 /* ------------------------------------------------------------------------ */

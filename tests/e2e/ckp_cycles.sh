@@ -4,7 +4,8 @@
 # mapping of the RAM file that its own suspend then replaces (every other
 # cycle reads RAM eagerly instead, --eager).  Every fifth cycle also takes a
 # checkpoint-and-continue first (dirty logging over file-mapped guest RAM);
-# the last of those is restored at the end and must give the same result.  The guest
+# the last of those is restored at the end and must give the same result, and
+# the suspend sent as soon as its answer came must not find the VM busy.  The guest
 # must still end with the checksum of an uninterrupted run, its tick counter
 # must never go back, and it must never boot again.
 . "$(dirname "$0")/ckp_lib.inc"
