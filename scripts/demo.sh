@@ -93,8 +93,8 @@ grep -n -m1 -A7 '"vcpu@0": {' "$ck.meta"
 echo "..."
 bold "ckp show (an excerpt: the header, vCPU 0's registers, a disk)"
 "$CKP" show "$ck.meta" | sed -n '/^header/,/^config/p' | sed '$d'
-"$CKP" get "$ck.meta" devices.vcpu@0 | head -n 19
-"$CKP" get "$ck.meta" devices.virtio-blk@0 | head -n 8
+"$CKP" get "$ck.meta" devices.vcpu@0 | sed -n '1,19p'
+"$CKP" get "$ck.meta" devices.virtio-blk@0 | sed -n '1,8p'
 echo "..."
 for p in devices.vcpu@0.rip devices.vcpu@0.cr3 devices.virtio-net@0.mac ram.checksum; do
 	printf 'ckp get %s: %s\n' "$p" "$("$CKP" get "$ck.meta" "$p")"
