@@ -363,8 +363,8 @@ struct rd {
 };
 
 /* Holes read as zeros; leave memory that is zero already untouched. */
-static void
-zero_if_needed(unsigned char *p, uint64_t len)
+void
+ckp__zero_if_needed(unsigned char *p, uint64_t len)
 {
 	while (len > 0) {
 		size_t n = len < CKP_RAM_PAGE ? (size_t)len : CKP_RAM_PAGE;
@@ -404,7 +404,7 @@ rd_unit(void *arg, uint64_t unit, unsigned tid)
 
 		if ((r = ckp__next_data(fd, pos, b, &d, &h)) < 0)
 			break;
-		zero_if_needed(s->dst + (pos - s->off), d - pos);
+		ckp__zero_if_needed(s->dst + (pos - s->off), d - pos);
 		if (d >= b) {
 			pos = b;
 			continue;

@@ -54,6 +54,11 @@ struct ckp__ram_totals {
 
 /** @return true when the @p len bytes at @p p are all zero. */
 bool	ckp__is_zero(const void *p, size_t len);
+/*
+ * Holes read as zeros: zero the pages of @p that are not, so that fresh
+ * memory stays untouched.
+ */
+void	ckp__zero_if_needed(unsigned char *p, uint64_t len);
 
 /** Page-by-page accumulation of a chunk summary, in file order. */
 struct ckp__cacc {

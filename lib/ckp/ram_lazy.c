@@ -143,25 +143,11 @@ ckp_ram_lazy_close(ckp_ram_lazy_t *l)
 	free(l);
 }
 
-/* Holes read as zeros; leave memory that is zero already untouched. */
-static void
-zero_if_needed(unsigned char *p, uint64_t len)
-{
-	while (len > 0) {
-		size_t n = len < CKP_RAM_PAGE ? (size_t)len : CKP_RAM_PAGE;
-
-		if (!ckp__is_zero(p, n))
-			memset(p, 0, n);
-		p += n;
-		len -= n;
-	}
-}
-
 static void
 clear(unsigned char *p, uint64_t len, bool keep_zero)
 {
 	if (keep_zero)
-		zero_if_needed(p, len);
+		ckp__zero_if_needed(p, len);
 	else
 		memset(p, 0, len);
 }
@@ -202,7 +188,7 @@ load_chunk(ckp_ram_lazy_t *l, int fd, uint64_t c, unsigned char *buf,
 		/* A hole: zero without reading. */
 		memset(&s, 0, sizeof(s));
 		if (keep_zero)
-			zero_if_needed(buf, end - off);
+			ckp__zero_if_needed(buf, end - off);
 	} else {
 		for (;;) {
 			uint64_t e = h < end ? h : end;
@@ -353,7 +339,7 @@ lrd_unit(void *arg, uint64_t unit, unsigned tid)
 			r = load_chunk(l, fd, c, bounce, false, &z, msg,
 			    sizeof(msg));
 			if (r == 0 && z)
-				zero_if_needed(s->dst + (lo - s->off), hi - lo);
+				ckp__zero_if_needed(s->dst + (lo - s->off), hi - lo);
 			else if (r == 0)
 				memcpy(s->dst + (lo - s->off), bounce +
 				    (lo - co), hi - lo);

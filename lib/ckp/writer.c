@@ -660,6 +660,28 @@ struct scan_thr {
 	pthread_t	 thr;
 };
 
+/* A unit may be claimed: there is one, and its slot has been written. */
+static bool
+can_scan(const struct segw *s)
+{
+	return s->next_scan < s->nunits &&
+	    s->next_scan < s->next_write + s->nslots;
+}
+
+/* With s->mu held: claim the next unit and scan it (without the lock). */
+static void
+scan_next(struct segw *s, unsigned tid)
+{
+	uint64_t u = s->next_scan++;
+	struct slot *sl = &s->slots[u % s->nslots];
+
+	pthread_mutex_unlock(&s->mu);
+	scan_unit(s, u, tid, sl);
+	pthread_mutex_lock(&s->mu);
+	sl->ready = true;
+	pthread_cond_signal(&s->ready_cv);
+}
+
 static void *
 scan_main(void *arg)
 {
@@ -668,21 +690,11 @@ scan_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		uint64_t u;
-		struct slot *sl;
-
-		while (!s->stop && s->next_scan < s->nunits &&
-		    s->next_scan >= s->next_write + s->nslots)
+		while (!s->stop && s->next_scan < s->nunits && !can_scan(s))
 			pthread_cond_wait(&s->free_cv, &s->mu);
 		if (s->stop || s->next_scan >= s->nunits)
 			break;
-		u = s->next_scan++;
-		sl = &s->slots[u % s->nslots];
-		pthread_mutex_unlock(&s->mu);
-		scan_unit(s, u, t->tid, sl);
-		pthread_mutex_lock(&s->mu);
-		sl->ready = true;
-		pthread_cond_signal(&s->ready_cv);
+		scan_next(s, t->tid);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -699,18 +711,10 @@ write_all(struct segw *s)
 
 		pthread_mutex_lock(&s->mu);
 		while (!sl->ready) {
-			if (s->next_scan < s->nunits &&
-			    s->next_scan < s->next_write + s->nslots) {
-				uint64_t v = s->next_scan++;
-				struct slot *vs = &s->slots[v % s->nslots];
-
-				pthread_mutex_unlock(&s->mu);
-				scan_unit(s, v, 0, vs);
-				pthread_mutex_lock(&s->mu);
-				vs->ready = true;
-				continue;
-			}
-			pthread_cond_wait(&s->ready_cv, &s->mu);
+			if (can_scan(s))
+				scan_next(s, 0);
+			else
+				pthread_cond_wait(&s->ready_cv, &s->mu);
 		}
 		pthread_mutex_unlock(&s->mu);
 		r = write_unit(s, u, sl);
