@@ -20,6 +20,10 @@
 
 #include "rtc.h"
 
+/* The dates a guest can set (century 19-99): 1900-01-01 to 9999-12-31 23:59:59. */
+#define RTC_MIN_SECS	(-2208988800LL)
+#define RTC_MAX_SECS	253402300799LL
+
 static int64_t
 host_ns(struct rtc_softc *sc)
 {
@@ -426,6 +430,21 @@ rtc_restore(struct dev *d, ckp_io_t *io)
 	if (s.index >= RTC_NREGS)
 		return ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
 		    "%s: index %u is not a register (0-127)", d->id, s.index);
+	/*
+	 * A guest can only set dates of years 1900-9999; a clock further out
+	 * would overflow rtc_now() and the year arithmetic of every read.
+	 */
+	if (s.frozen < RTC_MIN_SECS || s.frozen > RTC_MAX_SECS)
+		return ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
+		    "%s: frozen %lld is not a time of the years 1900-9999 "
+		    "(%lld..%lld)", d->id, (long long)s.frozen,
+		    (long long)RTC_MIN_SECS, (long long)RTC_MAX_SECS);
+	if (s.offset < RTC_MIN_SECS - RTC_MAX_SECS ||
+	    s.offset > RTC_MAX_SECS - RTC_MIN_SECS)
+		return ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
+		    "%s: offset %lld s from the host's clock is more than the "
+		    "%lld s between 1900 and 9999", d->id, (long long)s.offset,
+		    (long long)(RTC_MAX_SECS - RTC_MIN_SECS));
 	pthread_mutex_lock(&sc->mtx);
 	memcpy(sc->nvram, s.nvram, sizeof(sc->nvram));
 	sc->index = s.index;

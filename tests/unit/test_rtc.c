@@ -202,6 +202,69 @@ test_nvram_c(void)
 	CHECK(rd(RTC_REG_D) == RTC_D_VRT);
 }
 
+/*
+ * A checkpoint whose clock is further out than the years 1900-9999 a guest
+ * can set is refused, naming the field; before, offset 0x7fff...
+ * overflowed rtc_now() (found by fuzz/fuzz_hyve_devstate.c, UBSan).
+ */
+static void
+test_restore_range(struct dev *d)
+{
+	static const struct {
+		const char *field, *value;
+		bool ok;
+	} cases[] = {
+		{ "offset", "7fffffffffffffff", false },
+		{ "offset", "-8000000000000000", false },
+		{ "offset", "3b9aca0000", false },	/* 2.5e11 + */
+		{ "frozen", "7fffffffffffffff", false },
+		{ "frozen", "-83aa7e81", false },	/* 1899-12-31 23:59:59 */
+		{ "frozen", "-83aa7e80", true },	/* 1900-01-01 */
+		{ "frozen", "3afff4417f", true },	/* 9999-12-31 23:59:59 */
+		{ "offset", "-1e187e00", true },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ckp_doc_t *doc = ckp_doc_new("test");
+		ckp_io_t *io = ckp_io_new(doc, CKP_IO_SAVE);
+		char path[64];
+		ckp_ent_t *e;
+		int64_t off0 = sc->offset, fr0 = sc->frozen;
+		int rc;
+
+		ckp_io_enter(io, "rtc", 1);
+		CHECK(d->emu->save(d, io) == 0);
+		ckp_io_leave(io);
+		ckp_io_free(io);
+		snprintf(path, sizeof(path), "rtc.%s", cases[i].field);
+		e = ckp_doc_find(doc, path);
+		CHECK(e != NULL && ckp_ent_set_text(e, cases[i].value) == 0);
+		io = ckp_io_new(doc, CKP_IO_RESTORE);
+		ckp_io_enter(io, "rtc", 1);
+		rc = d->emu->restore(d, io);
+		ckp_io_leave(io);
+		ckp_io_free(io);
+		if (cases[i].ok) {
+			CHECK(rc == 0);
+		} else {
+			CHECK(rc < 0);
+			CHECK(strstr(ckp_doc_errmsg(doc), cases[i].field) != NULL);
+			CHECK(strstr(ckp_doc_errmsg(doc), "rtc") != NULL);
+			CHECK(sc->offset == off0 && sc->frozen == fr0);
+		}
+		/* whatever was accepted reads as a date */
+		wr(RTC_REG_B, RTC_B_24H | (strcmp(cases[i].field, "frozen") == 0 ?
+		    RTC_B_SET : 0));
+		(void)rd(RTC_YEAR);
+		(void)rd(RTC_CENTURY);
+		(void)rd(RTC_REG_C);
+		ckp_doc_free(doc);
+	}
+	wr(RTC_REG_B, RTC_B_24H);
+	sc->offset = 0;
+}
+
 int
 main(void)
 {
@@ -220,6 +283,7 @@ main(void)
 	test_uip();
 	test_set_time();
 	test_nvram_c();
+	test_restore_range(d);
 	vm_free(vm);
 
 	/* with the real clock the RTC reads today's year */
