@@ -1127,6 +1127,24 @@ pci_dev_restore(struct pci_dev *pd, ckp_io_t *io)
 	    CKP_F_OPTIONAL, 0);
 	if ((rc = ckp_io_error(io)) < 0)
 		goto out;
+	/*
+	 * pci_dev_resume() drives the line as saved, and only pci_intx_set()
+	 * (a model's own interrupt) ever lowers it: a line no model raises
+	 * (no pin), or one MSI-X or INTx disable keeps low, would stay
+	 * asserted for good, a level interrupt the guest cannot acknowledge.
+	 */
+	if (intx && pd->cfg_init[PCIR_INTPIN] == 0) {
+		rc = pci_restore_fail(io, pd, "intx_asserted is true, but this "
+		    "function has no interrupt pin");
+		goto out;
+	}
+	if (intx && (m.enabled || (command & PCIM_CMD_INTxDIS) != 0)) {
+		rc = pci_restore_fail(io, pd, "intx_asserted is true with %s",
+		    m.enabled ? "msix.enabled" : "INTx disabled in command");
+		goto out;
+	}
+	/* The status bit follows the line, which pci_dev_resume() drives. */
+	cfg[PCIR_STATUS] &= (uint8_t)~PCIM_STATUS_INTxSTATE;
 
 	/* Everything checked: commit (mappings change in pci_dev_resume()). */
 	pthread_mutex_lock(&pd->bus->cfg_lock);

@@ -531,6 +531,113 @@ test_checkpoint_intx(struct vm *vm, struct tdev *t)
 	ckp_doc_free(doc);
 }
 
+/* Save @pd into a new document under "x@0". */
+static ckp_doc_t *
+save_pd(struct pci_dev *pd)
+{
+	ckp_doc_t *doc = ckp_doc_new("test");
+	ckp_io_t *io = ckp_io_new(doc, CKP_IO_SAVE);
+
+	ckp_io_enter(io, "x@0", 1);
+	CHECK_EQ(pci_dev_save(pd, io), 0);
+	ckp_io_leave(io);
+	ckp_io_free(io);
+	return (doc);
+}
+
+static int
+restore_pd(struct pci_dev *pd, ckp_doc_t *doc)
+{
+	ckp_io_t *io = ckp_io_new(doc, CKP_IO_RESTORE);
+	int rc;
+
+	ckp_io_enter(io, "x@0", 1);
+	rc = pci_dev_restore(pd, io);
+	ckp_io_leave(io);
+	ckp_io_free(io);
+	return (rc);
+}
+
+static void
+set_field(ckp_doc_t *doc, const char *path, const char *text)
+{
+	ckp_ent_t *e = ckp_doc_find(doc, path);
+
+	CHECK(e != NULL && ckp_ent_set_text(e, text) == 0);
+}
+
+/*
+ * A damaged checkpoint cannot leave a line asserted that nothing would ever
+ * lower (found by fuzz/fuzz_hyve_devstate.c): not on a function without an
+ * interrupt pin, not with MSI-X enabled, not with INTx disabled; and the
+ * status register's interrupt bit is the line, whatever the raw bytes say.
+ */
+static void
+test_checkpoint_intx_bad(struct vm *vm, struct tdev *t)
+{
+	struct vm *vm2 = vm_new_for_test(64 << 20);
+	struct dev *hb = vm_test_dev_add(vm2, "hostbridge", "pci.0.0.0",
+	    "hostbridge@0");
+	struct dev d2;
+	struct tdev *t2 = tdev_new(vm2, &d2, 5, 0);
+	struct pci_dev *hpd = hb->softc;
+	ckp_doc_t *doc;
+	unsigned c = cap_find(vm, 5, PCIY_MSIX, -1);
+	uint8_t cfg[PCI_CFG_SIZE];
+	int rc;
+
+	(void)t;
+	doc = save_pd(hpd);
+	set_field(doc, "x@0.pci.intx_asserted", "true");
+	rc = restore_pd(hpd, doc);
+	CHECK(rc < 0);
+	CHECK_HAS(ckp_doc_errmsg(doc), "hostbridge@pci.0.0.0");
+	CHECK_HAS(ckp_doc_errmsg(doc), "intx_asserted");
+	CHECK_EQ(pci_dev_resume(hpd), 0);
+	CHECK_EQ(vm_test_irq_level(vm2, hpd->intx_gsi), 0);
+	ckp_doc_free(doc);
+
+	/* MSI-X enabled, then INTx disabled, with the line "asserted". */
+	cfg_wr(vm2, 5, 0, c + 2, 2, PCIM_MSIXCTRL_ENABLE);
+	doc = save_pd(&t2->pd);
+	set_field(doc, "x@0.pci.intx_asserted", "true");
+	rc = restore_pd(&t2->pd, doc);
+	CHECK(rc < 0);
+	CHECK_HAS(ckp_doc_errmsg(doc), "intx_asserted");
+	CHECK_HAS(ckp_doc_errmsg(doc), "msix.enabled");
+	ckp_doc_free(doc);
+	cfg_wr(vm2, 5, 0, c + 2, 2, 0);
+	cfg_wr(vm2, 5, 0, PCIR_COMMAND, 2, PCIM_CMD_MEMEN | PCIM_CMD_INTxDIS);
+	doc = save_pd(&t2->pd);
+	set_field(doc, "x@0.pci.intx_asserted", "true");
+	rc = restore_pd(&t2->pd, doc);
+	CHECK(rc < 0);
+	CHECK_HAS(ckp_doc_errmsg(doc), "INTx disabled");
+	CHECK_EQ(pci_dev_resume(&t2->pd), 0);
+	CHECK_EQ(vm_test_irq_level(vm2, t2->pd.intx_gsi), 0);
+	ckp_doc_free(doc);
+
+	/* Raw status saying "interrupt" with the line low: the line wins. */
+	cfg_wr(vm2, 5, 0, PCIR_COMMAND, 2, PCIM_CMD_MEMEN);
+	doc = save_pd(&t2->pd);
+	memcpy(cfg, t2->pd.cfg, sizeof(cfg));
+	cfg[PCIR_STATUS] |= PCIM_STATUS_INTxSTATE;
+	{
+		ckp_sec_t *ps = ckp_ent_section(ckp_doc_find(doc, "x@0.pci"));
+		CHECK(ps != NULL && ckp_sec_remove(ps, "cfg") == 0);
+		ckp_sec_add_bytes(ps, "cfg", cfg, sizeof(cfg));
+	}
+	CHECK_EQ(restore_pd(&t2->pd, doc), 0);
+	CHECK_EQ(pci_dev_resume(&t2->pd), 0);
+	CHECK_EQ(vm_test_irq_level(vm2, t2->pd.intx_gsi), 0);
+	CHECK_EQ(cfg_rd(vm2, 5, 0, PCIR_STATUS, 2) & PCIM_STATUS_INTxSTATE, 0);
+	ckp_doc_free(doc);
+
+	pci_dev_fini(&t2->pd);
+	free(t2);
+	vm_free(vm2);
+}
+
 /*
  * Random config writes and BAR accesses of every size: no crash, no access
  * outside what is registered (ASan), and the identity never changes.
@@ -600,6 +707,7 @@ main(void)
 	test_slot_conflict(vm);
 	test_checkpoint(vm, t);
 	test_checkpoint_intx(vm, t);
+	test_checkpoint_intx_bad(vm, t);
 	test_garbage(vm, t);
 	pci_dev_fini(&t->pd);
 	free(t);
