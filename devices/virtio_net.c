@@ -302,16 +302,27 @@ static const struct virtio_ops net_ops = {
 /* ------------------------------------------------------------------------ */
 
 static int
+hexval(char c)
+{
+	return (c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1);
+}
+
+/*
+ * Exactly xx:xx:xx:xx:xx:xx in hex digits (sscanf's %2x also took " 1",
+ * "+f" and "-1", which then read back as another address).
+ */
+static int
 parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned v[6];
-	int n = 0, i;
+	int i, hi, lo;
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3],
-	    &v[4], &v[5], &n) != 6 || s[n] != '\0' || n != 17)
-		return (-EINVAL);
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
+	for (i = 0; i < 6; i++, s += 3) {
+		if ((hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0 ||
+		    s[2] != (i < 5 ? ':' : '\0'))
+			return (-EINVAL);
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
 	if ((mac[0] & 1) != 0)
 		return (-EDOM);	/* multicast */
 	return (0);

@@ -134,6 +134,24 @@ test_mac(void)
 	vm_free(vm2);
 	close(p3);
 
+	/* Not hex digits, though sscanf's %2x took them (fuzz_hyve_devstate). */
+	{
+		static const char *bad[] = { "02:-1:00:00:00:00",
+		    "02: 1:00:00:00:00", "02:+f:00:00:00:00",
+		    "02:00:00:00:00:0g", "02:00:00:00:00:001",
+		    "02:00:00:00:00:0", "02-00-00-00-00-00" };
+		for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+			vm2 = vm_new_for_test(MEM);
+			cap_begin();
+			CHECK(net_add(vm2, SLOT, bad[i], &p3) == NULL);
+			log = cap_end();
+			CHECK_HAS(log, "pci.0.2.0.mac");
+			vm_free(vm2);
+			close(p3);
+			close(devfd);
+		}
+	}
+
 	vm2 = vm_new_for_test(MEM);
 	cap_begin();
 	CHECK(net_add(vm2, SLOT, "52:54:00:12:34", &p3) == NULL);
@@ -407,6 +425,21 @@ test_checkpoint(struct vm *vm, struct dev *d, int peer)
 	CHECK_EQ(drv_wait_used(&t2, RXQ, 2, 2000), 0);
 	CHECK_EQ(drv_used_elem(&t2, RXQ, 1).len, HDR + 90);
 	CHECK(memcmp((uint8_t *)gp(&t2, rx[1], HDR + 90) + HDR, f, 90) == 0);
+	/* A MAC that is not hex digits is refused, not read as another one. */
+	{
+		ckp_ent_t *e = ckp_doc_find(doc, "virtio-net@0.mac");
+		CHECK(e != NULL && ckp_ent_set_text(e, "02:-1:00:00:00:00") == 0);
+		io = ckp_io_new(doc, CKP_IO_RESTORE);
+		ckp_io_enter(io, d2->id, d2->emu->version);
+		rc = d2->emu->restore(d2, io);
+		ckp_io_leave(io);
+		ckp_io_free(io);
+		CHECK(rc < 0);
+		CHECK_HAS(ckp_doc_errmsg(doc), "mac \"02:-1:00:00:00:00\"");
+		for (i = 0; i < 6; i++)
+			mac2[i] = (uint8_t)mmio_rd(vm2, t2.devcfg + i, 1);
+		CHECK(memcmp(mac1, mac2, 6) == 0);
+	}
 out:
 	vm_free(vm2);
 	close(peer2);
