@@ -201,16 +201,17 @@ opt_l(struct cfg *cfg, const char *arg, char *err, size_t errlen)
 	const char *comma = strchr(arg, ',');
 	char key[32], origin[300];
 	unsigned n;
-	int end = 0;
 
 	snprintf(origin, sizeof(origin), "-l %s", arg);
 	if (comma == NULL || comma[1] == '\0')
 		return seterr(err, errlen, "-l %s: expected comN,stdio or "
 		    "comN,PATH", arg);
-	if (sscanf(arg, "com%u%n", &n, &end) != 1 || arg + end != comma ||
-	    n < 1 || n > 4)
+	/* Exactly com1 to com4: sscanf's %u took "com-4294967295" as com1. */
+	if (comma - arg != 4 || strncmp(arg, "com", 3) != 0 ||
+	    arg[3] < '1' || arg[3] > '4')
 		return seterr(err, errlen, "-l %s: unknown LPC device '%.*s' "
 		    "(com1-com4)", arg, (int)(comma - arg), arg);
+	n = (unsigned)(arg[3] - '0');
 	snprintf(key, sizeof(key), "lpc.com%u.path", n);
 	return cfg_set(cfg, key, comma + 1, origin, err, errlen);
 }

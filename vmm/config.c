@@ -20,6 +20,12 @@
 #include "vm_priv.h"
 
 #define CFG_FILE_MAX	(1 << 20)
+/*
+ * Far more than any VM needs (32 slots of 8 functions with a few keys
+ * each), and small enough that setting a key, which checks it against
+ * every other for node conflicts, never turns a large file into minutes.
+ */
+#define CFG_MAX_KEYS	4096
 
 static int
 seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -56,27 +62,79 @@ cfg_free(struct cfg *cfg)
 	free(cfg);
 }
 
-/* Components of [A-Za-z0-9_-]+ joined by single dots. */
+/*
+ * Components of [A-Za-z0-9_-]+ joined by single dots, as a checkpoint can
+ * hold them (cfg_save_ckp): each one a section or field name of at most
+ * CKP_MAX_NAME bytes; all but the last nested sections below "config",
+ * itself at depth 1, and no section deeper than CKP_MAX_DEPTH.
+ */
+#define CFG_MAX_COMPS	CKP_MAX_DEPTH
+
 bool
 cfg_valid_key(const char *key)
 {
-	size_t i, comp = 0, len = strlen(key);
+	size_t i, comp = 0, ncomp = 1, len = strlen(key);
 
 	if (len == 0 || len > 255)
 		return false;
 	for (i = 0; i < len; i++) {
 		unsigned char c = key[i];
 		if (c == '.') {
-			if (comp == 0)
+			if (comp == 0 || ++ncomp > CFG_MAX_COMPS)
 				return false;
 			comp = 0;
 		} else if (isalnum(c) || c == '_' || c == '-') {
-			comp++;
+			if (++comp > CKP_MAX_NAME)
+				return false;
 		} else {
 			return false;
 		}
 	}
 	return comp > 0;
+}
+
+/*
+ * Offset of the first byte of @s that is not well-formed UTF-8 (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF), or its length.
+ */
+static size_t
+utf8_bad(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k, n;
+
+	while (p[i] != '\0') {
+		unsigned char c = p[i];
+		unsigned lo = 0x80, hi = 0xbf;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return i;
+		if (c == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;	/* surrogates */
+		else if (c == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;	/* above U+10FFFF */
+		for (k = 1; k <= n; k++) {
+			unsigned char d = p[i + k];
+			if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xbf))
+				return i;
+		}
+		i += n + 1;
+	}
+	return i;
 }
 
 static struct cfg_ent *
@@ -110,30 +168,47 @@ cfg_set(struct cfg *cfg, const char *key, const char *value,
 	if (!cfg_valid_key(key))
 		return seterr(err, errlen, -EINVAL,
 		    "%s: invalid config key '%s' (dotted names of letters, "
-		    "digits, '_' and '-')", origin, key);
+		    "digits, '_' and '-'; at most %d names of %d bytes, %d "
+		    "bytes in all)", origin, key, CFG_MAX_COMPS, CKP_MAX_NAME,
+		    255);
 	if (strchr(value, '\n') != NULL)
 		return seterr(err, errlen, -EINVAL,
 		    "%s: value of '%s' contains a newline", origin, key);
-	/* bhyve's tree: a key cannot be both a value and a node. */
-	for (i = 0; i < cfg->n; i++) {
-		const char *other = cfg->ent[i].key;
-		if (is_prefix_node(key, other) || is_prefix_node(other, key))
-			return seterr(err, errlen, -EINVAL,
-			    "%s: config key '%s' conflicts with '%s' (from %s): "
-			    "a name cannot be both a value and a node", origin,
-			    key, other, cfg->ent[i].origin);
-	}
+	/* A checkpoint keeps the configuration as UTF-8 strings. */
+	if (value[utf8_bad(value)] != '\0')
+		return seterr(err, errlen, -EINVAL,
+		    "%s: value of '%s' is not valid UTF-8 (byte %zu)", origin,
+		    key, utf8_bad(value));
 	v = strdup(value);
 	o = strdup(origin);
 	if (v == NULL || o == NULL)
 		goto nomem;
 	if ((e = find(cfg, key)) != NULL) {
+		/* The same keys as before: no new conflict. */
 		free(e->val);
 		free(e->origin);
 		e->val = v;
 		e->origin = o;
 		e->used = false;
 		return 0;
+	}
+	/* bhyve's tree: a key cannot be both a value and a node. */
+	for (i = 0; i < cfg->n; i++) {
+		const char *other = cfg->ent[i].key;
+		if (is_prefix_node(key, other) || is_prefix_node(other, key)) {
+			free(v);
+			free(o);
+			return seterr(err, errlen, -EINVAL,
+			    "%s: config key '%s' conflicts with '%s' (from %s): "
+			    "a name cannot be both a value and a node", origin,
+			    key, other, cfg->ent[i].origin);
+		}
+	}
+	if (cfg->n >= CFG_MAX_KEYS) {
+		free(v);
+		free(o);
+		return seterr(err, errlen, -E2BIG, "%s: too many config keys "
+		    "(at most %d)", origin, CFG_MAX_KEYS);
 	}
 	if (cfg->n == cfg->cap) {
 		size_t cap = cfg->cap ? cfg->cap * 2 : 32;
@@ -213,7 +288,7 @@ cfg_load_text(struct cfg *cfg, const char *text, size_t len,
 {
 	char origin[300];
 	char *buf, *line, *next;
-	unsigned lineno = 0;
+	unsigned lineno = 0, nset = 0;
 	int rc = 0;
 
 	if (memchr(text, '\0', len) != NULL)
@@ -236,6 +311,12 @@ cfg_load_text(struct cfg *cfg, const char *text, size_t len,
 		if (strchr(l, '=') == NULL) {
 			rc = seterr(err, errlen, -EINVAL,
 			    "%s: expected KEY=VALUE, got '%.60s'", origin, l);
+			break;
+		}
+		/* Each setting costs a pass over the keys: bound the work. */
+		if (++nset > CFG_MAX_KEYS) {
+			rc = seterr(err, errlen, -E2BIG, "%s: more than %d "
+			    "settings in one file", origin, CFG_MAX_KEYS);
 			break;
 		}
 		if ((rc = cfg_set_kv(cfg, l, origin, err, errlen)) != 0)

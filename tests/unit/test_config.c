@@ -106,6 +106,170 @@ test_bad_text(void)
 	}
 }
 
+/*
+ * A checkpoint stores every value as a UTF-8 string: a value that is not
+ * (found by fuzz_hyve_config: "a.b=a\x80") is refused where it is set,
+ * not when the first checkpoint of a running VM fails to encode it.
+ */
+static void
+test_utf8(void)
+{
+	static const char *const bad[] = {
+		"a\x80", "\xc0\xaf", "\xc3", "\xe0\x80\xaf", "\xed\xa0\x80",
+		"\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "x\xe2\x82",
+	};
+	static const char *const good[] = {
+		"caf\xc3\xa9", "\xe2\x82\xac" "5", "\xf0\x9f\x92\xbe disk.img",
+		"\xf4\x8f\xbf\xbf", "tab\there",
+	};
+	char err[256];
+	size_t i;
+
+	expect_bad("name=vm1\npci.0.3.0.path=/disks/\xe9t\xe9.img\n",
+	    "bad.conf:2: value of 'pci.0.3.0.path' is not valid UTF-8 "
+	    "(byte 7)");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cfg *cfg = cfg_new();
+		CHECK(cfg_set(cfg, "k", bad[i], "-o", err, sizeof(err)) ==
+		    -EINVAL && strstr(err, "not valid UTF-8") != NULL);
+		CHECK(cfg->n == 0);
+		cfg_free(cfg);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct cfg *cfg = cfg_new(), *back = cfg_new();
+		ckp_doc_t *doc = ckp_doc_new("t");
+		ckp_sec_t *sec = ckp_sec_add(ckp_doc_root(doc), "config", 1);
+
+		CHECK(cfg_set(cfg, "k", good[i], "-o", err, sizeof(err)) == 0);
+		CHECK(cfg_save_ckp(cfg, sec) == 0);
+		CHECK(cfg_load_ckp(back, sec, "ck", err, sizeof(err)) == 0);
+		CHECK(streq(val(back, "k"), good[i]));
+		ckp_doc_free(doc);
+		cfg_free(cfg);
+		cfg_free(back);
+	}
+}
+
+/*
+ * Every component of a key becomes a section or field name in a
+ * checkpoint, which holds at most CKP_MAX_NAME bytes (found by
+ * fuzz_hyve_config: a 133-byte key booted, then could not be saved).
+ */
+static void
+test_long_key(void)
+{
+	struct cfg *cfg = cfg_new(), *back = cfg_new();
+	ckp_doc_t *doc = ckp_doc_new("t");
+	ckp_sec_t *sec = ckp_sec_add(ckp_doc_root(doc), "config", 1);
+	char key[300], err[512];
+
+	memset(key, 'y', CKP_MAX_NAME);
+	snprintf(key + CKP_MAX_NAME, sizeof(key) - CKP_MAX_NAME, ".x");
+	CHECK(cfg_set(cfg, key, "1", "-o", err, sizeof(err)) == 0);
+	CHECK(cfg_save_ckp(cfg, sec) == 0 && ckp_doc_error(doc) == 0);
+	CHECK(cfg_load_ckp(back, sec, "ck", err, sizeof(err)) == 0);
+	CHECK(streq(val(back, key), "1"));
+
+	memset(key, 'y', CKP_MAX_NAME + 1);
+	snprintf(key + CKP_MAX_NAME + 1, sizeof(key) - CKP_MAX_NAME - 1, "=1");
+	expect_bad(key, "invalid config key");
+	snprintf(key, sizeof(key), "a.%0*d.b", CKP_MAX_NAME + 1, 7);
+	CHECK(!cfg_valid_key(key));
+	snprintf(key, sizeof(key), "a.%0*d.b", CKP_MAX_NAME, 7);
+	CHECK(cfg_valid_key(key));
+	ckp_doc_free(doc);
+	cfg_free(cfg);
+	cfg_free(back);
+}
+
+/*
+ * Every component but the last is a section nested below "config" in a
+ * checkpoint, at most CKP_MAX_DEPTH deep (found by fuzz_hyve_config: a
+ * key of 90 components was accepted, then could not be saved).  The
+ * deepest key accepted survives every encoding.
+ */
+static void
+test_deep_key(void)
+{
+	static const ckp_enc_t encs[] = { CKP_ENC_JSON, CKP_ENC_BIN,
+	    CKP_ENC_CONF };
+	struct cfg *cfg = cfg_new();
+	ckp_doc_t *doc = ckp_doc_new("t");
+	ckp_sec_t *sec = ckp_sec_add(ckp_doc_root(doc), "config", 1);
+	char key[300], err[512];
+	size_t i, k;
+
+	for (i = 0, k = 0; i < CKP_MAX_DEPTH; i++)
+		k += (size_t)snprintf(key + k, sizeof(key) - k, "%sa",
+		    i ? "." : "");
+	CHECK(cfg_set(cfg, key, "deep", "-o", err, sizeof(err)) == 0);
+	CHECK(cfg_save_ckp(cfg, sec) == 0 && ckp_doc_error(doc) == 0);
+	for (i = 0; i < sizeof(encs) / sizeof(encs[0]); i++) {
+		struct cfg *back = cfg_new();
+		ckp_doc_t *dec;
+		void *buf;
+		size_t len;
+
+		CHECK(ckp_doc_encode(doc, encs[i], &buf, &len) == 0);
+		dec = ckp_doc_decode(buf, len, "mem", 0);
+		CHECK(ckp_doc_error(dec) == 0);
+		CHECK(cfg_load_ckp(back, ckp_sec_find(ckp_doc_root(dec),
+		    "config"), "ck", err, sizeof(err)) == 0);
+		CHECK(streq(val(back, key), "deep"));
+		free(buf);
+		ckp_doc_free(dec);
+		cfg_free(back);
+	}
+	snprintf(key + k, sizeof(key) - k, ".b=1");
+	expect_bad(key, "invalid config key");
+	ckp_doc_free(doc);
+	cfg_free(cfg);
+}
+
+/*
+ * Setting a key checks it against every other one: a 1 MiB file of short
+ * lines (some 260000 keys) took minutes.  At most 4096 keys, and at most
+ * 4096 settings in one file, bound that work; replacing a key at the
+ * limit still works.
+ */
+static void
+test_many_keys(void)
+{
+	struct cfg *cfg = cfg_new();
+	size_t cap = 4097 * 16, len = 0;
+	char *text = malloc(cap), key[32], err[256] = "";
+	int i;
+
+	for (i = 0; i < 4097; i++)
+		len += (size_t)snprintf(text + len, cap - len, "k%x=1\n", i);
+	CHECK(cfg_load_text(cfg, text, len, "big.conf", err, sizeof(err)) ==
+	    -E2BIG);
+	CHECK(strstr(err, "big.conf:4097: more than 4096 settings") != NULL);
+	cfg_free(cfg);
+
+	/* the same key over and over is as much work */
+	for (i = 0, len = 0; i < 4097; i++)
+		len += (size_t)snprintf(text + len, cap - len, "a=%d\n", i);
+	cfg = cfg_new();
+	CHECK(cfg_load_text(cfg, text, len, "same.conf", err, sizeof(err)) ==
+	    -E2BIG);
+	cfg_free(cfg);
+
+	cfg = cfg_new();
+	for (i = 0; i < 4096; i++) {
+		snprintf(key, sizeof(key), "k.%d", i);
+		if (cfg_set(cfg, key, "1", "-o", err, sizeof(err)) != 0)
+			break;
+	}
+	CHECK(i == 4096 && cfg->n == 4096);
+	CHECK(cfg_set(cfg, "one.more", "1", "-o", err, sizeof(err)) == -E2BIG);
+	CHECK(strstr(err, "-o: too many config keys (at most 4096)") != NULL);
+	CHECK(cfg_set(cfg, "k.7", "2", "-o", err, sizeof(err)) == 0);
+	CHECK(streq(val(cfg, "k.7"), "2") && cfg->n == 4096);
+	free(text);
+	cfg_free(cfg);
+}
+
 static void
 test_file(void)
 {
@@ -306,6 +470,11 @@ test_cli(void)
 	cli_bad("-l com1, v", "expected comN,stdio");
 	cli_bad("-l com5,stdio v", "unknown LPC device 'com5'");
 	cli_bad("-l bootrom,x v", "unknown LPC device 'bootrom'");
+	/* sscanf's %u read these as com1, com2 and com3 */
+	cli_bad("-l com-4294967295,stdio v",
+	    "unknown LPC device 'com-4294967295'");
+	cli_bad("-l com+2,stdio v", "unknown LPC device 'com+2'");
+	cli_bad("-l com03,stdio v", "unknown LPC device 'com03'");
 	cli_bad("-o novalue v", "'novalue' is not KEY=VALUE");
 	cli_bad("-o a..b=1 v", "invalid config key 'a..b'");
 	cli_bad("-k /nonexistent/file v", "cannot open config file "
@@ -413,6 +582,10 @@ main(void)
 {
 	test_text();
 	test_bad_text();
+	test_utf8();
+	test_long_key();
+	test_deep_key();
+	test_many_keys();
 	test_file();
 	test_kv_and_used();
 	test_parsers();
