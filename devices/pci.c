@@ -1145,6 +1145,31 @@ pci_dev_restore(struct pci_dev *pd, ckp_io_t *io)
 	}
 	/* The status bit follows the line, which pci_dev_resume() drives. */
 	cfg[PCIR_STATUS] &= (uint8_t)~PCIM_STATUS_INTxSTATE;
+	/*
+	 * Every bit the guest cannot write must be this device's: the
+	 * capability list, the virtio capabilities' BAR offsets, MSI-X table
+	 * size and location, header type, interrupt pin...  Otherwise the guest
+	 * would drive a device hyve does not emulate.  BARs come from bar@N.
+	 */
+	for (i = 0; i < PCI_CFG_SIZE; i++) {
+		uint8_t ro = (uint8_t)~pd->wmask[i];
+		if (i >= PCIR_BAR0 && i < PCIR_BAR0 + 4 * PCI_NBARS)
+			continue;
+		if (pd->msix.present && i == pd->msix.cap + 3U)
+			ro &= (uint8_t)~((PCIM_MSIXCTRL_ENABLE |
+			    PCIM_MSIXCTRL_FMASK) >> 8);
+		if (((cfg[i] ^ pd->cfg_init[i]) & ro) == 0)
+			continue;
+		if (i == PCIR_COMMAND || i == PCIR_COMMAND + 1)
+			rc = pci_restore_fail(io, pd, "command 0x%04x sets bits "
+			    "the guest cannot write (writable: 0x%04x)", command,
+			    pd->wmask[PCIR_COMMAND] | pd->wmask[PCIR_COMMAND + 1] << 8);
+		else
+			rc = pci_restore_fail(io, pd, "cfg byte 0x%02x is 0x%02x, "
+			    "where this device has 0x%02x (read-only bits 0x%02x)",
+			    i, cfg[i], pd->cfg_init[i], ro);
+		goto out;
+	}
 
 	/* Everything checked: commit (mappings change in pci_dev_resume()). */
 	pthread_mutex_lock(&pd->bus->cfg_lock);
