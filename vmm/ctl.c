@@ -215,19 +215,16 @@ test_delay(void)
 }
 
 static void
-do_checkpoint(struct conn *c, enum ckpt_kind kind, char *arg)
+do_checkpoint(struct conn *c, enum ckpt_kind kind, ckp_enc_t enc,
+    const char *path)
 {
 	struct vm *vm = c->ctl->vm;
-	struct ckpt_opts o = { .kind = kind, .progress = progress, .arg = c };
+	struct ckpt_opts o = { .kind = kind, .enc = enc, .progress = progress,
+	    .arg = c };
 	struct ckpt_stats st;
-	const char *path = NULL;
 	char err[2048];
 	int rc;
 
-	if (parse_ckpt_arg(arg, &o.enc, &path, err, sizeof(err)) != 0) {
-		send_line(c, "error %s", err);
-		return;
-	}
 	if (strlen(path) >= sizeof(vm->ckpt_path)) {
 		send_line(c, "error checkpoint path too long");
 		return;
@@ -296,6 +293,38 @@ do_checkpoint(struct conn *c, enum ckpt_kind kind, char *arg)
 /* Connections                                                               */
 /* ------------------------------------------------------------------------ */
 
+int
+ctl_req_frame(char *buf, size_t used, bool eof, size_t *lenp, char *err,
+    size_t errlen)
+{
+	char *nl;
+	size_t len;
+
+	if ((nl = memchr(buf, '\n', used)) != NULL) {
+		len = (size_t)(nl - buf);
+		if (len > CTL_LINE_MAX)
+			return seterr(err, errlen, -EINVAL, "request longer "
+			    "than %d bytes", CTL_LINE_MAX);
+		if (used > len + 1)
+			return seterr(err, errlen, -EINVAL, "one request per "
+			    "connection (more data followed the first line)");
+		buf[len] = '\0';
+		if (len > 0 && buf[len - 1] == '\r')
+			buf[--len] = '\0';
+	} else if (used > CTL_LINE_MAX) {
+		return seterr(err, errlen, -EINVAL, "request longer than %d "
+		    "bytes", CTL_LINE_MAX);
+	} else if (eof) {
+		/* End of input: a last line without its LF is taken. */
+		len = used;
+		buf[len] = '\0';
+	} else {
+		return 0;
+	}
+	*lenp = len;
+	return 1;
+}
+
 /*
  * Read one request line into @buf.  @return its length, or -1 after
  * replying with an error (or when the client left or hyve is stopping).
@@ -304,9 +333,10 @@ static ssize_t
 read_request(struct conn *c, char *buf, size_t cap)
 {
 	struct ctl *ctl = c->ctl;
-	size_t used = 0;
+	size_t used = 0, len;
 	uint64_t t0 = ckpt_now_us();
-	char *nl;
+	char err[256];
+	int rc;
 
 	for (;;) {
 		struct pollfd pfd[2] = {
@@ -336,80 +366,89 @@ read_request(struct conn *c, char *buf, size_t cap)
 		n = recv(c->fd, buf + used, cap - 1 - used, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0 || (n == 0 && used == 0))
 			return -1;
-		if (n == 0) {
-			/* End of input: a last line without its LF is taken. */
-			if (used == 0)
-				return -1;
-			buf[used] = '\0';
-			return (ssize_t)used;
-		}
 		used += (size_t)n;
-		buf[used] = '\0';
-		if ((nl = memchr(buf, '\n', used)) != NULL) {
-			size_t len = (size_t)(nl - buf);
-			if (len > CTL_LINE_MAX) {
-				send_line(c, "error request longer than %d "
-				    "bytes", CTL_LINE_MAX);
-				return -1;
-			}
-			if (used > len + 1) {
-				send_line(c, "error one request per connection "
-				    "(more data followed the first line)");
-				return -1;
-			}
-			*nl = '\0';
-			if (len > 0 && buf[len - 1] == '\r')
-				buf[--len] = '\0';
-			return (ssize_t)len;
-		}
-		if (used >= cap - 1 || used > CTL_LINE_MAX) {
-			send_line(c, "error request longer than %d bytes",
-			    CTL_LINE_MAX);
+		rc = ctl_req_frame(buf, used, n == 0, &len, err, sizeof(err));
+		if (rc < 0) {
+			send_line(c, "error %s", err);
 			return -1;
 		}
+		if (rc > 0)
+			return (ssize_t)len;
 	}
+}
+
+int
+ctl_req_parse(char *line, size_t len, struct ctl_req *req, char *err,
+    size_t errlen)
+{
+	char *verb, *arg;
+	int rc;
+
+	memset(req, 0, sizeof(*req));
+	if (memchr(line, '\0', len) != NULL)
+		return seterr(err, errlen, -EINVAL, "the request contains a "
+		    "NUL byte");
+	verb = line;
+	if ((arg = strchr(line, ' ')) != NULL) {
+		*arg++ = '\0';
+		while (*arg == ' ')
+			arg++;
+	}
+	if (strcmp(verb, "status") == 0)
+		req->verb = CTL_VERB_STATUS;
+	else if (strcmp(verb, "pause") == 0)
+		req->verb = CTL_VERB_PAUSE;
+	else if (strcmp(verb, "resume") == 0)
+		req->verb = CTL_VERB_RESUME;
+	else if (strcmp(verb, "suspend") == 0)
+		req->verb = CTL_VERB_SUSPEND;
+	else if (strcmp(verb, "checkpoint") == 0)
+		req->verb = CTL_VERB_CHECKPOINT;
+	else if (verb[0] == '\0')
+		return seterr(err, errlen, -EINVAL, "empty request (verbs: "
+		    "suspend, checkpoint, pause, resume, status)");
+	else
+		return seterr(err, errlen, -EINVAL, "unknown request '%.64s' "
+		    "(verbs: suspend, checkpoint, pause, resume, status)", verb);
+	if (req->verb == CTL_VERB_SUSPEND || req->verb == CTL_VERB_CHECKPOINT) {
+		if ((rc = parse_ckpt_arg(arg, &req->enc, &req->path, err,
+		    errlen)) != 0)
+			return rc;
+	} else if (arg != NULL && *arg != '\0') {
+		return seterr(err, errlen, -EINVAL, "%s takes no argument",
+		    verb);
+	}
+	return 0;
 }
 
 static void
 serve(struct conn *c)
 {
-	char buf[CTL_LINE_MAX + 64], *verb, *arg;
+	char buf[CTL_LINE_MAX + 64], err[2048];
+	struct ctl_req req;
 	ssize_t len;
 
 	if ((len = read_request(c, buf, sizeof(buf))) < 0)
 		return;
-	if (memchr(buf, '\0', (size_t)len) != NULL) {
-		send_line(c, "error the request contains a NUL byte");
+	if (ctl_req_parse(buf, (size_t)len, &req, err, sizeof(err)) != 0) {
+		send_line(c, "error %s", err);
 		return;
 	}
-	verb = buf;
-	if ((arg = strchr(buf, ' ')) != NULL) {
-		*arg++ = '\0';
-		while (*arg == ' ')
-			arg++;
-	}
-	if (strcmp(verb, "status") == 0 || strcmp(verb, "pause") == 0 ||
-	    strcmp(verb, "resume") == 0) {
-		if (arg != NULL && *arg != '\0') {
-			send_line(c, "error %s takes no argument", verb);
-			return;
-		}
-		if (verb[0] == 's')
-			do_status(c);
-		else
-			do_pause(c, verb[0] == 'p');
-	} else if (strcmp(verb, "suspend") == 0 ||
-	    strcmp(verb, "checkpoint") == 0) {
-		do_checkpoint(c, verb[0] == 's' ? CKPT_SUSPEND : CKPT_CONTINUE,
-		    arg);
-	} else if (verb[0] == '\0') {
-		send_line(c, "error empty request (verbs: suspend, checkpoint, "
-		    "pause, resume, status)");
-	} else {
-		send_line(c, "error unknown request '%.64s' (verbs: suspend, "
-		    "checkpoint, pause, resume, status)", verb);
+	switch (req.verb) {
+	case CTL_VERB_STATUS:
+		do_status(c);
+		break;
+	case CTL_VERB_PAUSE:
+	case CTL_VERB_RESUME:
+		do_pause(c, req.verb == CTL_VERB_PAUSE);
+		break;
+	case CTL_VERB_SUSPEND:
+	case CTL_VERB_CHECKPOINT:
+		do_checkpoint(c, req.verb == CTL_VERB_SUSPEND ? CKPT_SUSPEND :
+		    CKPT_CONTINUE, req.enc, req.path);
+		break;
 	}
 }
 

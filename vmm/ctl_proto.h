@@ -9,10 +9,13 @@
 #define HYVE_CTL_PROTO_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "ckp.h"
 
 #define CTL_LINE_MAX 4096
 
@@ -65,5 +68,40 @@ ctl_sock_path(const char *name, char *buf, size_t size)
 	n = snprintf(buf, size, "%s/%s.sock", dir, name);
 	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
 }
+
+/*
+ * hyve's side of a request, apart from the socket (vmm/ctl.c), so that
+ * tests and fuzzers reach it without a connection.
+ */
+enum ctl_verb {
+	CTL_VERB_STATUS = 1,
+	CTL_VERB_PAUSE,
+	CTL_VERB_RESUME,
+	CTL_VERB_SUSPEND,
+	CTL_VERB_CHECKPOINT,
+};
+
+struct ctl_req {
+	enum ctl_verb	 verb;
+	ckp_enc_t	 enc;	/* suspend, checkpoint: the meta's encoding */
+	const char	*path;	/* suspend, checkpoint: inside the line */
+};
+
+/*
+ * Is the request line complete in @buf, which holds the @used bytes
+ * received so far (@buf has room for one more, a NUL)?  @eof: the client
+ * sent all it will (a client that sent nothing is no request: the caller
+ * just closes).  1: yes, the line is NUL-terminated in place without
+ * its LF (and CR) and *@lenp is its length; 0: more is needed; -EINVAL: a
+ * message for the client in @err (what follows "error ").
+ */
+int ctl_req_frame(char *buf, size_t used, bool eof, size_t *lenp, char *err,
+    size_t errlen);
+/*
+ * Parse a request line of @len bytes (modified in place: @req->path
+ * points into it).  0, or -EINVAL with a message for the client in @err.
+ */
+int ctl_req_parse(char *line, size_t len, struct ctl_req *req, char *err,
+    size_t errlen);
 
 #endif /* HYVE_CTL_PROTO_H */
