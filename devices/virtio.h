@@ -225,5 +225,15 @@ int virtio_dev_resume(struct virtio_dev *vd);
 
 /* Tests only: called by virtio-blk's I/O threads before each request (to slow them). */
 extern void (*virtio_blk_test_io_hook)(void);
+/*
+ * Tests and fuzzing only, so that a driver can be replayed deterministically.
+ * virtio_blk_test_drain(): wait until every request virtio-blk @d took from
+ * its ring is on the used ring.  virtio_net_test_rx(): hand @len bytes to
+ * virtio-net @d as if its backend had received that frame (nothing may be
+ * written to the backend meanwhile: the receive thread must be idle);
+ * @return true when the frame went into a driver's buffer.
+ */
+void virtio_blk_test_drain(struct dev *d);
+bool virtio_net_test_rx(struct dev *d, const void *frame, size_t len);
 
 #endif /* HYVE_VIRTIO_H */

@@ -423,6 +423,12 @@ blk_drain(struct blk *sc)
 	pthread_mutex_unlock(&sc->qlock);
 }
 
+void
+virtio_blk_test_drain(struct dev *d)
+{
+	blk_drain(d->softc);
+}
+
 static void
 blk_reset_cb(struct virtio_dev *vd)
 {

@@ -129,9 +129,9 @@ net_tx(struct net *sc)
 /* Receive                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Deliver the frame in rxbuf (@len bytes after the header).  @return false if no buffer. */
+/* Deliver the frame in @pkt (@len bytes after the header).  @return false if no buffer. */
 static bool
-net_rx_deliver(struct net *sc, size_t len)
+net_rx_deliver(struct net *sc, const uint8_t *pkt, size_t len)
 {
 	struct virtqueue *vq = &sc->vd.vq[NET_RXQ];
 	struct vq_chain *c = &sc->rxc;
@@ -155,7 +155,7 @@ net_rx_deliver(struct net *sc, size_t len)
 		sc->rx_dropped++;
 		vq_push(vq, c, 0);
 	} else {
-		vq_chain_write(vq, c, 0, sc->rxbuf, total);
+		vq_chain_write(vq, c, 0, pkt, total);
 		vq_push(vq, c, (uint32_t)total);
 		sc->rx_packets++;
 	}
@@ -224,13 +224,36 @@ net_rx_thread(void *arg)
 		}
 		if (stop)
 			break;
-		if (!avail || !net_rx_deliver(sc, (size_t)n)) {
+		if (!avail || !net_rx_deliver(sc, sc->rxbuf, (size_t)n)) {
 			pthread_mutex_lock(&sc->vd.lock);
 			sc->rx_dropped++;
 			pthread_mutex_unlock(&sc->vd.lock);
 		}
 	}
 	return (NULL);
+}
+
+bool
+virtio_net_test_rx(struct dev *d, const void *frame, size_t len)
+{
+	struct net *sc = d->softc;
+	uint8_t *pkt;
+	bool ok;
+
+	if (len > NET_MAX_FRAME)
+		len = NET_MAX_FRAME;	/* what one read of the backend returns */
+	if ((pkt = calloc(1, NET_HDR_LEN + len)) == NULL)
+		return (false);
+	pkt[10] = 1;	/* num_buffers */
+	memcpy(pkt + NET_HDR_LEN, frame, len);
+	ok = net_rx_deliver(sc, pkt, len);
+	if (!ok) {
+		pthread_mutex_lock(&sc->vd.lock);
+		sc->rx_dropped++;
+		pthread_mutex_unlock(&sc->vd.lock);
+	}
+	free(pkt);
+	return (ok);
 }
 
 static int
