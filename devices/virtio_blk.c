@@ -70,6 +70,13 @@ struct blk {
 	uint64_t bps;
 	pthread_mutex_t rl_lock;
 	uint64_t rl_next_ns;	/* CLOCK_MONOTONIC: when the next byte may go */
+	/*
+	 * Set while pause, reset or fini drain the requests in flight: they go
+	 * at once, or a guest that queued gigabytes against a low limit would
+	 * hold a checkpoint or its own reset back for hours.  A count: drains
+	 * may overlap (a vCPU's reset and a checkpoint's pause).
+	 */
+	unsigned rl_hurry;
 	uint64_t capacity;	/* 512-byte sectors */
 	uint64_t image_size;	/* bytes, at open */
 	int64_t	image_mtime_ns;	/* at open */
@@ -203,12 +210,12 @@ mono_ns(void)
 	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
 }
 
-/* Wait until the bandwidth limit lets @len more bytes go. */
+/* Wait until the bandwidth limit lets @len more bytes go, or a drain hurries us. */
 static void
 blk_rate_wait(struct blk *sc, uint64_t len)
 {
 	struct timespec ts;
-	uint64_t now, start;
+	uint64_t now, start, step;
 
 	if (sc->bps == 0 || len == 0)
 		return;
@@ -216,14 +223,19 @@ blk_rate_wait(struct blk *sc, uint64_t len)
 	now = mono_ns();
 	start = sc->rl_next_ns > now ? sc->rl_next_ns : now;
 	sc->rl_next_ns = start + (uint64_t)((double)len * 1e9 / (double)sc->bps);
-	pthread_mutex_unlock(&sc->rl_lock);
-	if (start > now) {
-		ts.tv_sec = (time_t)(start / 1000000000ULL);
-		ts.tv_nsec = (long)(start % 1000000000ULL);
+	/* In steps of at most 10 ms, to see rl_hurry. */
+	while (sc->rl_hurry == 0 && now < start) {
+		pthread_mutex_unlock(&sc->rl_lock);
+		step = start - now < 10000000 ? start - now : 10000000;
+		ts.tv_sec = (time_t)((now + step) / 1000000000ULL);
+		ts.tv_nsec = (long)((now + step) % 1000000000ULL);
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
 		    NULL) == EINTR)
 			;
+		pthread_mutex_lock(&sc->rl_lock);
+		now = mono_ns();
 	}
+	pthread_mutex_unlock(&sc->rl_lock);
 }
 
 static void *
@@ -414,13 +426,24 @@ blk_notify(struct virtio_dev *vd, struct virtqueue *vq)
 	blk_process(vd->softc);
 }
 
+/*
+ * Wait until every request taken is on the used ring, without the bandwidth
+ * limit's delays; what the limiter still owed is forgiven.
+ */
 static void
 blk_drain(struct blk *sc)
 {
+	pthread_mutex_lock(&sc->rl_lock);
+	sc->rl_hurry++;
+	pthread_mutex_unlock(&sc->rl_lock);
 	pthread_mutex_lock(&sc->qlock);
 	while (sc->inflight > 0)
 		pthread_cond_wait(&sc->idle, &sc->qlock);
 	pthread_mutex_unlock(&sc->qlock);
+	pthread_mutex_lock(&sc->rl_lock);
+	if (--sc->rl_hurry == 0)
+		sc->rl_next_ns = 0;
+	pthread_mutex_unlock(&sc->rl_lock);
 }
 
 void
