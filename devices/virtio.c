@@ -823,10 +823,18 @@ virtio_dev_restore(struct virtio_dev *vd, ckp_io_t *io)
 	rc = virtio_io(vd, io, &st);
 	if (rc < 0)
 		goto out;
-	if ((st.driver_features & ~st.device_features) != 0) {
+	/*
+	 * Before FEATURES_OK the driver may write any bits (the device refuses
+	 * FEATURES_OK, not the write), so a saved state can hold them; once
+	 * FEATURES_OK is set they were checked and frozen.
+	 */
+	if ((st.status & VIRTIO_S_FEATURES_OK) != 0 &&
+	    ((st.driver_features & ~st.device_features) != 0 ||
+	    (st.driver_features & (1ULL << VIRTIO_F_VERSION_1)) == 0)) {
 		rc = ckp_doc_set_error(ckp_io_doc(io), -EINVAL, "%s: virtio."
-		    "driver_features 0x%" PRIx64 " are not a subset of "
-		    "device_features 0x%" PRIx64, vd->name, st.driver_features,
+		    "driver_features 0x%" PRIx64 " with FEATURES_OK in status "
+		    "are not a subset of device_features 0x%" PRIx64 " with "
+		    "VIRTIO_F_VERSION_1", vd->name, st.driver_features,
 		    st.device_features);
 		goto out;
 	}

@@ -431,6 +431,9 @@ restore_doc(struct fvm *f, ckp_doc_t *doc, char mac[18])
 			const char *m = ckp_doc_errmsg(doc);
 			char pci[64];
 			snprintf(pci, sizeof(pci), "%s@%s", d->emu->name, d->cfg);
+			if (mac == NULL)	/* our own save: must be taken */
+				fprintf(stderr, "fuzz: %s refused its own save: "
+				    "%s\n", d->id, m);
 			if (m[0] == '\0' || strchr(m, '\n') != NULL ||
 			    (strstr(m, d->id) == NULL && strstr(m, pci) == NULL))
 				fprintf(stderr, "fuzz: restore of %s failed with "
