@@ -87,12 +87,19 @@ slotcmp(const void *a, const void *b)
 static int
 parse_pci_key(const char *key, unsigned *b, unsigned *s, unsigned *f)
 {
+	char canon[64];
 	int n = 0;
 
 	if (sscanf(key, "pci.%u.%u.%u.device%n", b, s, f, &n) != 3 ||
 	    key[n] != '\0' || n == 0)
 		return -1;
-	return 0;
+	/*
+	 * Only the canonical spelling: %u also takes "00", "+3" and
+	 * "-4294967296", which would put a second device in a slot under a
+	 * key whose options (pci.00.3.0.path) nothing reads.
+	 */
+	snprintf(canon, sizeof(canon), "pci.%u.%u.%u.device", *b, *s, *f);
+	return strcmp(canon, key) == 0 ? 0 : -1;
 }
 
 static int
@@ -159,9 +166,11 @@ vm_devs_plan(const struct cfg *cfg, struct dev_plan **planp, size_t *np,
 	n = 0;
 	for (i = 0; i < cfg->n; i++) {
 		struct cfg_ent *e = &cfg->ent[i];
-		struct pci_slot *p = &slots[n];
+		struct pci_slot *p;
+
 		if (!is_pci_device_key(e->key))
 			continue;
+		p = &slots[n];
 		if (parse_pci_key(e->key, &p->b, &p->s, &p->f) != 0 ||
 		    p->b > 255 || p->s > 31 || p->f > 7) {
 			snprintf(err, errlen, "config key %s (%s): expected "

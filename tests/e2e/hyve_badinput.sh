@@ -59,6 +59,7 @@ bad unknown_dev "-s 3,floppy: unknown device model 'floppy'" -s 3,floppy --kerne
 bad bad_l "-l com1: expected comN,stdio or comN,PATH" -l com1 --kernel "$G" v
 bad bad_l5 "unknown LPC device 'com9'" -l com9,stdio --kernel "$G" v
 bad bad_lpath "lpc.com1.path: cannot open /nonexistent/dir/log" -l com1,/nonexistent/dir/log --kernel "$G" v
+bad pci_noncanon "config key pci.00.3.0.device \(-o\): expected pci.BUS.SLOT.FUNC.device" -o pci.00.3.0.device=virtio-blk --kernel "$G" v
 bad unknown_key "unknown config key 'pci.0.9.0.speed' \(set by -o\)" -o pci.0.9.0.speed=1 --kernel "$G" v
 bad unknown_key2 "unknown config key 'foo' \(set by -o\)" -o foo=bar --kernel "$G" v
 bad bad_key "invalid config key 'a..b'" -o a..b=1 --kernel "$G" v
