@@ -332,7 +332,7 @@ bar_update(struct pci_dev *pd, int idx)
 		return;
 	if (bar->type == PCI_BAR_IO) {
 		if (bar->addr + bar->size > 0x10000) {
-			vm_log(pd->vm, "%s: BAR %d: I/O address 0x%" PRIx64
+			vm_log_guest(pd->vm, "%s: BAR %d: I/O address 0x%" PRIx64
 			    " is past 0xffff; not decoded", pd->name, idx,
 			    bar->addr);
 			return;
@@ -344,7 +344,7 @@ bar_update(struct pci_dev *pd, int idx)
 		    &bar->ctx, pd->name);
 	}
 	if (rc < 0) {
-		vm_log(pd->vm, "%s: BAR %d: cannot decode %s 0x%" PRIx64
+		vm_log_guest(pd->vm, "%s: BAR %d: cannot decode %s 0x%" PRIx64
 		    "+0x%" PRIx64 ": %s", pd->name, idx,
 		    bar->type == PCI_BAR_IO ? "I/O" : "MMIO", bar->addr,
 		    bar->size, strerror(-rc));
@@ -554,9 +554,9 @@ msix_deliver_locked(struct pci_dev *pd, unsigned vec)
 
 	rc = vm_msi(pd->vm, e->addr, e->data);
 	if (rc < 0)
-		vm_log(pd->vm, "%s: MSI-X vector %u (addr 0x%" PRIx64 " data 0x%x)"
-		    " not delivered: %s", pd->name, vec, e->addr, e->data,
-		    strerror(-rc));
+		vm_log_guest(pd->vm, "%s: MSI-X vector %u (addr 0x%" PRIx64
+		    " data 0x%x) not delivered: %s", pd->name, vec, e->addr,
+		    e->data, strerror(-rc));
 }
 
 void

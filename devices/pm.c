@@ -122,8 +122,8 @@ pm_write(struct pm_softc *sc, unsigned reg, unsigned size, uint32_t v)
 		    PM1_CNT_SLP_TYP(v) == PM_SLP_TYP_S5)
 			vm_poweroff(sc->dev->vm, 0);
 		else if (v & PM1_CNT_SLP_EN)
-			vm_log(sc->dev->vm, "pm: guest asked for sleep type "
-			    "%u, which is not offered (only S5); ignored",
+			vm_log_guest(sc->dev->vm, "pm: guest asked for sleep "
+			    "type %u, which is not offered (only S5); ignored",
 			    PM1_CNT_SLP_TYP(v));
 		break;
 	case PM_RESET_REG - PM_IO_BASE:

@@ -201,7 +201,7 @@ time_write(struct rtc_softc *sc, unsigned reg, uint8_t v)
 	return;
 bad:
 	/* A real MC146818 would store garbage; keep the clock sane. */
-	vm_log(sc->dev->vm, "rtc: ignored invalid value %#x for register "
+	vm_log_guest(sc->dev->vm, "rtc: ignored invalid value %#x for register "
 	    "%#x", v, reg);
 }
 

@@ -56,7 +56,7 @@ virtio_dev_error(struct virtio_dev *vd, struct virtqueue *vq, int desc,
 		    vq->index, desc);
 	else if (vq != NULL)
 		snprintf(where, sizeof(where), "queue %u: ", vq->index);
-	vm_log(vd->pci.vm, "%s: %s%s; queue stopped, device needs reset",
+	vm_log_guest(vd->pci.vm, "%s: %s%s; queue stopped, device needs reset",
 	    vd->name, where, msg);
 	if (vq != NULL)
 		vq->broken = true;
@@ -443,8 +443,8 @@ virtio_status_write(struct virtio_dev *vd, uint8_t val)
 		uint64_t extra = vd->driver_features & ~vd->device_features;
 		if (extra != 0 || (vd->driver_features &
 		    (1ULL << VIRTIO_F_VERSION_1)) == 0) {
-			vm_log(vd->pci.vm, "%s: FEATURES_OK refused: driver "
-			    "features 0x%" PRIx64 " %s", vd->name,
+			vm_log_guest(vd->pci.vm, "%s: FEATURES_OK refused: "
+			    "driver features 0x%" PRIx64 " %s", vd->name,
 			    vd->driver_features, extra != 0 ?
 			    "include features the device does not offer" :
 			    "lack VIRTIO_F_VERSION_1");

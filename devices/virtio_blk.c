@@ -174,8 +174,9 @@ req_rw(struct blk *sc, struct blk_req *r, uint64_t *done)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			vm_log(sc->vd.pci.vm, "%s: %s of %" PRIu64 " bytes at "
-			    "sector %" PRIu64 " failed: %s", sc->vd.name,
+			vm_log_guest(sc->vd.pci.vm, "%s: %s of %" PRIu64
+			    " bytes at sector %" PRIu64 " failed: %s",
+			    sc->vd.name,
 			    r->type == VIRTIO_BLK_T_IN ? "read" : "write",
 			    r->len, r->sector, n == 0 ? "end of file" :
 			    strerror(errno));
@@ -267,8 +268,8 @@ blk_worker(void *arg)
 		if (r->type == VIRTIO_BLK_T_FLUSH) {
 			st = VIRTIO_BLK_S_OK;
 			if (!sc->ro && fdatasync(sc->fd) < 0) {
-				vm_log(sc->vd.pci.vm, "%s: flush failed: %s",
-				    sc->vd.name, strerror(errno));
+				vm_log_guest(sc->vd.pci.vm, "%s: flush failed: "
+				    "%s", sc->vd.name, strerror(errno));
 				st = VIRTIO_BLK_S_IOERR;
 			}
 		} else {
@@ -337,9 +338,9 @@ req_parse(struct blk *sc, struct blk_req *r)
 		end = r->sector + r->len / BLK_SECTOR;
 		if (r->len % BLK_SECTOR != 0 || end < r->sector ||
 		    end > sc->capacity) {
-			vm_log(sc->vd.pci.vm, "%s: %s of %" PRIu64 " bytes at "
-			    "sector %" PRIu64 " is not whole sectors inside "
-			    "the disk's %" PRIu64, sc->vd.name,
+			vm_log_guest(sc->vd.pci.vm, "%s: %s of %" PRIu64
+			    " bytes at sector %" PRIu64 " is not whole sectors "
+			    "inside the disk's %" PRIu64, sc->vd.name,
 			    r->type == VIRTIO_BLK_T_IN ? "read" : "write",
 			    r->len, r->sector, sc->capacity);
 			req_complete_locked(sc, r, VIRTIO_BLK_S_IOERR, 0);

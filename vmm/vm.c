@@ -7,12 +7,14 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
@@ -52,6 +54,8 @@ vm_new_for_test(uint64_t mem_size)
 	}
 	vm->test = true;
 	vm->ncpus = 1;
+	/* Device tests check the line of every bad request they make. */
+	vm->glog_max = UINT_MAX;
 	snprintf(vm->name, sizeof(vm->name), "test");
 	if (vm_mem_init(vm, mem_size) != 0) {
 		vm_free(vm);
@@ -140,6 +144,64 @@ vm_log(const struct vm *vm, const char *fmt, ...)
 	va_start(ap, fmt);
 	vm_logv(vm, fmt, ap);
 	va_end(ap);
+}
+
+#define GUEST_LOG_MAX		10
+#define GUEST_LOG_WINDOW_MS	10000
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+vm_log_guest(const struct vm *vm, const char *fmt, ...)
+{
+	struct vm *v = (struct vm *)vm;
+	char msg[900];
+	uint64_t now, start, win;
+	unsigned dropped, max;
+	va_list ap;
+
+	if (v == NULL)
+		goto log;
+	win = v->glog_window_ms != 0 ? v->glog_window_ms : GUEST_LOG_WINDOW_MS;
+	max = v->glog_max != 0 ? v->glog_max : GUEST_LOG_MAX;
+	now = mono_ms();
+	start = atomic_load(&v->glog_start_ms);
+	/* A new window: one thread wins the exchange and resets the count. */
+	if ((start == 0 || now - start >= win) &&
+	    atomic_compare_exchange_strong(&v->glog_start_ms, &start,
+	    now != 0 ? now : 1))
+		atomic_store(&v->glog_count, 0);
+	if (atomic_fetch_add(&v->glog_count, 1) >= max) {
+		atomic_fetch_add(&v->glog_dropped, 1);
+		return;
+	}
+	dropped = atomic_exchange(&v->glog_dropped, 0);
+	if (dropped != 0) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		vm_log(vm, "%s (%u more such guest errors were not logged)",
+		    msg, dropped);
+		return;
+	}
+log:
+	va_start(ap, fmt);
+	vm_logv(vm, fmt, ap);
+	va_end(ap);
+}
+
+void
+vm_test_log_budget(struct vm *vm, unsigned max, unsigned window_ms)
+{
+	vm->glog_max = max;
+	vm->glog_window_ms = window_ms;
 }
 
 /* ------------------------------------------------------------------------ */

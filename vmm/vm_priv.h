@@ -285,6 +285,12 @@ struct vm {
 	char		 stop_msg[512];
 	int		 event_fd;	/* written on stop requests (main loop) */
 	_Atomic unsigned nlogs;		/* messages logged so far */
+	/* vm_log_guest's budget: a window, its count, what it dropped */
+	_Atomic uint64_t glog_start_ms;
+	_Atomic unsigned glog_count;
+	_Atomic unsigned glog_dropped;
+	unsigned	 glog_window_ms;	/* 0: GUEST_LOG_WINDOW_MS */
+	unsigned	 glog_max;	/* per window; 0: GUEST_LOG_MAX */
 
 	/* control and checkpoints (vmm/ctl.c, vmm/ckpt.c); ctl_lock protects */
 	pthread_mutex_t	 ctl_lock;

@@ -57,4 +57,10 @@ struct vm_test_stop {
 };
 struct vm_test_stop vm_test_stop_state(struct vm *vm);
 
+/*
+ * vm_log_guest's budget: @max lines per @window_ms (0: hyve's default, 10
+ * per 10 s).  A test VM logs every line unless a test sets one.
+ */
+void vm_test_log_budget(struct vm *vm, unsigned max, unsigned window_ms);
+
 #endif /* HYVE_VM_TEST_H */

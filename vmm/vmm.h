@@ -162,6 +162,15 @@ int cfg_parse_size(const char *s, uint64_t *out);
 void vm_log(const struct vm *vm, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * vm_log() for what the guest did wrong (a bad request, a bad register
+ * value): a guest may repeat it as fast as it likes, so these messages
+ * share a budget (10 per 10 s); the next one logged says how many were
+ * dropped.
+ */
+void vm_log_guest(const struct vm *vm, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* ------------------------------------------------------------------------ */
 /* Devices                                                                   */
 /* ------------------------------------------------------------------------ */
