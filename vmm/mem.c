@@ -25,14 +25,30 @@ add_region(struct vm *vm, const char *name, uint64_t gpa, uint64_t size,
     uint64_t file_off)
 {
 	struct vm_mem_region *r;
+	/*
+	 * Test VMs (device unit tests, fuzzers) put an inaccessible page on
+	 * each side of a region, so that a device access just outside guest
+	 * RAM faults instead of landing in whatever the host mapped there.
+	 */
+	uint64_t guard = vm->test ? PAGE_SIZE : 0;
 	void *p;
 
 	if (vm->nmem == VM_MAX_MEM_REGIONS)
 		return -ENOSPC;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = mmap(NULL, size + 2 * guard, guard != 0 ? PROT_NONE :
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+	    MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
+	if (guard != 0) {
+		p = (char *)p + guard;
+		if (mprotect(p, size, PROT_READ | PROT_WRITE) != 0) {
+			int e = errno;
+
+			munmap((char *)p - guard, size + 2 * guard);
+			return -e;
+		}
+	}
 	/* Large guests benefit from THP; harmless where unsupported. */
 	(void)madvise(p, size, MADV_HUGEPAGE);
 	/* Guest RAM in a core dump of hyve would be huge and private. */
@@ -70,7 +86,10 @@ vm_mem_fini(struct vm *vm)
 	unsigned i;
 
 	for (i = 0; i < vm->nmem; i++) {
-		munmap(vm->mem[i].host, vm->mem[i].size);
+		uint64_t guard = vm->test ? PAGE_SIZE : 0;
+
+		munmap((char *)vm->mem[i].host - guard, vm->mem[i].size +
+		    2 * guard);
 		free((void *)vm->mem[i].dirty);
 	}
 	vm->nmem = 0;
