@@ -38,6 +38,7 @@
 #include "ckp.h"
 #include "vmm.h"
 #include "vm_test.h"
+#include "fuzz_in.h"
 #include "pci.h"
 #include "pm.h"
 #include "virtio.h"
@@ -55,33 +56,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	}								\
 } while (0)
 
-struct in {
-	const uint8_t *p;
-	size_t	n;
-};
-
-static uint8_t
-u8(struct in *in)
-{
-	if (in->n == 0)
-		return (0);
-	in->n--;
-	return (*in->p++);
-}
-
-static uint16_t
-u16(struct in *in)
-{
-	return ((uint16_t)(u8(in) | u8(in) << 8));
-}
-
-static uint32_t
-u32(struct in *in)
-{
-	uint32_t lo = u16(in);
-
-	return (lo | (uint32_t)u16(in) << 16);
-}
 
 /* ------------------------------------------------------------------------ */
 /* The VM                                                                    */

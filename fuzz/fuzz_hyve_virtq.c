@@ -29,6 +29,7 @@
 
 #include "vmm.h"
 #include "vm_test.h"
+#include "fuzz_in.h"
 #include "pci.h"
 #include "virtio.h"
 
@@ -40,44 +41,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* ------------------------------------------------------------------------ */
-/* Reading the input                                                         */
+/* Reading the input (fuzz_in.h)                                            */
 /* ------------------------------------------------------------------------ */
-
-struct in {
-	const uint8_t *p;
-	size_t	n;
-};
-
-static uint8_t
-u8(struct in *in)
-{
-	if (in->n == 0)
-		return (0);
-	in->n--;
-	return (*in->p++);
-}
-
-static uint16_t
-u16(struct in *in)
-{
-	return ((uint16_t)(u8(in) | u8(in) << 8));
-}
-
-static uint32_t
-u32(struct in *in)
-{
-	uint32_t lo = u16(in);
-
-	return (lo | (uint32_t)u16(in) << 16);
-}
-
-static uint64_t
-u64(struct in *in)
-{
-	uint64_t lo = u32(in);
-
-	return (lo | (uint64_t)u32(in) << 32);
-}
 
 /* A guest address: mostly inside RAM, sometimes anything at all. */
 static uint64_t
