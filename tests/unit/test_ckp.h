@@ -126,4 +126,33 @@ t_sample_doc(void)
 	return doc;
 }
 
+/*
+ * A fresh directory $TMPDIR/NAME.XXXXXX (TMPDIR unset: /tmp) in @p dir:
+ * 0, or -1 after saying why.
+ */
+static inline int
+t_tmpdir(char *dir, size_t len, const char *name)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(dir, len, "%s/%s.XXXXXX", t != NULL && *t != '\0' ? t :
+	    "/tmp", name);
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove @p dir and everything in it. */
+static inline void
+t_rmdir(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
 #endif

@@ -717,15 +717,8 @@ test_fail_midway(void)
 int
 main(void)
 {
-	const char *t = getenv("TMPDIR");
-	char cmd[600];
-
-	snprintf(dir, sizeof(dir), "%s/test_ckp_publish.XXXXXX",
-	    t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
+	if (t_tmpdir(dir, sizeof(dir), "test_ckp_publish") != 0)
 		return 1;
-	}
 	chmod(dir, 0755);	/* the unprivileged child must get in */
 	test_busy();
 	test_open_during_publish();
@@ -734,8 +727,6 @@ main(void)
 	test_fail_midway();
 	test_crash_steps(true);
 	test_crash_steps(false);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
+	t_rmdir(dir);
 	TEST_END();
 }

@@ -788,27 +788,11 @@ probe_holes(void)
 	unlink(path);
 }
 
-static void
-rm_dir(void)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
 int
 main(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(dir, sizeof(dir), "%s/test_ckp_ram.XXXXXX",
-	    t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
+	if (t_tmpdir(dir, sizeof(dir), "test_ckp_ram") != 0)
 		return 1;
-	}
 	probe_holes();
 	test_is_zero();
 	test_names();
@@ -820,6 +804,6 @@ main(void)
 	test_rounds();
 	test_progress();
 	test_load();
-	rm_dir();
+	t_rmdir(dir);
 	TEST_END();
 }

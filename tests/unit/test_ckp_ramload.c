@@ -547,32 +547,16 @@ test_replaced(void)
 	free(buf);
 }
 
-static void
-rm_dir(void)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
 int
 main(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(dir, sizeof(dir), "%s/test_ckp_ramload.XXXXXX",
-	    t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
+	if (t_tmpdir(dir, sizeof(dir), "test_ckp_ramload") != 0)
 		return 1;
-	}
 	probe_holes();
 	make_mem();
 	if (write_ckp("a.ckp", mem) != 0) {
 		fprintf(stderr, "cannot write the test checkpoint\n");
-		rm_dir();
+		t_rmdir(dir);
 		return 1;
 	}
 	test_fetch();
@@ -580,6 +564,6 @@ main(void)
 	test_progress();
 	test_corruption();
 	test_replaced();
-	rm_dir();
+	t_rmdir(dir);
 	TEST_END();
 }
