@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <linux/kvm.h>
 
 #include "vm_priv.h"
@@ -158,4 +159,62 @@ cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned id,
 	}
 	*out = c;
 	return 0;
+}
+
+int
+kvm_ioctl_sys(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg);
+}
+
+/*
+ * Before Linux 6.5, KVM_GET_CPUID2 set nent only when it failed with
+ * E2BIG and left it as passed on success, so a caller that offers room
+ * for 256 entries gets back nent = 256 with the tail zeroed: duplicate
+ * leaf 0 entries.  Asking with nent = 0 first gets E2BIG and the real
+ * count from every kernel; reading exactly that many is then right on
+ * both sides of the change.
+ */
+int
+cpuid_read(int fd, kvm_ioctl_fn *ioc, struct kvm_cpuid_entry2 *out,
+    uint32_t cap, uint32_t *n)
+{
+	struct kvm_cpuid2 probe = { .nent = 0 }, *c;
+	uint32_t want, i, j;
+	int rc = 0;
+
+	*n = 0;
+	if (ioc(fd, KVM_GET_CPUID2, &probe) == 0)
+		return 0;		/* nobody set a CPUID on this vCPU */
+	if (errno != E2BIG)
+		return -errno;
+	want = probe.nent;
+	if (want == 0)
+		return -EIO;		/* E2BIG for zero entries: nonsense */
+	if (want > cap)
+		return -E2BIG;
+	if ((c = calloc(1, sizeof(*c) + want * sizeof(c->entries[0]))) == NULL)
+		return -ENOMEM;
+	c->nent = want;
+	if (ioc(fd, KVM_GET_CPUID2, c) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	/* Newer kernels write nent back; it can only be what they said. */
+	if (c->nent != want) {
+		rc = -EIO;
+		goto out;
+	}
+	for (i = 0; i < want; i++)
+		for (j = 0; j < i; j++)
+			if (c->entries[i].function == c->entries[j].function &&
+			    c->entries[i].index == c->entries[j].index) {
+				rc = -EIO;
+				goto out;
+			}
+	memcpy(out, c->entries, want * sizeof(c->entries[0]));
+	*n = want;
+out:
+	free(c);
+	return rc;
 }

@@ -310,6 +310,15 @@ vm_create(struct cfg *cfg, struct vm **vmp)
 	rc = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
 	vm->xsave2 = rc > (int)sizeof(struct kvm_xsave);
 	vm->xsave_size = vm->xsave2 ? (size_t)rc : sizeof(struct kvm_xsave);
+	/*
+	 * KVM_GET_XCRS answers nr_xcrs = 0 when the host has no XSAVE, and
+	 * KVM_SET_XCRS then fails whatever it is given: remember which.
+	 */
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0) {
+		struct kvm_xcrs x = { .nr_xcrs = 0 };
+		if (ioctl(vm->vcpus[0].fd, KVM_GET_XCRS, &x) == 0)
+			vm->has_xcrs = x.nr_xcrs > 0;
+	}
 	if (vm_msr_list_init(vm) != 0)
 		return -EIO;
 	return 0;

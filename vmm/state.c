@@ -186,19 +186,24 @@ cpuid_ioctl(struct vcpu *v, struct vcpu_state *s, bool set)
 	struct kvm_cpuid2 *c;
 	int rc = 0;
 
-	c = calloc(1, sizeof(*c) + STATE_MAX_CPUID * sizeof(c->entries[0]));
+	if (!set) {
+		if ((rc = cpuid_read(v->fd, kvm_ioctl_sys, s->cpuid,
+		    STATE_MAX_CPUID, &s->ncpuid)) != 0) {
+			vm_log(v->vm, "vCPU %u: KVM_GET_CPUID2: %s", v->id,
+			    rc == -EIO ? "the kernel's answer is inconsistent "
+			    "(a count that changed, or duplicate leaves)" :
+			    strerror(-rc));
+			return -EIO;
+		}
+		return 0;
+	}
+	c = calloc(1, sizeof(*c) + s->ncpuid * sizeof(c->entries[0]));
 	if (c == NULL)
 		return -ENOMEM;
-	c->nent = set ? s->ncpuid : STATE_MAX_CPUID;
-	if (set)
-		memcpy(c->entries, s->cpuid, s->ncpuid * sizeof(c->entries[0]));
-	if (ioctl(v->fd, set ? KVM_SET_CPUID2 : KVM_GET_CPUID2, c) != 0)
-		rc = kvm_err(v->vm, set ? "KVM_SET_CPUID2" : "KVM_GET_CPUID2",
-		    (int)v->id);
-	else if (!set) {
-		s->ncpuid = c->nent;
-		memcpy(s->cpuid, c->entries, c->nent * sizeof(c->entries[0]));
-	}
+	c->nent = s->ncpuid;
+	memcpy(c->entries, s->cpuid, s->ncpuid * sizeof(c->entries[0]));
+	if (ioctl(v->fd, KVM_SET_CPUID2, c) != 0)
+		rc = kvm_err(v->vm, "KVM_SET_CPUID2", (int)v->id);
 	free(c);
 	return rc;
 }
@@ -219,7 +224,9 @@ vcpu_state_get(struct vcpu *v, struct vcpu_state *s)
 	if (ioctl(v->fd, vm->xsave2 ? KVM_GET_XSAVE2 : KVM_GET_XSAVE,
 	    s->xsave) != 0)
 		return kvm_err(vm, "KVM_GET_XSAVE", id);
-	if (ioctl(v->fd, KVM_GET_XCRS, &s->xcrs) != 0)
+	/* Without XSAVE on the host there are no XCRs (and no ioctl to ask). */
+	memset(&s->xcrs, 0, sizeof(s->xcrs));
+	if (vm->has_xcrs && ioctl(v->fd, KVM_GET_XCRS, &s->xcrs) != 0)
 		return kvm_err(vm, "KVM_GET_XCRS", id);
 	if (ioctl(v->fd, KVM_GET_LAPIC, &s->lapic) != 0)
 		return kvm_err(vm, "KVM_GET_LAPIC", id);
@@ -269,7 +276,8 @@ vcpu_state_set(struct vcpu *v, const struct vcpu_state *s)
 		return kvm_err(vm, "KVM_SET_REGS", id);
 	if (ioctl(v->fd, KVM_SET_XSAVE, s->xsave) != 0)
 		return kvm_err(vm, "KVM_SET_XSAVE", id);
-	if (ioctl(v->fd, KVM_SET_XCRS, &s->xcrs) != 0)
+	/* KVM refuses an empty list (EINVAL) on a host without XSAVE. */
+	if (s->xcrs.nr_xcrs > 0 && ioctl(v->fd, KVM_SET_XCRS, &s->xcrs) != 0)
 		return kvm_err(vm, "KVM_SET_XCRS", id);
 	if (ioctl(v->fd, KVM_SET_LAPIC, &s->lapic) != 0)
 		return kvm_err(vm, "KVM_SET_LAPIC", id);
@@ -650,6 +658,11 @@ vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
 	    s->events.interrupt.injected > 1)
 		return ckp_doc_set_error(doc, -EINVAL, "events: an injected "
 		    "flag is neither 0 nor 1");
+	if (s->xcrs.nr_xcrs > 0 && !vm->test && !vm->has_xcrs)
+		return ckp_doc_set_error(doc, -EINVAL, "xcrs: the checkpoint's "
+		    "CPU had XSAVE (xcr%u = %#llx), this host's KVM has none",
+		    s->xcrs.xcrs[0].xcr,
+		    (unsigned long long)s->xcrs.xcrs[0].value);
 	if ((s->sregs.efer & ~0xd01ULL) != 0)
 		return ckp_doc_set_error(doc, -EINVAL, "efer %#llx has "
 		    "bits KVM does not know", (unsigned long long)s->sregs.efer);

@@ -168,6 +168,18 @@ void vcpu_kick(struct vcpu *vcpu);
 int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned id,
     unsigned ncpus, struct kvm_cpuid2 **out);
 
+/* ioctl(2) as a parameter, so that tests can act as another kernel. */
+typedef int kvm_ioctl_fn(int fd, unsigned long req, void *arg);
+int kvm_ioctl_sys(int fd, unsigned long req, void *arg);
+struct kvm_cpuid_entry2;
+/*
+ * The CPUID vCPU @fd has (KVM_GET_CPUID2), exactly its entries on every
+ * kernel: *@n of them into @out (room for @cap).  -E2BIG when more than
+ * @cap, -EIO when the kernel's answer is inconsistent (docs/KVM-HOSTS.md).
+ */
+int cpuid_read(int fd, kvm_ioctl_fn *ioc, struct kvm_cpuid_entry2 *out,
+    uint32_t cap, uint32_t *n);
+
 /* ------------------------------------------------------------------------ */
 /* Stop reasons and exit codes (docs/hyve.8)                                 */
 /* ------------------------------------------------------------------------ */
@@ -249,6 +261,7 @@ struct vm {
 	unsigned	 nmsrs;
 	size_t		 xsave_size;	/* bytes of KVM_GET_XSAVE(2) */
 	bool		 xsave2;
+	bool		 has_xcrs;	/* KVM_GET/SET_XCRS work (host has XSAVE) */
 
 	/* memory */
 	uint64_t	 mem_size;

@@ -7,6 +7,7 @@
  * on this host's KVM_GET_SUPPORTED_CPUID when /dev/kvm is there.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,91 @@ synthetic(void)
 	return c;
 }
 
+/*
+ * A vCPU's KVM_GET_CPUID2 as two kernels answer it: before 6.5 nent is
+ * written back only with E2BIG (on success it stays as the caller passed
+ * it), from 6.5 on it is written back on success too.
+ */
+static struct {
+	bool pre65;
+	uint32_t nent;
+	struct kvm_cpuid_entry2 e[8];
+	unsigned calls;
+} fk;
+
+static int
+fake_ioctl(int fd, unsigned long req, void *arg)
+{
+	struct kvm_cpuid2 *c = arg;
+
+	(void)fd;
+	fk.calls++;
+	if (req != KVM_GET_CPUID2) {
+		errno = ENOTTY;
+		return -1;
+	}
+	if (c->nent < fk.nent) {
+		c->nent = fk.nent;
+		errno = E2BIG;
+		return -1;
+	}
+	memcpy(c->entries, fk.e, fk.nent * sizeof(fk.e[0]));
+	if (!fk.pre65)
+		c->nent = fk.nent;
+	return 0;
+}
+
+static void
+fake_setup(bool pre65, uint32_t nent)
+{
+	uint32_t i;
+
+	memset(&fk, 0, sizeof(fk));
+	fk.pre65 = pre65;
+	fk.nent = nent;
+	for (i = 0; i < nent; i++) {
+		fk.e[i].function = i == 0 ? 0 : 0x80000000 + i;
+		fk.e[i].eax = 0x1000 + i;
+	}
+}
+
+static void
+check_cpuid_read(void)
+{
+	struct kvm_cpuid_entry2 out[256];
+	uint32_t n, i;
+	int pre;
+
+	for (pre = 0; pre <= 1; pre++) {
+		fake_setup(pre, 5);
+		memset(out, 0xa5, sizeof(out));
+		CHECK(cpuid_read(-1, fake_ioctl, out, 256, &n) == 0);
+		CHECK(n == 5);
+		for (i = 0; i < 5 && i < n; i++)
+			CHECK(out[i].eax == 0x1000 + i &&
+			    out[i].function == fk.e[i].function);
+		/* What the old single call with room for 256 gave on pre-6.5. */
+		{
+			struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
+			    256 * sizeof(c->entries[0]));
+			c->nent = 256;
+			CHECK(fake_ioctl(-1, KVM_GET_CPUID2, c) == 0);
+			CHECK(c->nent == (pre ? 256U : 5U));
+			free(c);
+		}
+		/* Too small a buffer is an error, not a truncated CPUID. */
+		fake_setup(pre, 5);
+		CHECK(cpuid_read(-1, fake_ioctl, out, 4, &n) == -E2BIG);
+		/* A vCPU nobody gave a CPUID has none. */
+		fake_setup(pre, 0);
+		CHECK(cpuid_read(-1, fake_ioctl, out, 256, &n) == 0 && n == 0);
+		/* Duplicate leaves are refused rather than saved. */
+		fake_setup(pre, 3);
+		fk.e[2].function = fk.e[1].function;
+		CHECK(cpuid_read(-1, fake_ioctl, out, 256, &n) == -EIO);
+	}
+}
+
 int
 main(void)
 {
@@ -140,6 +226,7 @@ main(void)
 		free(c);
 	}
 	free(sup);
+	check_cpuid_read();
 
 	if ((fd = open("/dev/kvm", O_RDWR)) >= 0) {
 		unsigned n = 512;
