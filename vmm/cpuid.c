@@ -6,6 +6,7 @@
  * hypervisor bit and KVM signature leaves present.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -177,7 +178,7 @@ kvm_ioctl_sys(int fd, unsigned long req, void *arg)
  */
 int
 cpuid_read(int fd, kvm_ioctl_fn *ioc, struct kvm_cpuid_entry2 *out,
-    uint32_t cap, uint32_t *n)
+    uint32_t cap, uint32_t *n, char *why, size_t whylen)
 {
 	struct kvm_cpuid2 probe = { .nent = 0 }, *c;
 	uint32_t want, i, j;
@@ -189,8 +190,10 @@ cpuid_read(int fd, kvm_ioctl_fn *ioc, struct kvm_cpuid_entry2 *out,
 	if (errno != E2BIG)
 		return -errno;
 	want = probe.nent;
-	if (want == 0)
-		return -EIO;		/* E2BIG for zero entries: nonsense */
+	if (want == 0) {
+		snprintf(why, whylen, "E2BIG for a count of 0");
+		return -EIO;
+	}
 	if (want > cap)
 		return -E2BIG;
 	if ((c = calloc(1, sizeof(*c) + want * sizeof(c->entries[0]))) == NULL)
@@ -202,6 +205,7 @@ cpuid_read(int fd, kvm_ioctl_fn *ioc, struct kvm_cpuid_entry2 *out,
 	}
 	/* Newer kernels write nent back; it can only be what they said. */
 	if (c->nent != want) {
+		snprintf(why, whylen, "%u entries, then %u", want, c->nent);
 		rc = -EIO;
 		goto out;
 	}
@@ -209,6 +213,10 @@ cpuid_read(int fd, kvm_ioctl_fn *ioc, struct kvm_cpuid_entry2 *out,
 		for (j = 0; j < i; j++)
 			if (c->entries[i].function == c->entries[j].function &&
 			    c->entries[i].index == c->entries[j].index) {
+				snprintf(why, whylen, "leaf %#x index %u twice "
+				    "(entries %u and %u of %u)",
+				    c->entries[i].function, c->entries[i].index,
+				    j, i, want);
 				rc = -EIO;
 				goto out;
 			}

@@ -187,12 +187,12 @@ cpuid_ioctl(struct vcpu *v, struct vcpu_state *s, bool set)
 	int rc = 0;
 
 	if (!set) {
+		char why[128] = "";
 		if ((rc = cpuid_read(v->fd, kvm_ioctl_sys, s->cpuid,
-		    STATE_MAX_CPUID, &s->ncpuid)) != 0) {
-			vm_log(v->vm, "vCPU %u: KVM_GET_CPUID2: %s", v->id,
-			    rc == -EIO ? "the kernel's answer is inconsistent "
-			    "(a count that changed, or duplicate leaves)" :
-			    strerror(-rc));
+		    STATE_MAX_CPUID, &s->ncpuid, why, sizeof(why))) != 0) {
+			vm_log(v->vm, "vCPU %u: KVM_GET_CPUID2: %s%s", v->id,
+			    rc == -EIO ? "the kernel's answer is inconsistent: "
+			    : strerror(-rc), why);
 			return -EIO;
 		}
 		return 0;

@@ -175,10 +175,11 @@ struct kvm_cpuid_entry2;
 /*
  * The CPUID vCPU @fd has (KVM_GET_CPUID2), exactly its entries on every
  * kernel: *@n of them into @out (room for @cap).  -E2BIG when more than
- * @cap, -EIO when the kernel's answer is inconsistent (docs/KVM-HOSTS.md).
+ * @cap, -EIO when the kernel's answer is inconsistent, saying how in @why
+ * (docs/KVM-HOSTS.md).
  */
 int cpuid_read(int fd, kvm_ioctl_fn *ioc, struct kvm_cpuid_entry2 *out,
-    uint32_t cap, uint32_t *n);
+    uint32_t cap, uint32_t *n, char *why, size_t whylen);
 
 /* ------------------------------------------------------------------------ */
 /* Stop reasons and exit codes (docs/hyve.8)                                 */

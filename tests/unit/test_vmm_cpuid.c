@@ -174,13 +174,14 @@ static void
 check_cpuid_read(void)
 {
 	struct kvm_cpuid_entry2 out[256];
+	char why[128];
 	uint32_t n, i;
 	int pre;
 
 	for (pre = 0; pre <= 1; pre++) {
 		fake_setup(pre, 5);
 		memset(out, 0xa5, sizeof(out));
-		CHECK(cpuid_read(-1, fake_ioctl, out, 256, &n) == 0);
+		CHECK(cpuid_read(-1, fake_ioctl, out, 256, &n, why, sizeof(why)) == 0);
 		CHECK(n == 5);
 		for (i = 0; i < 5 && i < n; i++)
 			CHECK(out[i].eax == 0x1000 + i &&
@@ -196,14 +197,14 @@ check_cpuid_read(void)
 		}
 		/* Too small a buffer is an error, not a truncated CPUID. */
 		fake_setup(pre, 5);
-		CHECK(cpuid_read(-1, fake_ioctl, out, 4, &n) == -E2BIG);
+		CHECK(cpuid_read(-1, fake_ioctl, out, 4, &n, why, sizeof(why)) == -E2BIG);
 		/* A vCPU nobody gave a CPUID has none. */
 		fake_setup(pre, 0);
-		CHECK(cpuid_read(-1, fake_ioctl, out, 256, &n) == 0 && n == 0);
+		CHECK(cpuid_read(-1, fake_ioctl, out, 256, &n, why, sizeof(why)) == 0 && n == 0);
 		/* Duplicate leaves are refused rather than saved. */
 		fake_setup(pre, 3);
 		fk.e[2].function = fk.e[1].function;
-		CHECK(cpuid_read(-1, fake_ioctl, out, 256, &n) == -EIO);
+		CHECK(cpuid_read(-1, fake_ioctl, out, 256, &n, why, sizeof(why)) == -EIO);
 	}
 }
 
