@@ -9,6 +9,12 @@
  * checkpoint never delays "status", and a second checkpoint gets "busy"
  * instead of waiting.  Nothing here runs on a vCPU thread: pausing goes
  * through vm_pause_vcpus(), which only kicks them.
+ *
+ * Connections have CTL_MAX_CONNS slots.  When all are taken, one that has
+ * not sent its request (or was already answered) gives its slot to the
+ * newcomer: clients that connect and say nothing cannot lock the VM's
+ * owner out.  Only when every slot is serving a request (at most one of
+ * them a long one: checkpoints run one at a time) is a connection refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,8 +38,14 @@
 #include "vm_priv.h"
 
 #define CTL_MAX_CONNS	16
-/* A client has this long to send its request line. */
+/*
+ * A client has this long to send its request line: enough for someone
+ * typing into socat.  Idle clients give way to new ones, so this long
+ * wait costs nobody a slot.
+ */
 #define CTL_REQ_TIMEOUT_MS	10000
+/* After the answer, what the client still sends is swallowed this long. */
+#define CTL_DRAIN_MS	1000
 /* A client that stops reading does not hold a checkpoint back longer. */
 #define CTL_SEND_TIMEOUT_S	2
 
@@ -45,14 +57,20 @@ struct ctl {
 	pthread_t	 thread;
 	bool		 thread_started;
 	pthread_mutex_t	 lock;
-	pthread_cond_t	 cv;
+	pthread_cond_t	 cv;	/* a slot was freed */
 	unsigned	 nconn;
+	/* Under lock: slot[i] describes conn[i]. */
+	struct ctl_slot	 slot[CTL_MAX_CONNS];
+	struct conn	*conn[CTL_MAX_CONNS];
+	unsigned long long seq;
 	atomic_bool	 stopping;
 };
 
 struct conn {
 	struct ctl	*ctl;
 	int		 fd;
+	size_t		 idx;	/* its slot */
+	atomic_bool	 evicted;	/* told to give its slot up */
 	bool		 dead;	/* the client went away: no more lines */
 };
 
@@ -325,6 +343,14 @@ ctl_req_frame(char *buf, size_t used, bool eof, size_t *lenp, char *err,
 	return 1;
 }
 
+static void
+send_evicted(struct conn *c)
+{
+	send_line(c, "error idle: closed for a newer connection (no request "
+	    "line yet, and all %d control connections were in use)",
+	    CTL_MAX_CONNS);
+}
+
 /*
  * Read one request line into @buf.  @return its length, or -1 after
  * replying with an error (or when the client left or hyve is stopping).
@@ -366,6 +392,11 @@ read_request(struct conn *c, char *buf, size_t cap)
 		n = recv(c->fd, buf + used, cap - 1 - used, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* Eviction shut our reading down, not the client its end. */
+		if (atomic_load(&c->evicted)) {
+			send_evicted(c);
+			return -1;
+		}
 		if (n < 0 || (n == 0 && used == 0))
 			return -1;
 		used += (size_t)n;
@@ -432,6 +463,15 @@ serve(struct conn *c)
 
 	if ((len = read_request(c, buf, sizeof(buf))) < 0)
 		return;
+	/* From here on the slot is ours, unless it was given away meanwhile. */
+	pthread_mutex_lock(&c->ctl->lock);
+	if (c->ctl->slot[c->idx].state == CTL_SLOT_LEAVING) {
+		pthread_mutex_unlock(&c->ctl->lock);
+		send_evicted(c);
+		return;
+	}
+	c->ctl->slot[c->idx].state = CTL_SLOT_SERVING;
+	pthread_mutex_unlock(&c->ctl->lock);
 	if (ctl_req_parse(buf, (size_t)len, &req, err, sizeof(err)) != 0) {
 		send_line(c, "error %s", err);
 		return;
@@ -452,16 +492,24 @@ serve(struct conn *c)
 	}
 }
 
+/* Bounded in bytes and time, and cut short if the slot is needed. */
 static void
 drain(struct conn *c)
 {
 	char buf[4096];
 	size_t total = 0;
+	uint64_t t0 = ckpt_now_us();
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 
-	while (total < (1 << 20) && poll(&pfd, 1, 200) > 0) {
-		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n <= 0)
+	while (total < (1 << 20) && !atomic_load(&c->evicted)) {
+		int64_t left = CTL_DRAIN_MS - (int64_t)((ckpt_now_us() - t0) /
+		    1000);
+		ssize_t n;
+
+		if (left <= 0 ||
+		    poll(&pfd, 1, left < 200 ? (int)left : 200) <= 0)
+			break;
+		if ((n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) <= 0)
 			break;
 		total += (size_t)n;
 	}
@@ -474,6 +522,10 @@ conn_main(void *arg)
 	struct ctl *ctl = c->ctl;
 
 	serve(c);
+	pthread_mutex_lock(&ctl->lock);
+	if (ctl->slot[c->idx].state != CTL_SLOT_LEAVING)
+		ctl->slot[c->idx].state = CTL_SLOT_DRAINING;
+	pthread_mutex_unlock(&ctl->lock);
 	/*
 	 * Closing with unread input would reset the connection and could
 	 * lose the reply: say we are done, and swallow what the client still
@@ -481,13 +533,83 @@ conn_main(void *arg)
 	 */
 	(void)shutdown(c->fd, SHUT_WR);
 	drain(c);
-	close(c->fd);
-	free(c);
+	/*
+	 * The slot goes before the descriptor: the accept thread shuts down
+	 * the descriptor of a slot it takes back, which must not be a number
+	 * reused by then.
+	 */
 	pthread_mutex_lock(&ctl->lock);
+	ctl->slot[c->idx].state = CTL_SLOT_FREE;
+	ctl->conn[c->idx] = NULL;
 	ctl->nconn--;
 	pthread_cond_broadcast(&ctl->cv);
 	pthread_mutex_unlock(&ctl->lock);
+	close(c->fd);
+	free(c);
 	return NULL;
+}
+
+int
+ctl_slot_pick(const struct ctl_slot *s, size_t n, size_t *idx)
+{
+	size_t i, waiting = n, draining = n;
+
+	for (i = 0; i < n; i++) {
+		if (s[i].state == CTL_SLOT_FREE) {
+			*idx = i;
+			return 0;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		switch (s[i].state) {
+		case CTL_SLOT_LEAVING:
+			return -EINPROGRESS;
+		case CTL_SLOT_WAITING:
+			if (waiting == n || s[i].seq < s[waiting].seq)
+				waiting = i;
+			break;
+		case CTL_SLOT_DRAINING:
+			if (draining == n || s[i].seq < s[draining].seq)
+				draining = i;
+			break;
+		default:
+			break;
+		}
+	}
+	/* An answered client loses nothing; an idle one has to reconnect. */
+	if (draining < n || waiting < n) {
+		*idx = draining < n ? draining : waiting;
+		return -EAGAIN;
+	}
+	return -EBUSY;
+}
+
+/* Under ctl->lock.  Wakes the connection's thread wherever it waits. */
+static void
+evict(struct ctl *ctl, size_t i)
+{
+	ctl->slot[i].state = CTL_SLOT_LEAVING;
+	atomic_store(&ctl->conn[i]->evicted, true);
+	(void)shutdown(ctl->conn[i]->fd, SHUT_RD);
+}
+
+/*
+ * A slot for a new connection: under ctl->lock, waits for an evicted
+ * connection to go.  0 with *@idx, or -EBUSY (every slot is serving).
+ */
+static int
+take_slot(struct ctl *ctl, size_t *idx)
+{
+	int rc;
+
+	while ((rc = ctl_slot_pick(ctl->slot, CTL_MAX_CONNS, idx)) ==
+	    -EAGAIN || rc == -EINPROGRESS) {
+		if (rc == -EAGAIN)
+			evict(ctl, *idx);
+		else
+			pthread_cond_wait(&ctl->cv, &ctl->lock);
+	}
+	return rc;
 }
 
 static void *
@@ -508,8 +630,9 @@ accept_main(void *arg)
 			{ .fd = ctl->lfd, .events = POLLIN },
 			{ .fd = ctl->stop_pipe[0], .events = POLLIN },
 		};
-		struct conn *c;
+		struct conn *c, tmp = { .ctl = ctl };
 		pthread_t t;
+		size_t idx;
 		int fd;
 
 		if (poll(pfd, 2, -1) < 0) {
@@ -524,27 +647,42 @@ accept_main(void *arg)
 		if ((fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			continue;
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		tmp.fd = fd;
 		pthread_mutex_lock(&ctl->lock);
-		if (ctl->nconn >= CTL_MAX_CONNS ||
+		/*
+		 * Refusals are answered before the close: the client reads
+		 * why, whether or not its request got here first.
+		 */
+		if (take_slot(ctl, &idx) != 0) {
+			pthread_mutex_unlock(&ctl->lock);
+			send_line(&tmp, "error busy: too many control "
+			    "connections (all %d are serving requests)",
+			    CTL_MAX_CONNS);
+			close(fd);
+			continue;
+		}
+		if (atomic_load(&ctl->stopping) ||
 		    (c = calloc(1, sizeof(*c))) == NULL) {
 			pthread_mutex_unlock(&ctl->lock);
-			struct conn tmp = { .ctl = ctl, .fd = fd };
-			send_line(&tmp, "error busy: too many control "
-			    "connections");
+			send_line(&tmp, "error %s", atomic_load(&ctl->stopping) ?
+			    "the VM is stopping" : "out of memory");
 			close(fd);
 			continue;
 		}
 		c->ctl = ctl;
 		c->fd = fd;
-		ctl->nconn++;
+		c->idx = idx;
 		if (pthread_create(&t, &attr, conn_main, c) != 0) {
-			ctl->nconn--;
 			pthread_mutex_unlock(&ctl->lock);
 			send_line(c, "error cannot start a thread");
 			close(fd);
 			free(c);
 			continue;
 		}
+		ctl->slot[idx].state = CTL_SLOT_WAITING;
+		ctl->slot[idx].seq = ++ctl->seq;
+		ctl->conn[idx] = c;
+		ctl->nconn++;
 		pthread_mutex_unlock(&ctl->lock);
 	}
 	pthread_attr_destroy(&attr);
@@ -555,27 +693,51 @@ accept_main(void *arg)
 /* The socket                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Create the runtime directory, or check that an existing one is private. */
+/*
+ * A runtime directory or socket path that cannot be used is a setting to
+ * fix, like one refused by the rule (ctl_listen: -EPERM); only the host
+ * running short of something is the host's error.
+ */
 static int
-rundir_ready(const char *dir, char *err, size_t errlen)
+path_rc(int e)
+{
+	return e == ENOMEM || e == EIO || e == ENOSPC || e == EDQUOT ||
+	    e == EMFILE || e == ENFILE ? -e : -EPERM;
+}
+
+/*
+ * Create the runtime directory, or check that an existing one is private;
+ * *@dfdp: the directory checked, opened (not one swapped in meanwhile).
+ */
+static int
+rundir_open(const char *dir, int *dfdp, char *err, size_t errlen)
 {
 	struct stat st;
+	int rc, fd;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return seterr(err, errlen, -errno, "cannot create the runtime "
-		    "directory %s: %s", dir, strerror(errno));
+		return seterr(err, errlen, path_rc(errno), "cannot create the "
+		    "runtime directory %s: %s", dir, strerror(errno));
 	if (lstat(dir, &st) != 0)
-		return seterr(err, errlen, -errno, "runtime directory %s: %s",
+		return seterr(err, errlen, path_rc(errno), "runtime directory "
+		    "%s: %s", dir, strerror(errno));
+	if ((rc = ctl_rundir_check(dir, &st, geteuid(), err, errlen)) != 0)
+		return rc;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return seterr(err, errlen, path_rc(errno), "runtime directory "
+		    "%s: %s", dir, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		rc = seterr(err, errlen, -errno, "runtime directory %s: %s",
 		    dir, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return seterr(err, errlen, -ENOTDIR, "runtime directory %s is "
-		    "not a directory", dir);
-	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
-		return seterr(err, errlen, -EPERM, "runtime directory %s is "
-		    "not private to this user (owner %u, mode %03o; it must be "
-		    "yours with mode 0700): refusing to put a control socket "
-		    "there", dir, (unsigned)st.st_uid,
-		    (unsigned)(st.st_mode & 0777));
+		close(fd);
+		return rc;
+	}
+	if ((rc = ctl_rundir_check(dir, &st, geteuid(), err, errlen)) != 0) {
+		close(fd);
+		return rc;
+	}
+	*dfdp = fd;
 	return 0;
 }
 
@@ -583,7 +745,8 @@ static int
 bind_listen(struct ctl *ctl, const char *name, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int tries, fd, probe;
+	struct stat st;
+	int tries, fd, probe, rc;
 
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", ctl->path);
 	for (tries = 0; tries < 2; tries++) {
@@ -603,8 +766,22 @@ bind_listen(struct ctl *ctl, const char *name, char *err, size_t errlen)
 		}
 		close(fd);
 		if (errno != EADDRINUSE)
-			return seterr(err, errlen, -errno, "cannot create the "
-			    "control socket %s: %s", ctl->path, strerror(errno));
+			return seterr(err, errlen, path_rc(errno), "cannot "
+			    "create the control socket %s: %s", ctl->path,
+			    strerror(errno));
+		/*
+		 * Only a socket of ours may be probed and replaced: not a file
+		 * that has the name, nor a link to somewhere else.
+		 */
+		if (lstat(ctl->path, &st) != 0) {
+			if (errno == ENOENT)
+				continue;
+			return seterr(err, errlen, path_rc(errno), "control "
+			    "socket %s: %s", ctl->path, strerror(errno));
+		}
+		if ((rc = ctl_sock_check(ctl->path, &st, geteuid(), err,
+		    errlen)) != 0)
+			return rc;
 		/* Someone listening there is a live hyve; else it is stale. */
 		if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 			return seterr(err, errlen, -errno, "socket: %s",
@@ -617,30 +794,39 @@ bind_listen(struct ctl *ctl, const char *name, char *err, size_t errlen)
 		}
 		close(probe);
 		if (unlink(ctl->path) != 0 && errno != ENOENT)
-			return seterr(err, errlen, -errno, "cannot remove the "
-			    "stale control socket %s: %s", ctl->path,
+			return seterr(err, errlen, path_rc(errno), "cannot "
+			    "remove the stale control socket %s: %s", ctl->path,
 			    strerror(errno));
 	}
 	return seterr(err, errlen, -EADDRINUSE, "cannot bind the control "
 	    "socket %s", ctl->path);
 }
 
+/*
+ * Beyond vm_priv.h's contract: every way the runtime directory or the
+ * socket's path can be wrong (ctl_rundir_check(), ctl_sock_check(), a
+ * directory that cannot be created or opened) is -EPERM, so that hyve
+ * exits 2 for all of them alike.
+ */
 int
 ctl_listen(const char *name, struct ctl **ctlp, char *err, size_t errlen)
 {
 	char dir[256];
 	struct ctl *ctl;
-	int rc, dfd;
+	int rc, dfd = -1;
 
 	*ctlp = NULL;
 	if (!ctl_name_valid(name))
 		return seterr(err, errlen, -EINVAL, "invalid VM name '%s'", name);
 	if ((rc = ctl_rundir(dir, sizeof(dir))) != 0)
-		return seterr(err, errlen, rc, "runtime directory name too long");
-	if ((rc = rundir_ready(dir, err, errlen)) != 0)
+		return seterr(err, errlen, rc, "the runtime directory's name "
+		    "is longer than %zu bytes", sizeof(dir) - 1);
+	if ((rc = rundir_open(dir, &dfd, err, errlen)) != 0)
 		return rc;
-	if ((ctl = calloc(1, sizeof(*ctl))) == NULL)
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL) {
+		close(dfd);
 		return seterr(err, errlen, -ENOMEM, "out of memory");
+	}
 	ctl->lfd = ctl->stop_pipe[0] = ctl->stop_pipe[1] = -1;
 	pthread_mutex_init(&ctl->lock, NULL);
 	pthread_cond_init(&ctl->cv, NULL);
@@ -655,18 +841,17 @@ ctl_listen(const char *name, struct ctl **ctlp, char *err, size_t errlen)
 		goto fail;
 	}
 	/* Two hyves starting with one name: the directory lock orders them. */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		rc = seterr(err, errlen, -errno, "%s: %s", dir, strerror(errno));
-		goto fail;
-	}
 	(void)flock(dfd, LOCK_EX);
 	rc = bind_listen(ctl, name, err, errlen);
 	close(dfd);	/* releases the lock */
+	dfd = -1;
 	if (rc != 0)
 		goto fail;
 	*ctlp = ctl;
 	return 0;
 fail:
+	if (dfd >= 0)
+		close(dfd);
 	if (ctl->stop_pipe[0] >= 0) {
 		close(ctl->stop_pipe[0]);
 		close(ctl->stop_pipe[1]);

@@ -4,7 +4,9 @@
  * The control socket's request line without a socket (docs/CONTROL.md):
  * framing as the bytes arrive (LF, CR LF, a last line at end of input,
  * the length limit, a second request) and parsing (verbs, arguments,
- * encoding options, absolute paths), each refusal with its message.
+ * encoding options, absolute paths), each refusal with its message; which
+ * connection gives its slot up when all are taken; the rule for the
+ * runtime directory and the socket.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -154,11 +156,140 @@ test_parse(void)
 	CHECK(strstr(err, "contains a NUL byte") != NULL);
 }
 
+/* Slots from a string: f(ree) w(aiting) s(erving) d(raining) l(eaving). */
+static size_t
+slots(struct ctl_slot *s, const char *st, const unsigned long long *seq)
+{
+	size_t i;
+
+	for (i = 0; st[i] != '\0'; i++) {
+		s[i].state = st[i] == 'w' ? CTL_SLOT_WAITING :
+		    st[i] == 's' ? CTL_SLOT_SERVING :
+		    st[i] == 'd' ? CTL_SLOT_DRAINING :
+		    st[i] == 'l' ? CTL_SLOT_LEAVING : CTL_SLOT_FREE;
+		s[i].seq = seq != NULL ? seq[i] : i + 1;
+	}
+	return i;
+}
+
+static void
+test_slots(void)
+{
+	static const unsigned long long late[] = { 9, 4, 7, 2, 8 };
+	struct ctl_slot s[8];
+	size_t n, idx;
+
+	/* a free slot, wherever it is */
+	n = slots(s, "swfw", NULL);
+	CHECK(ctl_slot_pick(s, n, &idx) == 0 && idx == 2);
+	/* all taken: the idle one that has waited longest gives way ... */
+	n = slots(s, "wswsw", late);
+	CHECK(ctl_slot_pick(s, n, &idx) == -EAGAIN && idx == 2);
+	n = slots(s, "wwwww", late);
+	CHECK(ctl_slot_pick(s, n, &idx) == -EAGAIN && idx == 3);
+	/* ... after the answered ones, the oldest of them first */
+	n = slots(s, "wdwdw", late);
+	CHECK(ctl_slot_pick(s, n, &idx) == -EAGAIN && idx == 3);
+	n = slots(s, "ddsss", late);
+	CHECK(ctl_slot_pick(s, n, &idx) == -EAGAIN && idx == 1);
+	/* one giving way already: wait for it, evict no second one */
+	n = slots(s, "wwlww", NULL);
+	idx = 99;
+	CHECK(ctl_slot_pick(s, n, &idx) == -EINPROGRESS && idx == 99);
+	/* every one serving: refused */
+	n = slots(s, "sssss", NULL);
+	CHECK(ctl_slot_pick(s, n, &idx) == -EBUSY);
+	n = slots(s, "s", NULL);
+	CHECK(ctl_slot_pick(s, n, &idx) == -EBUSY);
+	CHECK(ctl_slot_pick(s, 0, &idx) == -EBUSY);
+}
+
+/* A stat of a file of @type (S_IF*), mode @perm, owner @uid. */
+static struct stat
+st_of(mode_t type, mode_t perm, uid_t uid)
+{
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = type | perm;
+	st.st_uid = uid;
+	return st;
+}
+
+static void
+test_paths(void)
+{
+	static const struct {
+		mode_t type, perm;
+		uid_t uid;
+		const char *why;	/* NULL: accepted */
+	} dir[] = {
+		{ S_IFDIR, 0700, 1000, NULL },
+		{ S_IFDIR, 0500, 1000, NULL },
+		{ S_IFLNK, 0777, 1000, "is a symbolic link, not a directory" },
+		{ S_IFREG, 0600, 1000, "is a regular file, not a directory" },
+		{ S_IFSOCK, 0600, 1000, "is a socket, not a directory" },
+		{ S_IFDIR, 0700, 0, "belongs to user 0, not to user 1000" },
+		{ S_IFDIR, 0710, 1000, "has mode 0710 (group or others" },
+		{ S_IFDIR, 01777, 1000, "has mode 1777" },
+		{ S_IFDIR, 0701, 1000, "has mode 0701" },
+	}, sock[] = {
+		{ S_IFSOCK, 0600, 1000, NULL },
+		{ S_IFSOCK, 0755, 1000, NULL },
+		{ S_IFLNK, 0777, 1000, "is a symbolic link, not a socket" },
+		{ S_IFREG, 0600, 1000, "is a regular file, not a socket" },
+		{ S_IFDIR, 0700, 1000, "is a directory, not a socket" },
+		{ S_IFIFO, 0600, 1000, "is a FIFO, not a socket" },
+		{ S_IFSOCK, 0600, 65534, "belongs to user 65534, not to user "
+		    "1000" },
+	};
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(dir) / sizeof(dir[0]); i++) {
+		struct stat st = st_of(dir[i].type, dir[i].perm, dir[i].uid);
+		int rc;
+
+		err[0] = '\0';
+		rc = ctl_rundir_check("/run/x", &st, 1000, err, sizeof(err));
+		if (dir[i].why == NULL) {
+			CHECK(rc == 0);
+			continue;
+		}
+		CHECK(rc == -EPERM);
+		CHECK(strncmp(err, "runtime directory /run/x ", 25) == 0);
+		CHECK(strstr(err, dir[i].why) != NULL);
+		CHECK(strstr(err, "must be a directory of your own with mode "
+		    "0700") != NULL);
+		if (rc != -EPERM || strstr(err, dir[i].why) == NULL)
+			fprintf(stderr, "directory %zu: '%s'\n", i, err);
+	}
+	for (i = 0; i < sizeof(sock) / sizeof(sock[0]); i++) {
+		struct stat st = st_of(sock[i].type, sock[i].perm, sock[i].uid);
+		int rc;
+
+		err[0] = '\0';
+		rc = ctl_sock_check("/run/x/a.sock", &st, 1000, err,
+		    sizeof(err));
+		if (sock[i].why == NULL) {
+			CHECK(rc == 0);
+			continue;
+		}
+		CHECK(rc == -EPERM);
+		CHECK(strncmp(err, "control socket /run/x/a.sock ", 29) == 0);
+		CHECK(strstr(err, sock[i].why) != NULL);
+		if (rc != -EPERM || strstr(err, sock[i].why) == NULL)
+			fprintf(stderr, "socket %zu: '%s'\n", i, err);
+	}
+}
+
 int
 main(void)
 {
 	test_frame();
 	test_parse();
+	test_slots();
+	test_paths();
 	if (failures != 0) {
 		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;
