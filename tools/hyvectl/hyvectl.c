@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,28 +88,55 @@ show_progress(const char *line, struct progress *p)
 	p->shown = true;
 }
 
+/*
+ * Connect to @vm's socket, after the checks hyve makes of the runtime
+ * directory and the socket (ctl_proto.h): a socket someone else could
+ * have put there gets no request.  0 and *@fdp; -EPERM: the directory or
+ * socket path is wrong (exit 2, as hyve); another negative errno: no VM to
+ * talk to.
+ */
 static int
-connect_vm(const char *vm, char *err, size_t errlen)
+connect_vm(const char *vm, int *fdp, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
-	char path[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX];
+	const char *what, *where;
+	struct stat st;
 	int fd, rc;
 
-	if ((rc = ctl_sock_path(vm, path, sizeof(path))) != 0) {
-		snprintf(err, errlen, "invalid VM name '%s'%s", vm,
-		    rc == -EINVAL ? " (use letters, digits, '-', '_', '.')" : "");
-		return -1;
+	if ((rc = ctl_rundir(dir, sizeof(dir))) != 0 ||
+	    (rc = ctl_sock_path(vm, path, sizeof(path))) != 0) {
+		snprintf(err, errlen, "the runtime directory's name is too "
+		    "long");
+		return -EPERM;
 	}
+	what = "runtime directory";
+	where = dir;
+	if (lstat(dir, &st) != 0) {
+		rc = errno;
+		goto nofile;
+	}
+	if ((rc = ctl_rundir_check(dir, &st, geteuid(), err, errlen)) != 0)
+		return rc;
+	what = "control socket";
+	where = path;
+	if (lstat(path, &st) != 0) {
+		rc = errno;
+		goto nofile;
+	}
+	if ((rc = ctl_sock_check(path, &st, geteuid(), err, errlen)) != 0)
+		return rc;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "socket path too long: %s", path);
-		return -1;
+		return -EPERM;
 	}
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		rc = -errno;
 		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
+		return rc;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		int e = errno;
@@ -119,9 +147,40 @@ connect_vm(const char *vm, char *err, size_t errlen)
 		else
 			snprintf(err, errlen, "cannot connect to %s: %s", path,
 			    strerror(e));
-		return -1;
+		return -e;
 	}
-	return fd;
+	*fdp = fd;
+	return 0;
+nofile:
+	if (rc == ENOENT) {
+		snprintf(err, errlen, "no such VM '%s' (no hyve listening on %s)",
+		    vm, path);
+		return -ENOENT;
+	}
+	/* Not found for another reason (a file in the path, no access). */
+	snprintf(err, errlen, "%s %s: %s", what, where, strerror(rc));
+	return -EPERM;
+}
+
+/*
+ * Without SIGPIPE: hyve may answer and close before the request arrives
+ * (a refusal); that answer is still there to read.  0 or a negative errno.
+ */
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		off += (size_t)n;
+	}
+	return 0;
 }
 
 int
@@ -145,7 +204,7 @@ main(int argc, char **argv)
 	char buf[CTL_LINE_MAX + 1];
 	bool quiet = false;
 	size_t used = 0;
-	int c, fd, n, status = 1;
+	int c, fd = -1, n, rc, send_err, status = 1;
 	double t0;
 	FILE *in;
 
@@ -225,17 +284,14 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	if ((fd = connect_vm(vm, err, sizeof(err))) < 0) {
+	if ((rc = connect_vm(vm, &fd, err, sizeof(err))) != 0) {
 		fprintf(stderr, "hyvectl: %s\n", err);
-		return 1;
+		return rc == -EPERM ? EXIT_USAGE : 1;
 	}
 	t0 = now();
 	prog.t0 = t0;
-	if (write(fd, req, (size_t)n) != n) {
-		fprintf(stderr, "hyvectl: sending request: %s\n", strerror(errno));
-		close(fd);
-		return 1;
-	}
+	/* A failed send is reported only if no answer explains it. */
+	send_err = -send_all(fd, req, (size_t)n);
 	if ((in = fdopen(fd, "r")) == NULL) {
 		close(fd);
 		return 1;
@@ -273,7 +329,12 @@ main(int argc, char **argv)
 		}
 		break;
 	}
-	if (status < 0) {
+	if (status < 0 && send_err != 0) {
+		fprintf(stderr, "hyvectl: %s: hyve closed the connection before "
+		    "taking the request (sending it: %s)\n", vm,
+		    strerror(send_err));
+		status = 1;
+	} else if (status < 0) {
 		fprintf(stderr, "hyvectl: %s: connection closed without a reply "
 		    "(did hyve exit?)\n", vm);
 		status = 1;
