@@ -248,9 +248,9 @@ pci_dev_init(struct pci_dev *pd, struct dev *d, const struct pci_devemu *pe,
 	pci_set8(pd, PCIR_HDRTYPE, 0);
 	pci_set16(pd, PCIR_SUBVEND, subvendor);
 	pci_set16(pd, PCIR_SUBDEV, subdevice);
-	pd->intx_gsi = PCI_INTX_GSI_BASE + (unsigned)slot % 8;
+	pd->intx_gsi = PCI_INTX_GSI(slot);
 	pci_set8(pd, PCIR_INTLINE, (uint8_t)pd->intx_gsi);
-	pci_set8(pd, PCIR_INTPIN, 1);
+	pci_set8(pd, PCIR_INTPIN, PCI_INTX_PIN);
 	pd->cap_next = 0x40;
 	/* command: I/O, memory, bus master, INTx disable; cache line, latency, interrupt line */
 	pci_cfg_set_wmask(pd, PCIR_COMMAND, 1, 0x07);

@@ -63,8 +63,14 @@
 #define PCI_IO_BASE		0xc000U
 #define PCI_IO_LIMIT		0x10000U
 
-/* INTx: pin A of slot S is wired to IOAPIC input PCI_INTX_GSI_BASE + S % 8. */
+/*
+ * INTx: a function that can interrupt reports pin A (INTA#; the bridges
+ * report none), and pin A of slot S is wired to IOAPIC input
+ * PCI_INTX_GSI_BASE + S % 8.  The DSDT's _PRT says the same (vmm/acpi.c).
+ */
 #define PCI_INTX_GSI_BASE	VM_GSI_PCI_FIRST
+#define PCI_INTX_PIN		1
+#define PCI_INTX_GSI(slot)	(PCI_INTX_GSI_BASE + (unsigned)(slot) % 8)
 
 #define PCI_MSIX_MAX		64
 

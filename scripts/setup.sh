@@ -9,6 +9,7 @@ PKGS=(
 	libjson-c-dev		# baseline parser in bench/ only
 	iproute2 iputils-ping	# network namespaces, tap devices, ICMP from the peer
 	jq xxd python3		# tests inspect JSON and bytes, drive QMP
+	acpica-tools		# iasl and acpiexec check hyve's AML
 	qemu-system-x86		# the peer VMM in bench/ and guest checks
 	hyperfine procps
 )

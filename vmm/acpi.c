@@ -5,13 +5,17 @@
  * (-> FACS, DSDT), MADT.  The MADT lists one LAPIC per vCPU (APIC ID =
  * vCPU index), the IOAPIC and the PC's interrupt source overrides; the
  * FADT describes devices/pm.c's registers so that a guest powers off
- * through S5 (the DSDT's only object is \_S5_) and resets through the
- * reset register.
+ * through S5 (\_S5_ in the DSDT) and resets through the reset register.
+ * When the VM has a PCI bus the DSDT describes its host bridge, \_SB.PCI0:
+ * the bus numbers, I/O and memory windows devices/pci.c places BARs in,
+ * and a _PRT with the INTx wiring (docs/BOOT.md).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "aml.h"
+#include "pci.h"
 #include "pm.h"
 #include "rtc.h"
 #include "vm_priv.h"
@@ -137,11 +141,112 @@ struct madt_lapic_nmi {
 	uint8_t lint;
 } __attribute__((packed));
 
-/* Name(_S5_, Package(4) { 5, 0, 0, 0 }): SLP_TYPa for S5. */
-static const uint8_t dsdt_aml[] = {
-	0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x04,
-	0x0a, PM_SLP_TYP_S5, 0x00, 0x00, 0x00,
-};
+/*
+ * The PCI host bridge's windows.  The legacy I/O ports a PC decodes below
+ * the bridge go around the configuration ports, as on a PC (QEMU's i440fx
+ * does the same); hyve's own I/O BAR window is a descriptor of its own so
+ * that the guest sees exactly where BARs are.
+ */
+_Static_assert(PCI_IO_BASE > 0xd00 && PCI_IO_LIMIT <= 0x10000,
+    "the I/O BAR window lies above the configuration ports");
+_Static_assert(VM_PCI_MMIO_END <= 0x100000000ULL,
+    "32-bit BARs lie below 4 GiB");
+
+static void
+pci0_crs(struct aml *r)
+{
+	aml_res_word_bus(r, true, 0x00, 0xff);
+	aml_res_io(r, 0xcf8, 0xcf8, 1, 8);
+	aml_res_word_io(r, true, 0x0000, 0x0cf7);
+	aml_res_word_io(r, true, 0x0d00, PCI_IO_BASE - 1);
+	aml_res_word_io(r, true, PCI_IO_BASE, PCI_IO_LIMIT - 1);
+	aml_res_dword_mem(r, true, (uint32_t)VM_PCI_MMIO_BASE,
+	    (uint32_t)(VM_PCI_MMIO_END - 1));
+	aml_res_end(r);
+}
+
+/*
+ * _PRT entries in their GSI form (Source 0, Source Index = the GSI), one
+ * per slot for the pin functions report.  Such an interrupt is a PCI INTx#
+ * line, level-triggered and active low, and the guest programs the IOAPIC
+ * pin so.  KVM's IOAPIC does not look at the polarity bit (an input is
+ * asserted while hyve drives it to 1), so the level devices/pci.c drives
+ * reaches the guest as the asserted line it expects.
+ */
+static void
+pci0_prt(struct aml *a)
+{
+	unsigned slot;
+
+	aml_name(a, "_PRT");
+	aml_package(a, PCI_SLOTS);
+	for (slot = 0; slot < PCI_SLOTS; slot++) {
+		aml_package(a, 4);
+		aml_int(a, (uint64_t)slot << 16 | 0xffff);	/* any function */
+		aml_int(a, PCI_INTX_PIN - 1);			/* 0 is INTA# */
+		aml_int(a, 0);
+		aml_int(a, PCI_INTX_GSI(slot));
+		aml_end(a);
+	}
+	aml_end(a);
+}
+
+static bool
+vm_has_pci(struct vm *vm)
+{
+	int slot, func;
+
+	for (slot = 0; slot < PCI_SLOTS; slot++)
+		for (func = 0; func < PCI_FUNCS; func++)
+			if (pci_lookup(vm, slot, func) != NULL)
+				return true;
+	return false;
+}
+
+/*
+ * The DSDT's AML.  Without a PCI bus there is no host bridge to describe:
+ * ports 0xCF8-0xCFF then read as nothing, and a PNP0A03 whose config space
+ * cannot be reached would only make the guest complain.
+ */
+static int
+dsdt_build(struct vm *vm, struct aml *a)
+{
+	struct aml crs;
+	int rc;
+
+	/* Name (_S5, Package () { 5, 0, 0, 0 }): SLP_TYPa for S5. */
+	aml_name(a, "_S5");
+	aml_package(a, 4);
+	aml_int(a, PM_SLP_TYP_S5);
+	aml_int(a, 0);
+	aml_int(a, 0);
+	aml_int(a, 0);
+	aml_end(a);
+	if (!vm_has_pci(vm))
+		return aml_finish(a);
+
+	aml_init(&crs);
+	pci0_crs(&crs);
+	if ((rc = aml_finish(&crs)) != 0)
+		goto out;
+	aml_scope(a, "_SB");		/* at the root: \_SB */
+	aml_device(a, "PCI0");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0A03");
+	aml_name(a, "_UID");
+	aml_int(a, 0);
+	aml_name(a, "_BBN");
+	aml_int(a, 0);
+	aml_name(a, "_CRS");
+	aml_buffer(a, crs.buf, crs.len);
+	pci0_prt(a);
+	aml_end(a);		/* PCI0 */
+	aml_end(a);		/* \_SB */
+	rc = aml_finish(a);
+out:
+	aml_fini(&crs);
+	return rc;
+}
 
 uint8_t
 acpi_checksum(const void *p, size_t len)
@@ -212,15 +317,23 @@ acpi_build(struct vm *vm, uint64_t *rsdp_gpa, char *err, size_t errlen)
 	struct acpi_hdr *rsdt, *xsdt, *dsdt, *madt;
 	struct acpi_fadt *fadt;
 	struct acpi_facs *facs;
+	struct aml aml;
 	uint64_t madt_len;
 	uint8_t *p;
 	uint32_t v32;
 	unsigned i;
+	int rc;
 
 	if ((a.base = vm_gpa_ptr(vm, a.gpa, a.size)) == NULL) {
 		snprintf(err, errlen, "ACPI tables: guest RAM does not cover "
 		    "%#llx-%#llx", BOOT_ACPI_BASE, BOOT_ACPI_END);
 		return -EINVAL;
+	}
+	aml_init(&aml);
+	if ((rc = dsdt_build(vm, &aml)) != 0) {
+		snprintf(err, errlen, "ACPI tables: cannot encode the DSDT: %s",
+		    strerror(-rc));
+		goto out;
 	}
 	memset(a.base, 0, a.size);
 	madt_len = sizeof(struct acpi_hdr) + 8 +
@@ -231,18 +344,19 @@ acpi_build(struct vm *vm, uint64_t *rsdp_gpa, char *err, size_t errlen)
 	xsdt = alloc(&a, sizeof(*xsdt) + 2 * 8, 16, &xsdt_a);
 	fadt = alloc(&a, sizeof(*fadt), 16, &fadt_a);
 	facs = alloc(&a, sizeof(*facs), 64, &facs_a);
-	dsdt = alloc(&a, sizeof(*dsdt) + sizeof(dsdt_aml), 16, &dsdt_a);
+	dsdt = alloc(&a, sizeof(*dsdt) + aml.len, 16, &dsdt_a);
 	madt = alloc(&a, madt_len, 16, &madt_a);
 	if (rsdp == NULL || rsdt == NULL || xsdt == NULL || fadt == NULL ||
 	    facs == NULL || dsdt == NULL || madt == NULL) {
 		snprintf(err, errlen, "ACPI tables do not fit in %#llx-%#llx "
 		    "(%u vCPUs)", BOOT_ACPI_BASE, BOOT_ACPI_END, vm->ncpus);
-		return -EINVAL;
+		rc = -EINVAL;
+		goto out;
 	}
 
-	/* DSDT */
-	hdr_init(dsdt, "DSDT", sizeof(*dsdt) + sizeof(dsdt_aml), 2);
-	memcpy(dsdt + 1, dsdt_aml, sizeof(dsdt_aml));
+	/* DSDT, revision 2: integers are 64 bits */
+	hdr_init(dsdt, "DSDT", (uint32_t)(sizeof(*dsdt) + aml.len), 2);
+	memcpy(dsdt + 1, aml.buf, aml.len);
 	table_sum(dsdt);
 
 	/* FACS (no checksum) */
@@ -340,5 +454,8 @@ acpi_build(struct vm *vm, uint64_t *rsdp_gpa, char *err, size_t errlen)
 	rsdp->checksum = acpi_checksum(rsdp, 20);
 	rsdp->ext_checksum = acpi_checksum(rsdp, sizeof(*rsdp));
 	*rsdp_gpa = rsdp_a;
-	return 0;
+	rc = 0;
+out:
+	aml_fini(&aml);
+	return rc;
 }

@@ -3,8 +3,9 @@
  *
  * Boot data a PVH guest reads: the ACPI tables (found from the RSDP as a
  * guest would, every checksum, the MADT's CPUs and overrides, the FADT's
- * PM registers and the DSDT's \_S5_) and hvm_start_info with its memory
- * map and command line.
+ * PM registers, the DSDT's \_S5_ and, with a PCI bus only, \_SB.PCI0)
+ * and hvm_start_info with its memory map and command line.  What the
+ * DSDT's AML means is checked with ACPICA in test_vmm_acpica.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -75,16 +76,22 @@ table(struct vm *vm, uint64_t gpa, const char *sig)
 }
 
 static void
-test_tables(unsigned ncpus)
+test_tables(unsigned ncpus, bool pci)
 {
 	struct vm *vm = vm_new_for_test(64 << 20);
 	const uint8_t *rsdp, *xsdt, *rsdt, *fadt, *madt, *dsdt, *facs, *p, *end;
+	const uint8_t *dev;
 	uint64_t rsdp_a, a;
 	unsigned nlapic = 0, nioapic = 0, niso = 0, nnmi = 0, i;
 	char err[256];
 
 	CHECK(vm != NULL);
 	vm->ncpus = ncpus;
+	if (pci) {
+		CHECK(vm_test_dev_add(vm, "hostbridge", "pci.0.0.0",
+		    "hostbridge@0") != NULL);
+		CHECK(vm_test_dev_add(vm, "lpc", "pci.0.1.0", "lpc@0") != NULL);
+	}
 	CHECK(acpi_build(vm, &rsdp_a, err, sizeof(err)) == 0);
 	CHECK(rsdp_a % 16 == 0);
 	rsdp = vm_gpa_ptr(vm, rsdp_a, 36);
@@ -132,6 +139,23 @@ test_tables(unsigned ncpus)
 		p = memmem(dsdt + 36, rd32(dsdt + 4) - 36, "_S5_", 4);
 		CHECK(p != NULL && p[4] == 0x12 && p[5] == 0x07 && p[6] == 4 && p[7] == 0x0a &&
 		    p[8] == PM_SLP_TYP_S5);
+		/*
+		 * Scope (_SB) { Device (PCI0) { Name (_HID, EisaId
+		 * ("PNP0A03")) ... _CRS, _PRT } } only with a PCI bus.
+		 */
+		p = memmem(dsdt + 36, rd32(dsdt + 4) - 36, "PCI0", 4);
+		CHECK((p != NULL) == pci);
+		if (p != NULL) {
+			end = dsdt + rd32(dsdt + 4);
+			/* DeviceOp, a 2- or 1-byte PkgLength, the name */
+			dev = p[-3] == 0x82 ? p - 4 : p - 3;
+			CHECK(dev[0] == 0x5b && dev[1] == 0x82);
+			CHECK(memcmp(dev - 4, "_SB_", 4) == 0);
+			CHECK(memmem(p, end - p, "\x08_HID\x0c\x41\xd0\x0a\x03",
+			    10) != NULL);
+			CHECK(memmem(p, end - p, "\x08_CRS\x11", 6) != NULL);
+			CHECK(memmem(p, end - p, "\x08_PRT\x12", 6) != NULL);
+		}
 	}
 	facs = vm_gpa_ptr(vm, rd64(fadt + 132), 64);
 	CHECK(facs != NULL && memcmp(facs, "FACS", 4) == 0 &&
@@ -236,10 +260,12 @@ test_start_info(uint64_t mem)
 int
 main(void)
 {
-	test_tables(1);
-	test_tables(2);
-	test_tables(64);
-	test_tables(254);
+	test_tables(1, false);
+	test_tables(2, false);
+	test_tables(64, false);
+	test_tables(254, false);
+	test_tables(1, true);
+	test_tables(254, true);	/* the DSDT still fits beside 254 LAPICs */
 	test_start_info(64 << 20);
 	test_start_info((3ULL << 30) + (64 << 20));	/* with high RAM */
 	if (failures != 0) {
