@@ -20,6 +20,14 @@ static const struct {
 } legacy[] = {
 	{ 0x0000, 0x001f, "8237 DMA controller" },
 	{ 0x0022, 0x0023, "chipset configuration" },
+	/*
+	 * Super I/O configuration index/data pairs: for every legacy UART,
+	 * Linux's 8250_fintek writes its keys (0xAA, then an entry key) to
+	 * both index ports and reads chip IDs from the data ports.  All
+	 * ones is no chip.
+	 */
+	{ 0x002e, 0x002f, "Super I/O configuration" },
+	{ 0x004e, 0x004f, "Super I/O configuration (alternate)" },
 	{ 0x0060, 0x0060, "8042 data" },
 	{ 0x0080, 0x008f, "POST code / DMA page registers" },
 	{ 0x0092, 0x0092, "fast A20 gate" },
