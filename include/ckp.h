@@ -172,8 +172,39 @@ int ckp_doc_encode(ckp_doc_t *doc, ckp_enc_t enc, void **bufp, size_t *lenp);
 ckp_doc_t *ckp_doc_decode(const void *buf, size_t len, const char *origin,
     unsigned flags);
 
-/** Read and decode the file @p path; see ckp_doc_decode(). */
+/**
+ * The largest input, in bytes, that the readers of documents take unless
+ * told otherwise (256 MiB): a meta holds 16 to 22 bytes per MiB of guest
+ * RAM that is not all zero plus the device state, so this is the meta of a
+ * dense guest of more than 10 TiB.  The limit bounds the memory a reader
+ * spends on an input that never ends (a pipe, /dev/zero) or a file that is
+ * no document.  ckp_writer_commit() refuses to write a larger meta, so that
+ * every checkpoint it writes can be read back.
+ */
+#define CKP_DOC_MAX_DEFAULT ((size_t)256 << 20)
+
+/**
+ * Read and decode the file @p path; see ckp_doc_decode().  Input longer
+ * than CKP_DOC_MAX_DEFAULT bytes is an error (-EFBIG), found while reading.
+ */
 ckp_doc_t *ckp_doc_load(const char *path, unsigned flags);
+
+/**
+ * As ckp_doc_load(), refusing input longer than @p max bytes (0: the
+ * default, CKP_DOC_MAX_DEFAULT) with -EFBIG and the message "PATH: larger
+ * than the N-byte limit for a document".  The limit is checked as the
+ * bytes are read (a regular file's size is checked before reading), so at
+ * most @p max + 1 bytes are ever held.
+ */
+ckp_doc_t *ckp_doc_load_max(const char *path, unsigned flags, size_t max);
+
+/**
+ * As ckp_doc_load_max(), reading from the open descriptor @p fd (a pipe,
+ * standard input, or a file opened by the caller) up to its end.  @p fd
+ * is not closed.  @p origin names the input in messages ("<stdin>").
+ */
+ckp_doc_t *ckp_doc_load_fd(int fd, const char *origin, unsigned flags,
+    size_t max);
 
 /** @return the encoding a decoded document was read from. */
 ckp_enc_t ckp_doc_encoding(const ckp_doc_t *doc);
@@ -584,14 +615,91 @@ void ckp_writer_abort(ckp_writer_t *w);
 
 /**
  * Complete or discard an interrupted publish of checkpoint @p path.
+ * Recovery adopts (renames or removes) only temporaries this user's
+ * writer could have made: regular files, not symbolic links, owned by the
+ * effective user, writable by nobody else, with one link.  Any other file
+ * under a temporary's name (another user's, planted in a directory others
+ * can write) is left as it is and nothing is done.
  * @return 0 when there was nothing to do, 1 when it rolled forward or
  * cleaned up (described in @p msg), -EBUSY when a live writer holds the
- * temporaries (nothing touched), or another negative errno.
+ * temporaries (nothing touched), -EPERM when a temporary is not adopted
+ * (@p msg names it and says why), -EFBIG when the meta temporary is
+ * larger than CKP_DOC_MAX_DEFAULT (left as it is), or another negative
+ * errno.
  */
 int ckp_recover(const char *path, char *msg, size_t msglen);
 
+/** What recovery would do with a checkpoint's temporaries. */
+typedef enum ckp_recovery_action {
+	CKP_RECOVERY_NONE = 0, /**< no temporaries: the published pair is the checkpoint */
+	CKP_RECOVERY_FORWARD,  /**< a complete publish was interrupted: recovery completes it */
+	CKP_RECOVERY_DISCARD,  /**< leftovers of an interrupted write: recovery removes them */
+	CKP_RECOVERY_BUSY,     /**< a live writer holds them: the published pair stays */
+	CKP_RECOVERY_REFUSED,  /**< recovery would fail: a temporary it does not adopt, or cannot read */
+} ckp_recovery_action_t;
+
+/** What ckp_recovery_inspect() found.  Opaque. */
+typedef struct ckp_recovery ckp_recovery_t;
+
+/**
+ * Work out, changing nothing on disk, what ckp_recover() (and so
+ * ckp_checkpoint_open() and ckp_writer_begin()) would do with the
+ * temporaries of checkpoint @p path, by the same rules, and which pair of
+ * files a restore would then read.  Waits, as ckp_checkpoint_open() does
+ * (up to 5 s), for a writer that is between its renames.
+ * @return 0 and *@p rp (free it with ckp_recovery_free()), or -EINVAL
+ * (not a checkpoint name) or -ENOMEM, with a message in @p err.
+ */
+int ckp_recovery_inspect(const char *path, ckp_recovery_t **rp, char *err,
+    size_t errlen);
+
+/** @return what recovery would do. */
+ckp_recovery_action_t ckp_recovery_action(const ckp_recovery_t *rec);
+
+/**
+ * @return one line saying what recovery would do and why, naming the files
+ * and their sizes ("" for CKP_RECOVERY_NONE).
+ */
+const char *ckp_recovery_message(const ckp_recovery_t *rec);
+
+/**
+ * @return the meta a restore reads once recovery has run: FILE.ckp.meta.tmp
+ * when recovery rolls forward, else FILE.ckp.meta; NULL when a restore
+ * would refuse the checkpoint (a meta temporary recovery cannot judge).
+ */
+const char *ckp_recovery_meta(const ckp_recovery_t *rec);
+
+/**
+ * @return the RAM file that goes with ckp_recovery_meta(): FILE.ckp.tmp
+ * when recovery rolls forward and it is still there, else FILE.ckp; NULL
+ * when ckp_recovery_meta() is.
+ */
+const char *ckp_recovery_ram(const ckp_recovery_t *rec);
+
+/** Free @p rec (NULL is a no-op). */
+void ckp_recovery_free(ckp_recovery_t *rec);
+
+/**
+ * Whether both files of checkpoint @p path ("FILE.ckp" or "FILE.ckp.meta";
+ * symbolic links are followed) are this user's own: regular files owned by
+ * the effective user and writable by nobody else.  A restore of another
+ * user's checkpoint runs the VM that user described, with the disks and
+ * files its configuration names; a VMM should ask before it does that.
+ * @return 0 when they are; -EPERM when not, with @p why saying which file
+ * and why ("vm.ckp.meta is owned by uid 1000, not by this user (uid 0)",
+ * "... is writable by group or others (mode 0664)"); the errno of stat()
+ * (-ENOENT...) when a file cannot be examined, also in @p why.
+ */
+int ckp_checkpoint_trust(const char *path, char *why, size_t whylen);
+
 /** Reader flags. */
 #define CKP_OPEN_NORAMCHECK 0x2 /**< skip hashing the RAM file (size is still checked) */
+/**
+ * Refuse (-EPERM, naming the file and why) a meta or RAM file that is not
+ * this user's own by the rules of ckp_checkpoint_trust(), checked on the
+ * files ckp_checkpoint_open() reads.
+ */
+#define CKP_OPEN_OWNED 0x4
 
 /**
  * Open checkpoint @p path ("FILE.ckp" or "FILE.ckp.meta"): recover an
@@ -600,7 +708,14 @@ int ckp_recover(const char *path, char *msg, size_t msglen);
  * with the recorded size (a truncated file is an error naming both sizes)
  * and (unless CKP_OPEN_NORAMCHECK) its checksum.  Always returns a document
  * (NULL only when out of memory); check ckp_doc_error().
- * Accepts CKP_LOAD_NOVERIFY too (for the meta's own checksum only).
+ * Accepts CKP_LOAD_NOVERIFY too (for the meta's own checksum only), and
+ * CKP_OPEN_OWNED (-EPERM when a file is not this user's own).  Fails when
+ * recovery is needed and cannot run, because the pair on disk may be
+ * mixed: "an interrupted publish cannot be completed" with -EEXIST for a
+ * meta temporary recovery does not adopt (see ckp_recover()), -EFBIG for
+ * one larger than CKP_DOC_MAX_DEFAULT; "... must be completed first" with
+ * the errno of what failed otherwise.  A RAM temporary alone does not stop
+ * it: the published pair was never touched.
  */
 ckp_doc_t *ckp_checkpoint_open(const char *path, unsigned flags);
 

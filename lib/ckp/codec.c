@@ -250,72 +250,124 @@ ckp_doc_decode(const void *buf, size_t len, const char *origin, unsigned flags)
 	return doc;
 }
 
-ckp_doc_t *
-ckp_doc_load(const char *path, unsigned flags)
+/*
+ * Read all of @p fd, at most @p max bytes: the limit is checked as the
+ * bytes come, so an endless input (a pipe, /dev/zero) costs at most @p max
+ * bytes of memory.  0, -EFBIG past the limit, or the errno of the read.
+ */
+static int
+read_max(int fd, const struct stat *st, size_t max, char **bufp, size_t *lenp)
 {
-	ckp_doc_t *doc;
-	struct stat st;
-	char *buf = NULL;
 	size_t len = 0, cap;
+	char *buf, *nb;
 	ssize_t n;
-	int fd, e;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		e = errno;
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		e = EISDIR;
-		goto fail;
-	}
-	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 :
-	    65536;
-	buf = malloc(cap);
-	if (buf == NULL) {
-		e = ENOMEM;
-		goto fail;
-	}
+	*bufp = NULL;
+	*lenp = 0;
+	if (S_ISREG(st->st_mode) && (uint64_t)st->st_size > max)
+		return -EFBIG;
+	/* One byte more than a regular file holds: its end is seen at once. */
+	cap = S_ISREG(st->st_mode) && st->st_size > 0 ?
+	    (size_t)st->st_size + 1 : 65536;
+	if (cap > max + 1)
+		cap = max + 1;
+	if ((buf = malloc(cap)) == NULL)
+		return -ENOMEM;
 	for (;;) {
 		if (len == cap) {
-			char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-			if (nb == NULL) {
-				e = ENOMEM;
-				goto fail;
+			if (cap == max + 1) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				return -ENOMEM;
 			}
 			buf = nb;
-			cap *= 2;
 		}
 		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			e = errno;
-			goto fail;
+			n = -errno;
+			free(buf);
+			return (int)n;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
-	close(fd);
-	if (len == 0) {
-		free(buf);
-		doc = ckp_doc_new_empty();
-		if (doc != NULL)
-			ckp_doc_set_error(doc, -EINVAL, "%s: empty file", path);
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+ckp_doc_t *
+ckp_doc_load_fd(int fd, const char *origin, unsigned flags, size_t max)
+{
+	ckp_doc_t *doc;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int e;
+
+	if (origin == NULL)
+		origin = "<input>";
+	if (max == 0)
+		max = CKP_DOC_MAX_DEFAULT;
+	if (max > SIZE_MAX - 1)
+		max = SIZE_MAX - 1;
+	if (fstat(fd, &st) != 0)
+		e = -errno;
+	else if (S_ISDIR(st.st_mode))
+		e = -EISDIR;
+	else
+		e = read_max(fd, &st, max, &buf, &len);
+	if (e != 0) {
+		if ((doc = ckp_doc_new_empty()) == NULL)
+			return NULL;
+		if (e == -EFBIG)
+			ckp_doc_set_error(doc, e, "%s: larger than the %zu-byte "
+			    "limit for a document", origin, max);
+		else
+			ckp_doc_set_error(doc, e, "%s: %s", origin, strerror(-e));
 		return doc;
 	}
-	doc = ckp_doc_decode(buf, len, path, flags);
+	if (len == 0) {
+		free(buf);
+		if ((doc = ckp_doc_new_empty()) != NULL)
+			ckp_doc_set_error(doc, -EINVAL, "%s: empty %s", origin,
+			    S_ISREG(st.st_mode) ? "file" : "input");
+		return doc;
+	}
+	doc = ckp_doc_decode(buf, len, origin, flags);
 	free(buf);
 	return doc;
-fail:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	doc = ckp_doc_new_empty();
-	if (doc != NULL)
-		ckp_doc_set_error(doc, -e, "%s: %s", path, strerror(e));
+}
+
+ckp_doc_t *
+ckp_doc_load_max(const char *path, unsigned flags, size_t max)
+{
+	ckp_doc_t *doc;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		int e = errno;
+
+		if ((doc = ckp_doc_new_empty()) != NULL)
+			ckp_doc_set_error(doc, -e, "%s: %s", path, strerror(e));
+		return doc;
+	}
+	doc = ckp_doc_load_fd(fd, path, flags, max);
+	close(fd);
 	return doc;
+}
+
+ckp_doc_t *
+ckp_doc_load(const char *path, unsigned flags)
+{
+	return ckp_doc_load_max(path, flags, 0);
 }
 
 static int

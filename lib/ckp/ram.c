@@ -170,7 +170,7 @@ ckp_ram_verify_progress(ckp_doc_t *doc, const char *ram_path,
 
 	if ((r = ckp__ram_info(doc, &ri)) < 0)
 		return r;
-	if ((fd = open(ram_path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open(ram_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		return ckp_doc_set_error(doc, -errno, "RAM file %s: %s",
 		    ram_path, strerror(errno));
 	if ((r = ckp__ram_check_file(doc, &ri, ram_path, fd)) < 0)
@@ -227,14 +227,41 @@ out:
 	return r;
 }
 
-static void
-sleep_ms(long ms)
+/*
+ * With CKP_OPEN_OWNED: is the open file @p fd this user's own?  0, or a
+ * negative errno with @p why.
+ */
+/* Is the open file @p fd a regular file?  0, or a negative errno with @p why. */
+static int
+fd_regular(int fd, const char *path, char *why, size_t whylen)
 {
-	struct timespec ts = { .tv_sec = ms / 1000,
-	    .tv_nsec = (ms % 1000) * 1000000L };
+	struct stat st;
+	int e;
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		snprintf(why, whylen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "%s is not a regular file", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+fd_owned(int fd, const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	int e;
+
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		snprintf(why, whylen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	return ckp__file_owned(&st, path, false, why, whylen) ? 0 : -EPERM;
 }
 
 ckp_doc_t *
@@ -243,7 +270,7 @@ ckp_checkpoint_open(const char *path, unsigned flags)
 	struct ckp__names n;
 	enum ckp__recover_state st;
 	struct ckp__ram_info ri;
-	char msg[CKP_RAM_ERRMAX];
+	char msg[2 * CKP_RAM_ERRMAX];
 	ckp_doc_t *doc;
 	const char *slash;
 	bool fwd;
@@ -263,17 +290,51 @@ ckp_checkpoint_open(const char *path, unsigned flags)
 		r = ckp__recover(&n, &st, &fwd, msg, sizeof(msg));
 		if (r != -EBUSY || st != CKP__REC_BUSY_PUBLISH)
 			break;
-		sleep_ms(10);
+		ckp__sleep_ms(10);
 	}
 	if (r < 0 && r != -EBUSY && fwd) {
-		/* The old meta may name the new RAM file: do not read it. */
+		/*
+		 * The old meta may name the new RAM file: do not read it.  Not
+		 * -EPERM for a temporary recovery does not adopt: that is
+		 * CKP_OPEN_OWNED's answer, about the pair, which a caller may
+		 * choose to trust; no trust makes a stranger's temporary ours.
+		 */
+		if (r == -EPERM)
+			r = -EEXIST;
 		if ((doc = ckp_doc_new_empty()) != NULL)
 			ckp_doc_set_error(doc, r, "checkpoint %s: an interrupted "
-			    "publish must be completed first: %s", n.ram, msg);
+			    "publish %s: %s", n.ram, st == CKP__REC_REFUSED ?
+			    "cannot be completed" : "must be completed first",
+			    msg);
 		goto out;
 	}
-	/* Leftovers that could not be removed leave the old pair intact. */
-	if ((doc = ckp_doc_load(n.meta, flags & CKP_LOAD_NOVERIFY)) == NULL)
+	/*
+	 * Leftovers that could not be removed leave the old pair intact.
+	 * O_NONBLOCK: a FIFO planted under the meta's name must not hang a
+	 * restore; it is refused as no regular file.
+	 */
+	if ((fd = open(n.meta, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		r = errno;
+		if ((doc = ckp_doc_new_empty()) != NULL)
+			ckp_doc_set_error(doc, -r, "%s: %s", n.meta, strerror(r));
+		goto out;
+	}
+	if ((r = fd_regular(fd, n.meta, msg, sizeof(msg))) < 0) {
+		close(fd);
+		if ((doc = ckp_doc_new_empty()) != NULL)
+			ckp_doc_set_error(doc, r, "checkpoint %s: %s", n.ram, msg);
+		goto out;
+	}
+	if ((flags & CKP_OPEN_OWNED) != 0 &&
+	    (r = fd_owned(fd, n.meta, msg, sizeof(msg))) < 0) {
+		close(fd);
+		if ((doc = ckp_doc_new_empty()) != NULL)
+			ckp_doc_set_error(doc, r, "checkpoint %s: %s", n.ram, msg);
+		goto out;
+	}
+	doc = ckp_doc_load_fd(fd, n.meta, flags & CKP_LOAD_NOVERIFY, 0);
+	close(fd);
+	if (doc == NULL)
 		goto out;
 	if (ckp_doc_error(doc) != 0 || ckp__ram_info(doc, &ri) < 0)
 		goto out;
@@ -281,12 +342,16 @@ ckp_checkpoint_open(const char *path, unsigned flags)
 	if (ri.file != NULL && strcmp(ri.file, slash ? slash + 1 : n.ram) != 0)
 		ckp_doc_warn(doc, "ram.file is %s but the RAM file of %s is %s "
 		    "(renamed?)", ri.file, n.meta, n.ram);
-	if ((fd = open(n.ram, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(n.ram, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 		ckp_doc_set_error(doc, -errno, "RAM file %s: %s", n.ram,
 		    strerror(errno));
 		goto out;
 	}
-	r = ckp__ram_check_file(doc, &ri, n.ram, fd);
+	if ((flags & CKP_OPEN_OWNED) != 0 &&
+	    (r = fd_owned(fd, n.ram, msg, sizeof(msg))) < 0)
+		ckp_doc_set_error(doc, r, "checkpoint %s: %s", n.ram, msg);
+	else
+		r = ckp__ram_check_file(doc, &ri, n.ram, fd);
 	close(fd);
 	if (r == 0 && !(flags & CKP_OPEN_NORAMCHECK))
 		ckp_ram_verify(doc, n.ram, ckp__default_threads());
@@ -304,7 +369,7 @@ open_range(const char *path, uint64_t off, uint64_t len, int *fdp)
 	struct stat st;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
 		close(fd);

@@ -189,6 +189,7 @@ enum ckp__recover_state {
 	CKP__REC_DONE,		/* rolled forward or cleaned up */
 	CKP__REC_BUSY_WRITE,	/* a live writer is writing RAM (old checkpoint intact) */
 	CKP__REC_BUSY_PUBLISH,	/* a live writer (or recovery) is renaming */
+	CKP__REC_REFUSED,	/* a temporary recovery does not adopt (left alone) */
 };
 
 /**
@@ -198,6 +199,20 @@ enum ckp__recover_state {
  */
 int	ckp__recover(const struct ckp__names *n, enum ckp__recover_state *st,
 	    bool *needed_forward, char *msg, size_t msglen);
+
+struct stat;
+
+/**
+ * Whether the file @p st describes is this user's own: a regular file
+ * owned by the effective user that nobody else may write (and, with
+ * @p one_link, not linked under another name).  false with @p why saying
+ * why, naming @p path.
+ */
+bool	ckp__file_owned(const struct stat *st, const char *path, bool one_link,
+	    char *why, size_t whylen);
+
+/** Sleep @p ms milliseconds (restarted after signals). */
+void	ckp__sleep_ms(long ms);
 
 /* ---- fault injection for the crash tests ---- */
 

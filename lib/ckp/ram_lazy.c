@@ -93,7 +93,7 @@ ckp_ram_lazy_open(ckp_doc_t *doc, const char *ram_path, ckp_ram_lazy_t **lp)
 		l->has_data[c] = 1;
 		l->hash[c] = ckp__get_le64(ri.chunks + i + 8);
 	}
-	if ((l->fd = open(ram_path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((l->fd = open(ram_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 		r = ckp_doc_set_error(doc, -errno, "RAM file %s: %s", ram_path,
 		    strerror(errno));
 		ckp_ram_lazy_close(l);

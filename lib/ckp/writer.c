@@ -153,7 +153,7 @@ ckp_writer_begin(const char *path, uint64_t ram_size, ckp_writer_t **wp,
 {
 	struct ckp_writer *w;
 	enum ckp__recover_state st;
-	char msg[CKP_RAM_ERRMAX];
+	char msg[2 * CKP_RAM_ERRMAX];
 	bool fwd;
 	int r, tries = 0;
 
@@ -1036,6 +1036,14 @@ ckp_writer_commit(ckp_writer_t *w, ckp_doc_t *meta, ckp_enc_t enc,
 		fmt_err(errbuf, errlen, "checkpoint %s: encoding the meta: %s",
 		    w->n.ram, ckp_doc_error(meta) != 0 ? ckp_doc_errmsg(meta) :
 		    strerror(-r));
+		goto fail;
+	}
+	/* A meta no reader would take is no checkpoint: keep the old one. */
+	if (mlen > CKP_DOC_MAX_DEFAULT) {
+		r = -EFBIG;
+		fmt_err(errbuf, errlen, "checkpoint %s: the meta has %zu bytes, "
+		    "more than the %zu readers take", w->n.ram, mlen,
+		    (size_t)CKP_DOC_MAX_DEFAULT);
 		goto fail;
 	}
 	if ((r = ckp__publish(&w->n, mbuf, mlen, &renamed, err,

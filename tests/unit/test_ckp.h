@@ -7,9 +7,13 @@
 #define TEST_CKP_H
 
 #include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ckp.h"
 #include "ckp_impl.h"
@@ -153,6 +157,63 @@ t_rmdir(const char *dir)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/*
+ * The ckp tool of this build, into @p buf: $BUILD/ckp, else the one beside
+ * the test program ($BUILD/tests/test_x -> $BUILD/ckp).  0, or -1 after
+ * saying why.
+ */
+static inline int
+t_ckp_tool(const char *argv0, char *buf, size_t len)
+{
+	const char *b = getenv("BUILD");
+	char self[512];
+
+	snprintf(self, sizeof(self), "%s", argv0);
+	if (b != NULL)
+		snprintf(buf, len, "%s/ckp", b);
+	else
+		snprintf(buf, len, "%s/../ckp", dirname(self));
+	if (access(buf, X_OK) != 0) {
+		fprintf(stderr, "%s: not built\n", buf);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Run `TOOL ARGS` through the shell (ARGS printf-style: quote paths),
+ * its standard output and error into @p out.  @return its exit status,
+ * -1 when it did not exit.
+ */
+static inline int
+t_run(const char *tool, char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static inline int
+t_run(const char *tool, char *out, size_t size, const char *fmt, ...)
+{
+	char args[4096], cmd[4096 + 512];
+	va_list ap;
+	FILE *p;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", tool, args);
+	fflush(NULL);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	/* Drain what did not fit, so that the command is not killed by SIGPIPE. */
+	while (fgetc(p) != EOF)
+		;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 #endif

@@ -4,10 +4,14 @@
  * Publishing checkpoints: a crash at every step of the writer (and of
  * recovery) leaves, after ckp_recover()/ckp_checkpoint_open(), the old
  * checkpoint whole or the new one whole, never a mix; a reader that skips
- * recovery is told, not fooled.  Two writers of one checkpoint: -EBUSY,
- * also across processes.  An unwritable destination fails before anything
- * is written; a failure while writing (a file size limit standing in for
- * ENOSPC) leaves nothing behind and the old checkpoint as it was.
+ * recovery is told, not fooled; ckp_recovery_inspect(), which changes
+ * nothing, reports beforehand the pair recovery then publishes.
+ * Temporaries recovery did not make (another user's, writable by others, a
+ * symbolic link, a FIFO, a hard link) are left alone and named, never
+ * adopted.  Two writers of one checkpoint: -EBUSY, also across processes.
+ * An unwritable destination fails before anything is written; a failure
+ * while writing (a file size limit standing in for ENOSPC) leaves nothing
+ * behind and the old checkpoint as it was.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -198,6 +202,46 @@ count_entries(const char *d)
 	return n;
 }
 
+/* ---- what is on disk ---- */
+
+/* The four names of a checkpoint: what each refers to. */
+struct snap {
+	bool		 there[4];
+	struct stat	 st[4];
+};
+
+static void
+snap_take(const char *path, struct snap *sn)
+{
+	static const char *const sfx[4] = { "", ".meta", ".tmp", ".meta.tmp" };
+	char p[600];
+
+	memset(sn, 0, sizeof(*sn));
+	for (int i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		sn->there[i] = lstat(p, &sn->st[i]) == 0;
+	}
+}
+
+/* Nothing was created, removed, renamed or written. */
+static bool
+snap_same(const struct snap *a, const struct snap *b)
+{
+	for (int i = 0; i < 4; i++) {
+		const struct stat *x = &a->st[i], *y = &b->st[i];
+
+		if (a->there[i] != b->there[i])
+			return false;
+		if (a->there[i] && (x->st_ino != y->st_ino ||
+		    x->st_size != y->st_size || x->st_mode != y->st_mode ||
+		    x->st_uid != y->st_uid ||
+		    x->st_mtim.tv_sec != y->st_mtim.tv_sec ||
+		    x->st_mtim.tv_nsec != y->st_mtim.tv_nsec))
+			return false;
+	}
+	return true;
+}
+
 /* ---- crash at every step ---- */
 
 static const struct step {
@@ -264,6 +308,43 @@ check_raw_reader(const char *path, const char *step)
 	free(m);
 }
 
+/*
+ * Before recovery: ckp_recovery_inspect() must name what recovery will do
+ * and the pair a restore will read, and leave everything on disk as it
+ * was.
+ */
+static void
+check_before_recovery(const char *path, const struct step *s)
+{
+	char err[512], meta[600], rtmp[600], mtmp[600];
+	ckp_recovery_action_t act = !s->leftovers ? CKP_RECOVERY_NONE :
+	    s->new_wins ? CKP_RECOVERY_FORWARD : CKP_RECOVERY_DISCARD;
+	struct snap before, after;
+	ckp_recovery_t *rec;
+
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	snprintf(rtmp, sizeof(rtmp), "%s.tmp", path);
+	snprintf(mtmp, sizeof(mtmp), "%s.meta.tmp", path);
+	snap_take(path, &before);
+	CHECK(ckp_recovery_inspect(path, &rec, err, sizeof(err)) == 0);
+	if (rec != NULL) {
+		if (ckp_recovery_action(rec) != act)
+			fprintf(stderr, "step %s: inspect says %d (%s), want %d\n",
+			    s->name, ckp_recovery_action(rec),
+			    ckp_recovery_message(rec), act);
+		CHECK(ckp_recovery_action(rec) == act);
+		CHECK_STR(ckp_recovery_meta(rec), act == CKP_RECOVERY_FORWARD ?
+		    mtmp : meta);
+		CHECK_STR(ckp_recovery_ram(rec), act == CKP_RECOVERY_FORWARD &&
+		    exists(rtmp) ? rtmp : path);
+		if (act == CKP_RECOVERY_DISCARD)
+			CHECK_HAS(ckp_recovery_message(rec), "bytes");
+		ckp_recovery_free(rec);
+	}
+	snap_take(path, &after);
+	CHECK(snap_same(&before, &after));
+}
+
 static void
 test_crash_steps(bool have_old)
 {
@@ -284,6 +365,8 @@ test_crash_steps(bool have_old)
 			fprintf(stderr, "step %s: child exited %d\n", s->name, st);
 		CHECK(st == CKP__CRASH_EXIT);
 
+		want = s->new_wins ? 2 : have_old ? 1 : -1;
+		check_before_recovery(path, s);
 		check_raw_reader(path, s->name);
 
 		r = ckp_recover(path, msg, sizeof(msg));
@@ -296,7 +379,6 @@ test_crash_steps(bool have_old)
 		CHECK(!exists(rtmp) && !exists(mtmp));
 		CHECK(ckp_recover(path, msg, sizeof(msg)) == 0);
 
-		want = s->new_wins ? 2 : have_old ? 1 : -1;
 		g = open_gen(path, 0, err, sizeof(err));
 		if (g != want)
 			fprintf(stderr, "step %s (old %d): got gen %d, want %d: "
@@ -337,9 +419,10 @@ test_crash_steps(bool have_old)
 }
 
 /*
- * As a user who may not rename in the directory, opening @p path must fail
- * with "an interrupted publish must be completed first".  True also when
- * privileges cannot be dropped (a note says so).
+ * As a user who may not complete the publish (another user, or one who
+ * may not rename in the directory), opening @p path must fail, saying that
+ * an interrupted publish is in the way.  True also when privileges cannot
+ * be dropped (a note says so).
  */
 static bool
 unprivileged_open_refused(const char *path)
@@ -356,8 +439,15 @@ unprivileged_open_refused(const char *path)
 		} else if (chmod(dir, 0555) < 0)
 			_exit(77);
 		d = ckp_checkpoint_open(path, CKP_OPEN_NORAMCHECK);
+		/*
+		 * As another user the temporaries are not adopted; as the
+		 * same user in a directory it cannot write, they cannot be
+		 * renamed.
+		 */
 		if (ckp_doc_error(d) == 0 || strstr(ckp_doc_errmsg(d),
-		    "interrupted publish must be completed first") == NULL) {
+		    geteuid() == 65534 ? "an interrupted publish cannot be "
+		    "completed: " : "an interrupted publish must be completed "
+		    "first") == NULL) {
 			fprintf(stderr, "child: %s\n", ckp_doc_errmsg(d));
 			_exit(1);
 		}
@@ -527,16 +617,29 @@ test_stale(void)
 	CHECK(!exists(rtmp) && !exists(mtmp));
 	CHECK(open_gen(path, 0, err, sizeof(err)) == 1);
 
-	/* A writer cleans up by itself; a symlink is removed, not followed. */
+	/* A writer cleans up by itself. */
+	fd = open(rtmp, O_CREAT | O_WRONLY, 0600);
+	CHECK(fd >= 0 && write(fd, "junk", 4) == 4);
+	close(fd);
+	CHECK(ckp_writer_begin(path, SIZE, &w, err, sizeof(err)) == 0);
+	ckp_writer_abort(w);
+	CHECK(!exists(rtmp));
+
+	/*
+	 * A symbolic link is no temporary of a writer's: neither followed
+	 * nor removed; the writer refuses, naming it.
+	 */
 	fd = open(target, O_CREAT | O_WRONLY, 0600);
 	CHECK(fd >= 0 && write(fd, "keep", 4) == 4);
 	close(fd);
 	CHECK(symlink(target, rtmp) == 0);
+	CHECK(ckp_writer_begin(path, SIZE, &w, err, sizeof(err)) == -EPERM);
+	CHECK_HAS(err, "stale.ckp.tmp is a symbolic link");
+	CHECK(exists(target) && exists(rtmp));
+	CHECK(open_gen(path, 0, err, sizeof(err)) == 1);
+	unlink(rtmp);
 	CHECK(ckp_writer_begin(path, SIZE, &w, err, sizeof(err)) == 0);
 	ckp_writer_abort(w);
-	CHECK(exists(target));
-	CHECK(!exists(rtmp));
-	CHECK(open_gen(path, 0, err, sizeof(err)) == 1);
 	unlink(target);
 	rm_ckp(path);
 }
@@ -714,6 +817,345 @@ test_fail_midway(void)
 	rm_ckp(path);
 }
 
+/* ---- temporaries recovery did not make ---- */
+
+enum plant { P_UID, P_MODE, P_SYMLINK, P_FIFO, P_LINK };
+
+static const struct planted {
+	const char	*name;
+	bool		 ram;		/* the RAM temporary (else the meta's) */
+	bool		 both;		/* the other one too */
+	bool		 ram_only;	/* no meta temporary at all */
+	enum plant	 how;
+	unsigned	 mode;		/* P_MODE */
+	const char	*why;
+} planted[] = {
+	{ "RAM tmp of uid 65534", true, false, false, P_UID, 0,
+	  ".ckp.tmp is owned by uid 65534, not by this user (uid 0)" },
+	{ "meta tmp of uid 65534", false, false, false, P_UID, 0,
+	  ".ckp.meta.tmp is owned by uid 65534, not by this user (uid 0)" },
+	{ "both of uid 65534", true, true, false, P_UID, 0,
+	  "(uid 0); " },
+	{ "lone RAM tmp of uid 65534", true, false, true, P_UID, 0,
+	  ".ckp.tmp is owned by uid 65534" },
+	{ "group-writable RAM tmp", true, false, false, P_MODE, 0620,
+	  ".ckp.tmp is writable by group or others (mode 0620)" },
+	{ "other-writable meta tmp", false, false, false, P_MODE, 0602,
+	  ".ckp.meta.tmp is writable by group or others (mode 0602)" },
+	{ "RAM tmp a symlink", true, false, false, P_SYMLINK, 0,
+	  ".ckp.tmp is a symbolic link, not a regular file" },
+	{ "meta tmp a symlink", false, false, false, P_SYMLINK, 0,
+	  ".ckp.meta.tmp is a symbolic link, not a regular file" },
+	{ "meta tmp a FIFO", false, false, false, P_FIFO, 0,
+	  ".ckp.meta.tmp is a FIFO, not a regular file" },
+	{ "RAM tmp a FIFO", true, false, false, P_FIFO, 0,
+	  ".ckp.tmp is a FIFO, not a regular file" },
+	{ "RAM tmp hard-linked", true, false, false, P_LINK, 0,
+	  ".ckp.tmp has 2 links; a temporary has one" },
+};
+
+static void
+plant(const struct planted *pl, const char *f, const char *aside)
+{
+	switch (pl->how) {
+	case P_UID:
+		CHECK(chown(f, 65534, 65534) == 0);
+		break;
+	case P_MODE:
+		CHECK(chmod(f, pl->mode) == 0);
+		break;
+	case P_SYMLINK:
+		CHECK(rename(f, aside) == 0 && symlink(aside, f) == 0);
+		break;
+	case P_FIFO:
+		CHECK(rename(f, aside) == 0 && mkfifo(f, 0600) == 0);
+		break;
+	case P_LINK:
+		CHECK(link(f, aside) == 0);
+		break;
+	}
+}
+
+static void
+unplant(const struct planted *pl, const char *f, const char *aside)
+{
+	switch (pl->how) {
+	case P_UID:
+		CHECK(chown(f, 0, 0) == 0);
+		break;
+	case P_MODE:
+		CHECK(chmod(f, 0600) == 0);
+		break;
+	case P_SYMLINK:
+	case P_FIFO:
+		CHECK(unlink(f) == 0 && rename(aside, f) == 0);
+		break;
+	case P_LINK:
+		CHECK(unlink(aside) == 0);
+		break;
+	}
+}
+
+/*
+ * In the child: everything that runs recovery refuses, names the file
+ * and says why, and touches nothing.  A FIFO must not block it (the
+ * caller's alarm would fire).
+ */
+static void
+planted_refused(const char *path, const struct planted *pl, bool mtmp_there)
+{
+	char msg[1024], err[1024];
+	ckp_recovery_t *rec;
+	ckp_writer_t *w;
+	ckp_doc_t *d;
+	int rc;
+
+	rc = ckp_recover(path, msg, sizeof(msg));
+	if (rc != -EPERM)
+		fprintf(stderr, "%s: recover %d: %s\n", pl->name, rc, msg);
+	CHECK(rc == -EPERM);
+	CHECK_HAS(msg, pl->why);
+	CHECK_HAS(msg, "leaves");
+
+	CHECK(ckp_recovery_inspect(path, &rec, err, sizeof(err)) == 0);
+	if (rec != NULL) {
+		CHECK(ckp_recovery_action(rec) == CKP_RECOVERY_REFUSED);
+		CHECK_HAS(ckp_recovery_message(rec), pl->why);
+		CHECK((ckp_recovery_meta(rec) == NULL) == mtmp_there);
+		ckp_recovery_free(rec);
+	}
+
+	/* A restore: refused while the pair may be mixed, else the old one. */
+	d = ckp_checkpoint_open(path, 0);
+	if (mtmp_there) {
+		/* Not -EPERM: no trusting of the pair would help. */
+		CHECK(ckp_doc_error(d) == -EEXIST);
+		CHECK_HAS(ckp_doc_errmsg(d), "an interrupted publish cannot be "
+		    "completed: ");
+		CHECK_HAS(ckp_doc_errmsg(d), pl->why);
+	} else
+		CHECK(ckp_doc_error(d) == 0 && gen_of(d) == 1);
+	ckp_doc_free(d);
+
+	/* A writer: refused before it writes anything. */
+	CHECK(ckp_writer_begin(path, SIZE, &w, err, sizeof(err)) == -EPERM);
+	CHECK_HAS(err, "cannot write checkpoint");
+	CHECK_HAS(err, pl->why);
+}
+
+/*
+ * Temporaries another user placed (in a directory others can write, as
+ * /tmp), or that no writer of ours made, are never adopted: root's
+ * recovery would otherwise make another user's files its checkpoint.
+ * Each case starts from a real interrupted publish (gen 2 complete in
+ * both temporaries, gen 1 published), plants one property, and checks
+ * that nothing happens; with the property undone, recovery goes ahead,
+ * which shows that the property alone stopped it.
+ */
+static void
+test_planted(void)
+{
+	char path[512], rtmp[600], mtmp[600], aside[600], err[512];
+	unsigned char *m = malloc(SIZE);
+
+	path_of(path, sizeof(path), "plant.ckp");
+	snprintf(rtmp, sizeof(rtmp), "%s.tmp", path);
+	snprintf(mtmp, sizeof(mtmp), "%s.meta.tmp", path);
+	path_of(aside, sizeof(aside), "aside");
+	for (size_t i = 0; i < sizeof(planted) / sizeof(planted[0]); i++) {
+		const struct planted *pl = &planted[i];
+		struct snap before, after;
+		ckp_doc_t *d;
+		int st;
+		pid_t pid;
+
+		if (pl->how == P_UID && geteuid() != 0) {
+			printf("note: not root; %s unchecked\n", pl->name);
+			continue;
+		}
+		rm_ckp(path);
+		CHECK(write_gen(path, 1, err, sizeof(err)) == 0);
+		CHECK(crash_child(path, 2, "meta-synced", false) ==
+		    CKP__CRASH_EXIT);
+		if (pl->ram_only)
+			CHECK(unlink(mtmp) == 0);
+		plant(pl, pl->ram ? rtmp : mtmp, aside);
+		if (pl->both)
+			plant(pl, pl->ram ? mtmp : rtmp, aside);
+		snap_take(path, &before);
+
+		fflush(NULL);
+		if ((pid = fork()) == 0) {
+			alarm(60);
+			planted_refused(path, pl, !pl->ram_only);
+			_exit(t_fails != 0);
+		}
+		CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fprintf(stderr, "%s: refused wrongly (%s %d)\n", pl->name,
+			    WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ?
+			    WEXITSTATUS(st) : WTERMSIG(st));
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+		/* Nothing was touched: the temporaries and the old pair. */
+		snap_take(path, &after);
+		CHECK(snap_same(&before, &after));
+		snprintf(aside, sizeof(aside), "%s.meta", path);
+		d = ckp_doc_load(aside, 0);
+		CHECK(ckp_doc_error(d) == 0 && gen_of(d) == 1);
+		ckp_doc_free(d);
+		gen_final(m, 1);
+		CHECK(file_is(path, m));
+		path_of(aside, sizeof(aside), "aside");
+
+		/* The property undone: recovery proceeds as usual. */
+		if (pl->both)
+			unplant(pl, pl->ram ? mtmp : rtmp, aside);
+		unplant(pl, pl->ram ? rtmp : mtmp, aside);
+		CHECK(ckp_recover(path, err, sizeof(err)) == 1);
+		CHECK(open_gen(path, 0, err, sizeof(err)) ==
+		    (pl->ram_only ? 1 : 2));
+		CHECK(!exists(rtmp) && !exists(mtmp) && !exists(aside));
+	}
+	free(m);
+	rm_ckp(path);
+
+	/*
+	 * A FIFO under a published name (another user's, placed before the
+	 * first checkpoint of that name): a restore refuses it at once.
+	 */
+	for (int i = 0; i < 2; i++) {
+		char meta[600];
+		int st;
+		pid_t pid;
+
+		snprintf(meta, sizeof(meta), "%s.meta", path);
+		CHECK(write_gen(path, 1, err, sizeof(err)) == 0);
+		CHECK(unlink(i == 0 ? meta : path) == 0);
+		CHECK(mkfifo(i == 0 ? meta : path, 0600) == 0);
+		fflush(NULL);
+		if ((pid = fork()) == 0) {
+			ckp_doc_t *d;
+
+			alarm(60);
+			d = ckp_checkpoint_open(path, CKP_OPEN_NORAMCHECK);
+			_exit(ckp_doc_error(d) != 0 && strstr(ckp_doc_errmsg(d),
+			    "is not a regular file") != NULL ? 0 : 1);
+		}
+		CHECK(pid > 0 && waitpid(pid, &st, 0) == pid &&
+		    WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		rm_ckp(path);
+	}
+}
+
+/* ---- whose checkpoint: ckp_checkpoint_trust(), CKP_OPEN_OWNED ---- */
+
+static void
+test_trust(void)
+{
+	char path[512], meta[600], why[512], err[512];
+	ckp_doc_t *d;
+
+	path_of(path, sizeof(path), "trust.ckp");
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	CHECK(write_gen(path, 1, err, sizeof(err)) == 0);
+	CHECK(ckp_checkpoint_trust(path, why, sizeof(why)) == 0);
+	CHECK_STR(why, "");
+	CHECK(open_gen(path, CKP_OPEN_OWNED, err, sizeof(err)) == 1);
+
+	if (geteuid() == 0) {
+		CHECK(chown(meta, 65534, 65534) == 0);
+		CHECK(ckp_checkpoint_trust(meta, why, sizeof(why)) == -EPERM);
+		CHECK_HAS(why, "trust.ckp.meta is owned by uid 65534, not by "
+		    "this user (uid 0)");
+		d = ckp_checkpoint_open(path, CKP_OPEN_OWNED);
+		CHECK(ckp_doc_error(d) == -EPERM);
+		CHECK_HAS(ckp_doc_errmsg(d), "trust.ckp.meta is owned by uid "
+		    "65534");
+		ckp_doc_free(d);
+		/* Without the flag the caller decides. */
+		CHECK(open_gen(path, 0, err, sizeof(err)) == 1);
+		CHECK(chown(meta, 0, 0) == 0);
+	} else
+		printf("note: not root; another owner unchecked\n");
+
+	CHECK(chmod(path, 0660) == 0);
+	CHECK(ckp_checkpoint_trust(path, why, sizeof(why)) == -EPERM);
+	CHECK_HAS(why, "trust.ckp is writable by group or others (mode 0660)");
+	d = ckp_checkpoint_open(path, CKP_OPEN_OWNED | CKP_OPEN_NORAMCHECK);
+	CHECK(ckp_doc_error(d) == -EPERM);
+	CHECK_HAS(ckp_doc_errmsg(d), "trust.ckp is writable by group or others");
+	ckp_doc_free(d);
+	CHECK(chmod(path, 0600) == 0);
+	CHECK(open_gen(path, CKP_OPEN_OWNED, err, sizeof(err)) == 1);
+
+	unlink(meta);
+	CHECK(ckp_checkpoint_trust(path, why, sizeof(why)) == -ENOENT);
+	CHECK_HAS(why, "trust.ckp.meta: No such file or directory");
+	CHECK(ckp_checkpoint_trust("x.tmp", why, sizeof(why)) == -EINVAL);
+	rm_ckp(path);
+}
+
+/* ---- metas larger than readers take ---- */
+
+static void
+test_meta_too_big(void)
+{
+	char path[512], rtmp[600], mtmp[600], err[1024];
+	unsigned char *m = calloc(1, SIZE);
+	ckp_ram_seg_t seg = { m, 0, SIZE };
+	ckp_recovery_t *rec;
+	ckp_writer_t *w;
+	ckp_doc_t *d, *meta;
+	void *big;
+	int fd;
+
+	path_of(path, sizeof(path), "big.ckp");
+	snprintf(rtmp, sizeof(rtmp), "%s.tmp", path);
+	snprintf(mtmp, sizeof(mtmp), "%s.meta.tmp", path);
+	CHECK(write_gen(path, 1, err, sizeof(err)) == 0);
+
+	/*
+	 * A meta temporary past the limit: what a newer program's commit
+	 * record could be, so neither rolled forward nor removed.
+	 */
+	fd = open(mtmp, O_CREAT | O_WRONLY | O_EXCL, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)CKP_DOC_MAX_DEFAULT + 1) == 0);
+	close(fd);
+	CHECK(ckp_recover(path, err, sizeof(err)) == -EFBIG);
+	CHECK_HAS(err, "big.ckp.meta.tmp has 268435457 bytes, more than the "
+	    "268435456 a meta may have");
+	CHECK(exists(mtmp));
+	CHECK(ckp_recovery_inspect(path, &rec, err, sizeof(err)) == 0);
+	CHECK(rec != NULL && ckp_recovery_action(rec) == CKP_RECOVERY_REFUSED &&
+	    ckp_recovery_meta(rec) == NULL);
+	ckp_recovery_free(rec);
+	d = ckp_checkpoint_open(path, 0);
+	CHECK(ckp_doc_error(d) == -EFBIG);
+	CHECK_HAS(ckp_doc_errmsg(d), "an interrupted publish cannot be "
+	    "completed");
+	ckp_doc_free(d);
+	unlink(mtmp);
+
+	/* The writer does not publish a meta no reader would take. */
+	CHECK(ckp_writer_begin(path, SIZE, &w, err, sizeof(err)) == 0);
+	CHECK(ckp_writer_put_segs(w, &seg, 1, 1) == 0);
+	meta = meta_new(2);
+	big = calloc(1, CKP_DOC_MAX_DEFAULT);
+	CHECK(big != NULL);
+	ckp_sec_add_bytes(ckp_doc_root(meta), "blob", big, CKP_DOC_MAX_DEFAULT);
+	free(big);
+	CHECK(ckp_writer_commit(w, meta, CKP_ENC_BIN, err, sizeof(err)) ==
+	    -EFBIG);
+	CHECK_HAS(err, "big.ckp: the meta has");
+	CHECK_HAS(err, "more than the 268435456 readers take");
+	ckp_doc_free(meta);
+	CHECK(!exists(rtmp) && !exists(mtmp));
+	CHECK(open_gen(path, 0, err, sizeof(err)) == 1);
+	free(m);
+	rm_ckp(path);
+}
+
 int
 main(void)
 {
@@ -727,6 +1169,9 @@ main(void)
 	test_fail_midway();
 	test_crash_steps(true);
 	test_crash_steps(false);
+	test_planted();
+	test_trust();
+	test_meta_too_big();
 	t_rmdir(dir);
 	TEST_END();
 }
