@@ -4,14 +4,14 @@
  * Publishing checkpoints: a crash at every step of the writer (and of
  * recovery) leaves, after ckp_recover()/ckp_checkpoint_open(), the old
  * checkpoint whole or the new one whole, never a mix; a reader that skips
- * recovery is told, not fooled; ckp_recovery_inspect(), which changes
- * nothing, reports beforehand the pair recovery then publishes.
- * Temporaries recovery did not make (another user's, writable by others, a
- * symbolic link, a FIFO, a hard link) are left alone and named, never
- * adopted.  Two writers of one checkpoint: -EBUSY, also across processes.
- * An unwritable destination fails before anything is written; a failure
- * while writing (a file size limit standing in for ENOSPC) leaves nothing
- * behind and the old checkpoint as it was.
+ * recovery is told, not fooled; `ckp check` and ckp_recovery_inspect(),
+ * which change nothing, report beforehand the pair recovery then
+ * publishes.  Temporaries recovery did not make (another user's, writable
+ * by others, a symbolic link, a FIFO, a hard link) are left alone and
+ * named, never adopted.  Two writers of one checkpoint: -EBUSY, also
+ * across processes.  An unwritable destination fails before anything is
+ * written; a failure while writing (a file size limit standing in for
+ * ENOSPC) leaves nothing behind and the old checkpoint as it was.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -37,6 +37,7 @@
 #define SIZE	(6 * MiB)
 
 static char dir[256];
+static char ckp_tool[400];
 
 /* ---- generations of RAM content ---- */
 
@@ -242,6 +243,28 @@ snap_same(const struct snap *a, const struct snap *b)
 	return true;
 }
 
+/* The checksum `ckp check` printed for the document it read ("" if none). */
+static void
+check_sum(const char *out, char *sum, size_t len)
+{
+	const char *p = strstr(out, " encoding, ");
+
+	sum[0] = '\0';
+	if (p != NULL && (p = strstr(p, "checksum ")) != NULL)
+		snprintf(sum, len, "%.24s", p + strlen("checksum "));
+}
+
+/* The checksum of the meta of checkpoint @p path as a restore opens it. */
+static void
+open_sum(const char *path, char *sum, size_t len)
+{
+	ckp_doc_t *d = ckp_checkpoint_open(path, 0);
+
+	snprintf(sum, len, "%s", ckp_doc_error(d) == 0 ?
+	    ckp_doc_checksum(d) : "");
+	ckp_doc_free(d);
+}
+
 /* ---- crash at every step ---- */
 
 static const struct step {
@@ -309,18 +332,24 @@ check_raw_reader(const char *path, const char *step)
 }
 
 /*
- * Before recovery: ckp_recovery_inspect() must name what recovery will do
- * and the pair a restore will read, and leave everything on disk as it
- * was.
+ * Before recovery, as a person checking would: ckp_recovery_inspect() and
+ * `ckp check` (read-only) must name the pair a restore will read, leave
+ * everything on disk as it was, and say what `ckp check` found of that
+ * pair: its meta's checksum into @p sum (compared by the caller with what
+ * recovery then publishes).  Today's `check` called a whole checkpoint BAD
+ * between the renames and passed the old pair when a restore would have
+ * rolled forward.
  */
 static void
-check_before_recovery(const char *path, const struct step *s)
+check_before_recovery(const char *path, const struct step *s, int want,
+    char *sum, size_t sumlen)
 {
-	char err[512], meta[600], rtmp[600], mtmp[600];
+	char out[16384], err[512], meta[600], rtmp[600], mtmp[600];
 	ckp_recovery_action_t act = !s->leftovers ? CKP_RECOVERY_NONE :
 	    s->new_wins ? CKP_RECOVERY_FORWARD : CKP_RECOVERY_DISCARD;
 	struct snap before, after;
 	ckp_recovery_t *rec;
+	int rc;
 
 	snprintf(meta, sizeof(meta), "%s.meta", path);
 	snprintf(rtmp, sizeof(rtmp), "%s.tmp", path);
@@ -341,6 +370,23 @@ check_before_recovery(const char *path, const struct step *s)
 			CHECK_HAS(ckp_recovery_message(rec), "bytes");
 		ckp_recovery_free(rec);
 	}
+
+	rc = t_run(ckp_tool, out, sizeof(out), "check '%s'", path);
+	if (rc != (want == -1 ? 2 : 0))
+		fprintf(stderr, "step %s: ckp check exit %d:\n%s", s->name, rc,
+		    out);
+	CHECK(rc == (want == -1 ? 2 : 0));
+	if (act == CKP_RECOVERY_FORWARD) {
+		CHECK_HAS(out, "interrupted publish");
+		CHECK_HAS(out, "reads the new checkpoint");
+	}
+	if (act == CKP_RECOVERY_DISCARD)
+		CHECK_HAS(out, "recovery removes");
+	if (act == CKP_RECOVERY_NONE)
+		CHECK(strstr(out, "recovery") == NULL);
+	if (want != -1)
+		CHECK_HAS(out, ": ok\n");
+	check_sum(out, sum, sumlen);
 	snap_take(path, &after);
 	CHECK(snap_same(&before, &after));
 }
@@ -355,6 +401,7 @@ test_crash_steps(bool have_old)
 	snprintf(mtmp, sizeof(mtmp), "%s.meta.tmp", path);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		const struct step *s = &steps[i];
+		char sum[64], got[64];
 		int st, r, g, want;
 
 		rm_ckp(path);
@@ -366,7 +413,7 @@ test_crash_steps(bool have_old)
 		CHECK(st == CKP__CRASH_EXIT);
 
 		want = s->new_wins ? 2 : have_old ? 1 : -1;
-		check_before_recovery(path, s);
+		check_before_recovery(path, s, want, sum, sizeof(sum));
 		check_raw_reader(path, s->name);
 
 		r = ckp_recover(path, msg, sizeof(msg));
@@ -386,6 +433,13 @@ test_crash_steps(bool have_old)
 		CHECK(g == want);
 		if (want == -1)
 			CHECK(!exists(path));
+		/* What `ckp check` judged is what recovery published. */
+		open_sum(path, got, sizeof(got));
+		if (strcmp(sum, got) != 0)
+			fprintf(stderr, "step %s (old %d): ckp check read the meta "
+			    "%s, recovery published %s\n", s->name, have_old,
+			    sum, got);
+		CHECK_STR(sum, got);
 	}
 
 	/*
@@ -817,6 +871,34 @@ test_fail_midway(void)
 	rm_ckp(path);
 }
 
+/* ---- ckp check --recover ---- */
+
+static void
+test_check_recover(void)
+{
+	char path[512], out[16384], err[512];
+
+	path_of(path, sizeof(path), "rec.ckp");
+	CHECK(write_gen(path, 1, err, sizeof(err)) == 0);
+	CHECK(crash_child(path, 2, "meta-synced", false) == CKP__CRASH_EXIT);
+	CHECK(t_run(ckp_tool, out, sizeof(out), "check --recover '%s'",
+	    path) == 0);
+	CHECK_HAS(out, "completed the interrupted publish of");
+	CHECK_HAS(out, "rec.ckp.meta: ok\n");
+	CHECK(t_run(ckp_tool, out, sizeof(out), "check '%s'", path) == 0);
+	CHECK(strstr(out, "recovery") == NULL);
+	CHECK(open_gen(path, 0, err, sizeof(err)) == 2);
+
+	CHECK(crash_child(path, 3, "put", false) == CKP__CRASH_EXIT);
+	CHECK(t_run(ckp_tool, out, sizeof(out), "check --recover '%s.meta'",
+	    path) == 0);
+	CHECK_HAS(out, "removed the leftovers of an interrupted write");
+	CHECK(open_gen(path, 0, err, sizeof(err)) == 2);
+	snprintf(out, sizeof(out), "%s.tmp", path);
+	CHECK(!exists(out));
+	rm_ckp(path);
+}
+
 /* ---- temporaries recovery did not make ---- */
 
 enum plant { P_UID, P_MODE, P_SYMLINK, P_FIFO, P_LINK };
@@ -898,13 +980,13 @@ unplant(const struct planted *pl, const char *f, const char *aside)
 
 /*
  * In the child: everything that runs recovery refuses, names the file
- * and says why, and touches nothing.  A FIFO must not block it (the
- * caller's alarm would fire).
+ * and says why, and touches nothing; `ckp check` says so too.  A FIFO
+ * must not block it (the caller's alarm would fire).
  */
 static void
 planted_refused(const char *path, const struct planted *pl, bool mtmp_there)
 {
-	char msg[1024], err[1024];
+	char msg[1024], err[1024], out[16384];
 	ckp_recovery_t *rec;
 	ckp_writer_t *w;
 	ckp_doc_t *d;
@@ -941,6 +1023,15 @@ planted_refused(const char *path, const struct planted *pl, bool mtmp_there)
 	CHECK(ckp_writer_begin(path, SIZE, &w, err, sizeof(err)) == -EPERM);
 	CHECK_HAS(err, "cannot write checkpoint");
 	CHECK_HAS(err, pl->why);
+
+	rc = t_run(ckp_tool, out, sizeof(out), "check '%s'", path);
+	CHECK(rc == (mtmp_there ? 2 : 0));
+	CHECK_HAS(out, pl->why);
+	CHECK_HAS(out, mtmp_there ? "a restore refuses the checkpoint" :
+	    "a restore reads the published pair");
+	rc = t_run(ckp_tool, out, sizeof(out), "check --recover '%s'", path);
+	CHECK(rc == (mtmp_there ? 2 : 0));
+	CHECK_HAS(out, pl->why);
 }
 
 /*
@@ -1157,9 +1248,11 @@ test_meta_too_big(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	if (t_tmpdir(dir, sizeof(dir), "test_ckp_publish") != 0)
+	(void)argc;
+	if (t_ckp_tool(argv[0], ckp_tool, sizeof(ckp_tool)) != 0 ||
+	    t_tmpdir(dir, sizeof(dir), "test_ckp_publish") != 0)
 		return 1;
 	chmod(dir, 0755);	/* the unprivileged child must get in */
 	test_busy();
@@ -1169,6 +1262,7 @@ main(void)
 	test_fail_midway();
 	test_crash_steps(true);
 	test_crash_steps(false);
+	test_check_recover();
 	test_planted();
 	test_trust();
 	test_meta_too_big();

@@ -24,6 +24,8 @@
 struct opts {
 	bool	 noverify;
 	bool	 verbose;
+	bool	 recover;	/* check: complete or discard an interrupted publish */
+	size_t	 max;		/* largest document read; 0: libckp's default */
 	const char *to;
 	int	 npos;
 	char	**pos;
@@ -36,16 +38,22 @@ static const struct cmd {
 } cmds[] = {
 	{ "show", "[-v] FILE",
 	  "Print the whole document as an indented tree with types.\n"
-	  "Large byte strings are abbreviated unless -v is given." },
+	  "Large byte strings are abbreviated unless -v is given.  Then list\n"
+	  "the host paths its configuration names, as 'check' does." },
 	{ "get", "FILE PATH",
 	  "Print one value as the JSON encoding spells it, without quotes.\n"
 	  "PATH joins section and field names with dots, without the type\n"
 	  "suffix (devices.vcpu@0.rip).  PATH.$version prints a section's\n"
 	  "version; a section's PATH prints its subtree as 'show' does." },
-	{ "check", "FILE",
+	{ "check", "[--recover] FILE",
 	  "Check structure, types, the header and the checksum.  For a\n"
-	  "checkpoint (FILE.ckp.meta, or FILE.ckp with its .meta beside it)\n"
-	  "whose RAM file exists, also check the RAM file's size and checksum." },
+	  "checkpoint (FILE.ckp.meta, or FILE.ckp with its .meta or its\n"
+	  "temporaries beside it), check the pair a restore would read: after\n"
+	  "an interrupted publish, say what recovery will do (complete it, or\n"
+	  "remove leftovers) and check the pair it leaves, changing nothing;\n"
+	  "--recover does the recovery first.  Also check the RAM file's size\n"
+	  "and checksum, and list the host paths the configuration names\n"
+	  "(disk images, console files, tap interfaces, kernel)." },
 	{ "diff", "[-v] A B",
 	  "Print field-level differences, one per line:\n"
 	  "  ~ path$type: old -> new    changed value\n"
@@ -71,12 +79,14 @@ static const struct cmd {
 static void
 usage_all(FILE *f)
 {
-	fprintf(f, "usage: ckp [--no-verify] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: ckp [--no-verify] [--max-size SIZE] COMMAND [ARGS]\n\n"
+	    "commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  ckp %-8s %s\n", cmds[i].name, cmds[i].args);
 	fprintf(f, "\n--no-verify reads documents whose checksum is missing or wrong.\n"
-	    "'ckp help COMMAND' describes a command.  Exit status: 0 ok,\n"
-	    "1 differences found, 2 bad input or usage.\n");
+	    "--max-size SIZE reads documents up to SIZE bytes (K, M, G suffixes;\n"
+	    "default 256M).  'ckp help COMMAND' describes a command.  Exit status:\n"
+	    "0 ok, 1 differences found, 2 bad input or usage.\n");
 }
 
 static const struct cmd *
@@ -144,39 +154,18 @@ load(const char *path, const struct opts *o)
 	unsigned flags = o->noverify ? CKP_LOAD_NOVERIFY : 0;
 	ckp_doc_t *doc;
 
-	if (strcmp(path, "-") == 0) {
-		size_t len = 0, cap = 65536;
-		char *buf = malloc(cap);
-		size_t n;
-		while (buf != NULL &&
-		    (n = fread(buf + len, 1, cap - len, stdin)) > 0) {
-			len += n;
-			if (len == cap) {
-				char *nb = realloc(buf, cap *= 2);
-				if (nb == NULL)
-					free(buf);
-				buf = nb;
-			}
-		}
-		if (buf == NULL) {
-			fprintf(stderr, "ckp: <stdin>: out of memory\n");
-			return NULL;
-		}
-		if (len == 0) {
-			free(buf);
-			fprintf(stderr, "ckp: <stdin>: empty input\n");
-			return NULL;
-		}
-		doc = ckp_doc_decode(buf, len, "<stdin>", flags);
-		free(buf);
-	} else
-		doc = ckp_doc_load(path, flags);
+	if (strcmp(path, "-") == 0)
+		doc = ckp_doc_load_fd(STDIN_FILENO, "<stdin>", flags, o->max);
+	else
+		doc = ckp_doc_load_max(path, flags, o->max);
 	if (doc == NULL) {
 		fprintf(stderr, "ckp: %s: out of memory\n", path);
 		return NULL;
 	}
 	if (ckp_doc_error(doc) != 0) {
-		fprintf(stderr, "ckp: %s\n", ckp_doc_errmsg(doc));
+		fflush(stdout);		/* in order, when both go to one file */
+		fprintf(stderr, "ckp: %s%s\n", ckp_doc_errmsg(doc),
+		    ckp_doc_error(doc) == -EFBIG ? " (--max-size raises it)" : "");
 		ckp_doc_free(doc);
 		return NULL;
 	}
@@ -232,6 +221,20 @@ put_quoted(FILE *f, const char *s)
 		}
 	}
 	fputc('"', f);
+}
+
+/* @p s as it is when it is one plain word, else quoted. */
+static void
+put_word(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+		p++;
+	if (*p == '\0' && *s != '\0')
+		fputs(s, f);
+	else
+		put_quoted(f, s);
 }
 
 #define B64_SHOW 64	/* base64 characters shown of an abbreviated blob */
@@ -300,16 +303,200 @@ show_sec(FILE *f, const ckp_sec_t *sec, int depth, bool verbose)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Host paths a restore opens                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A checkpoint's configuration (its "config" section) names files and
+ * devices of the host: a restore opens the disk images read-write, writes
+ * the console files, attaches the tap interfaces.  A person about to
+ * restore someone else's checkpoint must see them first.
+ */
+
+static bool
+all_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* Is the dotted @p key's component @p i (0-based) equal to @p want? */
+static bool
+comp_is(const char *key, int i, const char *want)
+{
+	const char *p = key, *e;
+
+	while (i-- > 0 && (p = strchr(p, '.')) != NULL)
+		p++;
+	if (p == NULL)
+		return false;
+	e = strchr(p, '.');
+	if (want == NULL)	/* a number */
+		return all_digits(p, e != NULL ? (size_t)(e - p) : strlen(p));
+	return e != NULL ? (size_t)(e - p) == strlen(want) &&
+	    strncmp(p, want, (size_t)(e - p)) == 0 : strcmp(p, want) == 0;
+}
+
+static int
+ncomps(const char *key)
+{
+	int n = 1;
+
+	for (const char *p = key; (p = strchr(p, '.')) != NULL; p++)
+		n++;
+	return n;
+}
+
+static bool
+is_true(const char *v)
+{
+	return strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
+	    strcmp(v, "on") == 0 || strcmp(v, "1") == 0;
+}
+
+/*
+ * What hyve's configuration key @p key (under "config") with value @p val
+ * names on the host (docs/CONFIG.md, docs/DEVICES.md), or NULL; *@p note
+ * says how it is used.  A key that is none of hyve's but whose name or
+ * value looks like a path is listed too: a key added later is not missed.
+ */
+static const char *
+host_kind(const ckp_sec_t *sec, const char *key, const char *val,
+    const char **note)
+{
+	static const char *const pathy[] = { "path", "file", "kernel",
+	    "initrd", "image", "disk", "dir", "socket", "log", NULL };
+	const char *last = strrchr(key, '.');
+	int n = ncomps(key);
+
+	last = last != NULL ? last + 1 : key;
+	*note = NULL;
+	if (n == 2 && comp_is(key, 0, "boot") &&
+	    (comp_is(key, 1, "kernel") || comp_is(key, 1, "initrd"))) {
+		*note = "read when booting, not by a restore";
+		return comp_is(key, 1, "kernel") ? "kernel" : "initrd";
+	}
+	if (n == 3 && comp_is(key, 0, "lpc") && strncmp(key, "lpc.com", 7) ==
+	    0 && all_digits(key + 7, strcspn(key + 7, ".")) &&
+	    comp_is(key, 2, "path")) {
+		if (strcmp(val, "stdio") == 0)
+			return NULL;	/* hyve's own terminal */
+		*note = "written";
+		return "console file";
+	}
+	if (n == 5 && comp_is(key, 0, "pci") && comp_is(key, 1, NULL) &&
+	    comp_is(key, 2, NULL) && comp_is(key, 3, NULL)) {
+		if (comp_is(key, 4, "path")) {
+			ckp_ent_t *ro = ckp_sec_lookup(sec, "ro");
+			const void *v;
+			size_t len;
+
+			*note = ro != NULL && ckp_ent_type(ro) == CKP_TYPE_STRING &&
+			    ckp_ent_bytes(ro, &v, &len) == 0 && is_true(v) ?
+			    "read-only" : "read-write";
+			return "disk image";
+		}
+		if (comp_is(key, 4, "backend"))
+			return strncmp(val, "fd:", 3) == 0 ?
+			    "inherited descriptor" : "tap interface";
+	}
+	for (int i = 0; pathy[i] != NULL; i++)
+		if (strcmp(last, pathy[i]) == 0)
+			return "host path";
+	return val[0] == '/' ? "host path" : NULL;
+}
+
+typedef void hostpath_fn(void *arg, const char *kind, const char *key,
+    const char *val, const char *note);
+
+static void
+walk_hostpaths(const ckp_sec_t *sec, char *key, size_t size, size_t len,
+    hostpath_fn *fn, void *arg)
+{
+	for (ckp_ent_t *e = ckp_sec_first(sec); e; e = ckp_ent_next(e)) {
+		const char *name = ckp_ent_name(e), *kind, *note;
+		const void *v;
+		size_t vlen;
+		int n;
+
+		n = snprintf(key + len, size - len, "%s%s", len ? "." : "",
+		    name);
+		if (n < 0 || (size_t)n >= size - len)
+			continue;
+		if (ckp_ent_type(e) == CKP_TYPE_SECTION)
+			walk_hostpaths(ckp_ent_section(e), key, size,
+			    len + (size_t)n, fn, arg);
+		else if (ckp_ent_type(e) == CKP_TYPE_STRING &&
+		    ckp_ent_bytes(e, &v, &vlen) == 0 &&
+		    (kind = host_kind(sec, key, v, &note)) != NULL)
+			fn(arg, kind, key, v, note);
+		key[len] = '\0';
+	}
+}
+
+/* Call @p fn for every host path @p doc's configuration names. */
+static void
+hostpaths(ckp_doc_t *doc, hostpath_fn *fn, void *arg)
+{
+	ckp_sec_t *cfg = ckp_sec_find(ckp_doc_root(doc), "config");
+	/* 64 names of 128 bytes at most (CKP_MAX_DEPTH, CKP_MAX_NAME) */
+	char key[CKP_MAX_DEPTH * (CKP_MAX_NAME + 1) + 1] = "";
+
+	if (cfg != NULL)
+		walk_hostpaths(cfg, key, sizeof(key), 0, fn, arg);
+}
+
+/* "disk image "/x" (config.pci.0.3.0.path, read-write)" */
+static void
+put_hostpath(const char *kind, const char *key, const char *val,
+    const char *note)
+{
+	printf("%s ", kind);
+	put_quoted(stdout, val);
+	printf(" (config.%s%s%s%s)\n", key, note != NULL ? ", " : "",
+	    note != NULL ? note : "", val[0] != '/' && strcmp(kind,
+	    "tap interface") != 0 && strcmp(kind, "inherited descriptor") != 0 ?
+	    ", relative to hyve's working directory" : "");
+}
+
+static void
+show_hostpath(void *arg, const char *kind, const char *key, const char *val,
+    const char *note)
+{
+	bool *first = arg;
+
+	if (*first)
+		printf("\nhost paths a restore opens:\n");
+	*first = false;
+	printf("  ");
+	put_hostpath(kind, key, val, note);
+}
+
+static void
+check_hostpath(void *arg, const char *kind, const char *key, const char *val,
+    const char *note)
+{
+	printf("%s: host path: ", (const char *)arg);
+	put_hostpath(kind, key, val, note);
+}
+
 static int
 cmd_show(struct opts *o)
 {
 	ckp_doc_t *doc;
+	bool first = true;
 
 	if (want_args(o, "show", (const char *[]){ "FILE", NULL }) != 0)
 		return EX_BAD;
 	if ((doc = load(o->pos[0], o)) == NULL)
 		return EX_BAD;
 	show_sec(stdout, ckp_doc_root(doc), 0, o->verbose);
+	hostpaths(doc, show_hostpath, &first);
 	ckp_doc_free(doc);
 	return EX_OK;
 }
@@ -443,39 +630,21 @@ check_hfield(const char *file, ckp_sec_t *h, const char *name, ckp_type_t t)
 	return 0;
 }
 
+/*
+ * Check the document @p file and, when it has a "ram" section and @p ram
+ * is given, that RAM file; print what was found, prefixed with @p file.
+ * @return the number of problems (a document that cannot be read is one).
+ */
 static int
-cmd_check(struct opts *o)
+check_doc(const struct opts *o, const char *file, const char *ram)
 {
-	const char *file;
-	char *meta = NULL, ram[4096];
 	ckp_doc_t *doc;
 	struct counts c = { 0, 0 };
 	struct stat st;
 	int problems = 0;
-	bool is_ckp;
 
-	if (want_args(o, "check", (const char *[]){ "FILE", NULL }) != 0)
-		return EX_BAD;
-	file = o->pos[0];
-	/* "X.ckp" with "X.ckp.meta" beside it: check the pair. */
-	is_ckp = has_suffix(file, ".meta");
-	if (!is_ckp && strcmp(file, "-") != 0) {
-		size_t n = strlen(file) + 6;
-		meta = malloc(n);
-		if (meta == NULL)
-			return EX_BAD;
-		snprintf(meta, n, "%s.meta", file);
-		if (stat(meta, &st) == 0) {
-			file = meta;
-			is_ckp = true;
-		}
-	}
-	doc = load(file, o);
-	if (doc == NULL) {
-		printf("%s: BAD\n", file);
-		free(meta);
-		return EX_BAD;
-	}
+	if ((doc = load(file, o)) == NULL)
+		return 1;
 	count(ckp_doc_root(doc), &c);
 	printf("%s: %s encoding, %zu sections, %zu fields, checksum %s\n", file,
 	    ckp_enc_name(ckp_doc_encoding(doc)), c.sections, c.fields,
@@ -509,12 +678,17 @@ cmd_check(struct opts *o)
 			ckp_sec_get_string(h, "producer", &prod);
 			ckp_sec_get_string(h, "created", &created);
 			ckp_sec_get_uint32(h, "format_version", &fv);
-			printf("%s: format %s %u, producer \"%s\", created %s\n",
-			    file, CKP_FORMAT_NAME, fv, prod, created);
+			/* Quoted: the text must not pass for another line. */
+			printf("%s: format %s %u, producer ", file,
+			    CKP_FORMAT_NAME, fv);
+			put_quoted(stdout, prod);
+			printf(", created ");
+			put_word(stdout, created);
+			printf("\n");
 		}
 	}
-	if (is_ckp && ckp_sec_find(ckp_doc_root(doc), "ram") != NULL &&
-	    ckp_ram_path(file, ram, sizeof(ram)) == 0) {
+	hostpaths(doc, check_hostpath, (void *)file);
+	if (ram != NULL && ckp_sec_find(ckp_doc_root(doc), "ram") != NULL) {
 		if (stat(ram, &st) != 0) {
 			printf("%s: RAM file %s: %s\n", file, ram, strerror(errno));
 			problems++;
@@ -524,9 +698,124 @@ cmd_check(struct opts *o)
 		} else
 			printf("%s: RAM file %s: ok\n", file, ram);
 	}
-	printf("%s: %s\n", file, problems ? "BAD" : "ok");
 	ckp_doc_free(doc);
-	free(meta);
+	return problems;
+}
+
+/*
+ * Is @p file a checkpoint: FILE.ckp.meta, or FILE.ckp with its meta or a
+ * temporary of its beside it?  Its RAM file's name goes to @p ram.
+ */
+static bool
+is_checkpoint(const char *file, char *ram, size_t ramlen)
+{
+	static const char *const sfx[] = { ".meta", ".tmp", ".meta.tmp" };
+	char p[4096 + 16];
+	struct stat st;
+
+	if (strcmp(file, "-") == 0 || ckp_ram_path(file, ram, ramlen) != 0)
+		return false;
+	if (has_suffix(file, ".meta"))
+		return true;
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", ram, sfx[i]);
+		if (lstat(p, &st) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Check checkpoint @p name as a restore would read it: recovery first
+ * (only described, unless --recover), then the pair recovery leaves.
+ */
+static int
+check_checkpoint(const struct opts *o, const char *name, const char *ram)
+{
+	ckp_recovery_t *rec;
+	char label[4096 + 8], msg[1024];
+	const char *meta;
+	struct stat st;
+	int problems = 0, r;
+
+	snprintf(label, sizeof(label), "%s.meta", ram);
+	if (o->recover) {
+		r = ckp_recover(name, msg, sizeof(msg));
+		if (r == 1)
+			printf("%s: %s\n", label, msg);
+		else if (r < 0 && r != -EBUSY && r != -EPERM && r != -EFBIG) {
+			/* Those three are reported below as they stand. */
+			printf("%s: recovery failed: %s\n", label, msg);
+			problems++;
+		}
+	}
+	if ((r = ckp_recovery_inspect(name, &rec, msg, sizeof(msg))) < 0) {
+		printf("%s: %s\n%s: BAD\n", label, msg, label);
+		return EX_BAD;
+	}
+	meta = ckp_recovery_meta(rec);
+	switch (ckp_recovery_action(rec)) {
+	case CKP_RECOVERY_NONE:
+		break;
+	case CKP_RECOVERY_FORWARD:
+		printf("%s: %s; a restore does that first and reads the new "
+		    "checkpoint, checked below ('ckp check --recover' completes "
+		    "it now)\n", label, ckp_recovery_message(rec));
+		break;
+	case CKP_RECOVERY_DISCARD:
+		printf("%s: %s ('ckp check --recover' does it now)\n", label,
+		    ckp_recovery_message(rec));
+		break;
+	case CKP_RECOVERY_BUSY:
+		printf("%s: %s; a restore now reads the published pair\n", label,
+		    ckp_recovery_message(rec));
+		break;
+	case CKP_RECOVERY_REFUSED:
+		printf("%s: %s\n", label, ckp_recovery_message(rec));
+		if (meta == NULL) {
+			printf("%s: a restore refuses the checkpoint until that is "
+			    "resolved: a meta temporary may be the commit record "
+			    "of an interrupted publish\n", label);
+			problems++;
+		} else
+			printf("%s: a restore reads the published pair; no new "
+			    "checkpoint can be written under this name until "
+			    "that is resolved\n", label);
+		break;
+	}
+	if (meta != NULL && stat(meta, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A FIFO would block the read; a restore refuses it too. */
+		printf("%s: %s is not a regular file\n", label, meta);
+		problems++;
+	} else if (meta != NULL) {
+		/* What a restore would see of files another user controls. */
+		if (ckp_recovery_action(rec) != CKP_RECOVERY_FORWARD &&
+		    ckp_checkpoint_trust(name, msg, sizeof(msg)) == -EPERM)
+			printf("%s: not this user's own: %s\n", label, msg);
+		problems += check_doc(o, meta, ckp_recovery_ram(rec));
+	}
+	printf("%s: %s\n", label, problems ? "BAD" : "ok");
+	ckp_recovery_free(rec);
+	return problems ? EX_BAD : EX_OK;
+}
+
+static int
+cmd_check(struct opts *o)
+{
+	const char *file;
+	char ram[4096];
+	int problems;
+
+	if (want_args(o, "check", (const char *[]){ "FILE", NULL }) != 0)
+		return EX_BAD;
+	file = o->pos[0];
+	if (is_checkpoint(file, ram, sizeof(ram)))
+		return check_checkpoint(o, file, ram);
+	if (o->recover)
+		return usage_error("check", "--recover: %s is not a checkpoint "
+		    "(FILE.ckp or FILE.ckp.meta)", file);
+	problems = check_doc(o, file, NULL);
+	printf("%s: %s\n", file, problems ? "BAD" : "ok");
 	return problems ? EX_BAD : EX_OK;
 }
 
@@ -846,6 +1135,43 @@ out:
 	return rc;
 }
 
+/* "4096", "64K", "512M", "2G": bytes (powers of 1024); 0 or -1. */
+static int
+parse_size(const char *s, size_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (v == 0 || v > (SIZE_MAX >> shift))
+		return -1;
+	*out = (size_t)(v << shift);
+	return 0;
+}
+
 static int
 cmd_help(struct opts *o)
 {
@@ -860,7 +1186,8 @@ cmd_help(struct opts *o)
 	c = find_cmd(o->pos[0]);
 	if (c == NULL)
 		return usage_error(NULL, "unknown command '%s'", o->pos[0]);
-	printf("usage: ckp [--no-verify] %s %s\n\n%s\n", c->name, c->args, c->help);
+	printf("usage: ckp [--no-verify] [--max-size SIZE] %s %s\n\n%s\n",
+	    c->name, c->args, c->help);
 	return EX_OK;
 }
 
@@ -889,6 +1216,23 @@ main(int argc, char **argv)
 				o.noverify = true;
 			else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
 				o.verbose = true;
+			else if (strcmp(a, "--recover") == 0)
+				o.recover = true;
+			else if (strcmp(a, "--max-size") == 0 ||
+			    strncmp(a, "--max-size=", 11) == 0) {
+				const char *v = a[10] == '=' ? a + 11 :
+				    i + 1 < argc ? argv[++i] : NULL;
+
+				if (v == NULL || parse_size(v, &o.max) != 0) {
+					rc = usage_error(cmd, "--max-size needs a "
+					    "size in bytes, with K, M or G for "
+					    "KiB, MiB, GiB (e.g. 512M)%s%s%s",
+					    v != NULL ? ", not '" : "",
+					    v != NULL ? v : "",
+					    v != NULL ? "'" : "");
+					goto out;
+				}
+			}
 			else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 				if (cmd != NULL) {
 					o.pos[0] = (char *)cmd;
@@ -926,6 +1270,10 @@ main(int argc, char **argv)
 	}
 	if (o.to != NULL && strcmp(cmd, "convert") != 0) {
 		rc = usage_error(cmd, "option --to belongs to 'convert'");
+		goto out;
+	}
+	if (o.recover && strcmp(cmd, "check") != 0) {
+		rc = usage_error(cmd, "option --recover belongs to 'check'");
 		goto out;
 	}
 	if (strcmp(cmd, "show") == 0)
