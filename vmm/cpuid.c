@@ -169,59 +169,78 @@ kvm_ioctl_sys(int fd, unsigned long req, void *arg)
 }
 
 /*
- * Before Linux 6.5, KVM_GET_CPUID2 set nent only when it failed with
- * E2BIG and left it as passed on success, so a caller that offers room
- * for 256 entries gets back nent = 256 with the tail zeroed: duplicate
- * leaf 0 entries.  Asking with nent = 0 first gets E2BIG and the real
- * count from every kernel; reading exactly that many is then right on
- * both sides of the change.
+ * Before Linux 6.5, KVM_GET_CPUID2 never told the caller how many entries
+ * it wrote: nent stays as passed on success, and on E2BIG the count is not
+ * copied back either.  A caller that offers room for 256 entries therefore
+ * gets nent = 256 with the tail as it left it (zeroes: duplicate leaf 0
+ * entries).  Since 6.5 nent is written back on success.  What every kernel
+ * does is refuse (E2BIG) room for fewer entries than the vCPU has, so the
+ * count is the smallest nent that succeeds: ask with all the room first
+ * (a 6.5+ kernel answers with the count), else search for it.
  */
+static int
+cpuid_try(int fd, kvm_ioctl_fn *ioc, struct kvm_cpuid2 *c, uint32_t nent)
+{
+	c->nent = nent;
+	if (ioc(fd, KVM_GET_CPUID2, c) == 0)
+		return 0;
+	return errno == E2BIG ? 1 : -errno;
+}
+
 int
 cpuid_read(int fd, kvm_ioctl_fn *ioc, struct kvm_cpuid_entry2 *out,
     uint32_t cap, uint32_t *n, char *why, size_t whylen)
 {
-	struct kvm_cpuid2 probe = { .nent = 0 }, *c;
-	uint32_t want, i, j;
-	int rc = 0;
+	struct kvm_cpuid2 *c;
+	uint32_t lo, hi, mid, i, j;
+	int rc;
 
 	*n = 0;
-	if (ioc(fd, KVM_GET_CPUID2, &probe) == 0)
-		return 0;		/* nobody set a CPUID on this vCPU */
-	if (errno != E2BIG)
-		return -errno;
-	want = probe.nent;
-	if (want == 0) {
-		snprintf(why, whylen, "E2BIG for a count of 0");
-		return -EIO;
-	}
-	if (want > cap)
-		return -E2BIG;
-	if ((c = calloc(1, sizeof(*c) + want * sizeof(c->entries[0]))) == NULL)
+	if ((c = calloc(1, sizeof(*c) + cap * sizeof(c->entries[0]))) == NULL)
 		return -ENOMEM;
-	c->nent = want;
-	if (ioc(fd, KVM_GET_CPUID2, c) != 0) {
-		rc = -errno;
+	if ((rc = cpuid_try(fd, ioc, c, cap)) != 0) {
+		rc = rc > 0 ? -E2BIG : rc;
 		goto out;
 	}
-	/* Newer kernels write nent back; it can only be what they said. */
-	if (c->nent != want) {
-		snprintf(why, whylen, "%u entries, then %u", want, c->nent);
+	if (c->nent > cap) {
+		snprintf(why, whylen, "%u entries in room for %u", c->nent, cap);
 		rc = -EIO;
 		goto out;
 	}
-	for (i = 0; i < want; i++)
+	if (c->nent == cap) {
+		/* An older kernel (or exactly @cap entries): find the count. */
+		lo = 0;
+		hi = cap;
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			if ((rc = cpuid_try(fd, ioc, c, mid)) < 0)
+				goto out;
+			if (rc == 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		if ((rc = cpuid_try(fd, ioc, c, hi)) != 0) {
+			snprintf(why, whylen, "%u entries fit, then did not", hi);
+			rc = rc > 0 ? -EIO : rc;
+			goto out;
+		}
+		c->nent = hi;
+	}
+	for (i = 0; i < c->nent; i++)
 		for (j = 0; j < i; j++)
 			if (c->entries[i].function == c->entries[j].function &&
 			    c->entries[i].index == c->entries[j].index) {
 				snprintf(why, whylen, "leaf %#x index %u twice "
 				    "(entries %u and %u of %u)",
 				    c->entries[i].function, c->entries[i].index,
-				    j, i, want);
+				    j, i, c->nent);
 				rc = -EIO;
 				goto out;
 			}
-	memcpy(out, c->entries, want * sizeof(c->entries[0]));
-	*n = want;
+	memcpy(out, c->entries, c->nent * sizeof(c->entries[0]));
+	*n = c->nent;
+	rc = 0;
 out:
 	free(c);
 	return rc;

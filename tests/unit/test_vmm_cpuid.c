@@ -123,9 +123,10 @@ synthetic(void)
 }
 
 /*
- * A vCPU's KVM_GET_CPUID2 as two kernels answer it: before 6.5 nent is
- * written back only with E2BIG (on success it stays as the caller passed
- * it), from 6.5 on it is written back on success too.
+ * A vCPU's KVM_GET_CPUID2 as two kernels answer it: both refuse room for
+ * fewer entries than the vCPU has with E2BIG, leaving nent alone; on
+ * success a kernel before 6.5 leaves nent as the caller passed it, from
+ * 6.5 on it writes back the count.
  */
 static struct {
 	bool pre65;
@@ -146,7 +147,6 @@ fake_ioctl(int fd, unsigned long req, void *arg)
 		return -1;
 	}
 	if (c->nent < fk.nent) {
-		c->nent = fk.nent;
 		errno = E2BIG;
 		return -1;
 	}
@@ -195,6 +195,10 @@ check_cpuid_read(void)
 			CHECK(c->nent == (pre ? 256U : 5U));
 			free(c);
 		}
+		/* Exactly as many entries as room. */
+		fake_setup(pre, 8);
+		CHECK(cpuid_read(-1, fake_ioctl, out, 8, &n, why, sizeof(why)) == 0);
+		CHECK(n == 8);
 		/* Too small a buffer is an error, not a truncated CPUID. */
 		fake_setup(pre, 5);
 		CHECK(cpuid_read(-1, fake_ioctl, out, 4, &n, why, sizeof(why)) == -E2BIG);
