@@ -1012,6 +1012,53 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 	return 0;
 }
 
+/*
+ * The guest's TSC goes on from the value saved.  Writing MSR_IA32_TSC
+ * (vcpu_state_set) is not enough: KVM takes a host write that lands within
+ * a second of the value it expects as an attempt to synchronize the vCPUs
+ * and keeps its own, so a guest checkpointed in its first second found its
+ * TSC back near zero after a restore (seen on kvm_amd; kvm_pvm lets the
+ * guest read the host's TSC and hides it).  The vCPU's TSC offset attribute
+ * (Linux 5.16) sets it exactly.  Every vCPU gets the same offset, computed
+ * from vCPU 0's saved TSC, so KVM counts them as synchronized; the others
+ * were saved within microseconds of it.  Without the attribute the MSR
+ * write stays (docs/KVM-HOSTS.md).
+ */
+static int
+tsc_restore(struct vm *vm, const struct vm_restore *r)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = { .h.nmsrs = 1, .e.index = 0x10 };
+	struct kvm_device_attr a = { .group = KVM_VCPU_TSC_CTRL,
+	    .attr = KVM_VCPU_TSC_OFFSET };
+	const struct vcpu_state *s = &r->vcpus[0];
+	uint64_t saved = 0, off;
+	bool have = false;
+	unsigned i;
+
+	for (i = 0; i < s->nmsrs; i++)
+		if (s->msrs[i].index == 0x10) {
+			saved = s->msrs[i].data;
+			have = true;
+		}
+	if (!have || ioctl(vm->vcpus[0].fd, KVM_HAS_DEVICE_ATTR, &a) != 0)
+		return 0;
+	a.addr = (uint64_t)(uintptr_t)&off;
+	/* guest TSC = scaled host TSC + offset: move the offset by the gap. */
+	if (ioctl(vm->vcpus[0].fd, KVM_GET_DEVICE_ATTR, &a) != 0)
+		return kvm_err(vm, "KVM_GET_DEVICE_ATTR (TSC offset)", 0);
+	if (ioctl(vm->vcpus[0].fd, KVM_GET_MSRS, &m) != 1)
+		return kvm_err(vm, "KVM_GET_MSRS (TSC)", 0);
+	off += saved - m.e.data;
+	for (i = 0; i < vm->ncpus; i++)
+		if (ioctl(vm->vcpus[i].fd, KVM_SET_DEVICE_ATTR, &a) != 0)
+			return kvm_err(vm, "KVM_SET_DEVICE_ATTR (TSC offset)",
+			    (int)i);
+	return 0;
+}
+
 int
 vm_apply_state(struct vm *vm, const struct vm_restore *r)
 {
@@ -1023,5 +1070,5 @@ vm_apply_state(struct vm *vm, const struct vm_restore *r)
 	for (i = 0; i < vm->ncpus; i++)
 		if ((rc = vcpu_state_set(&vm->vcpus[i], &r->vcpus[i])) != 0)
 			return rc;
-	return 0;
+	return tsc_restore(vm, r);
 }
