@@ -80,7 +80,14 @@ entry64:
 	call kmain_ap
 	ud2
 
-/* enter_user(rip, arg, rsp): iretq to CPL3 with interrupts enabled. */
+/*
+ * enter_user(rip, arg, rsp): iretq to CPL3 with interrupts enabled and
+ * IOPL 3.  The TSS I/O bitmap already lets CPL3 use every port (kvm_pvm
+ * ignores IOPL); IOPL 3 is for QEMU's TCG, which checks the bitmap only
+ * through an *available* TSS in TR's cache (type 9) and so raises #GP once
+ * a restore has loaded TR as busy (type 11, as KVM reports it and as VMX
+ * requires): seen in the nested tier (docs/NESTED.md).
+ */
 	.globl enter_user
 enter_user:
 	movl $SEL_UDATA, %eax
@@ -88,7 +95,7 @@ enter_user:
 	movl %eax, %es
 	pushq $SEL_UDATA
 	pushq %rdx
-	pushq $0x202
+	pushq $0x3202
 	pushq $SEL_UCODE64
 	pushq %rdi
 	movq %rsi, %rdi

@@ -177,6 +177,22 @@ void kmain_ap(void)
 	enter_user(user_start_ap, cpu, ustack_top(cpu));
 }
 
+/* Raw console output from CPL0, for when the CPL3 path cannot be trusted. */
+static void kputs(const char *m)
+{
+	while (*m)
+		outb(0x3f8, *m++);
+}
+
+static void kputx(u64 v)
+{
+	int i;
+
+	outb(0x3f8, '0'); outb(0x3f8, 'x');
+	for (i = 60; i >= 0; i -= 4)
+		outb(0x3f8, "0123456789abcdef"[(v >> i) & 0xf]);
+}
+
 /* Any exception: record it, then report from CPL3 (fast there).  A fault
  * while reporting one stops the guest from here. */
 void kexception(struct exc_frame *f)
@@ -190,10 +206,18 @@ void kexception(struct exc_frame *f)
 	fi = &fault_info[cpu];
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
 	if (fi->valid) {
-		const char *m = "FAULT while reporting a fault\nGUEST EXIT status=3\n";
-
-		while (*m)
-			outb(0x3f8, *m++);
+		/* Both faults, from here: the CPL3 report is what failed. */
+		kputs("FAULT while reporting a fault: first vector=");
+		kputx(fi->f.vector);
+		kputs(" error="); kputx(fi->f.error);
+		kputs(" rip="); kputx(fi->f.rip);
+		kputs(" cs="); kputx(fi->f.cs);
+		kputs(" cr2="); kputx(fi->cr2);
+		kputs("; second vector="); kputx(f->vector);
+		kputs(" error="); kputx(f->error);
+		kputs(" rip="); kputx(f->rip);
+		kputs(" cr2="); kputx(cr2);
+		kputs("\nGUEST EXIT status=3\n");
 		outl(0xf4, ST_FAULT);
 		for (;;)
 			__asm__ volatile("cli; hlt");
