@@ -110,8 +110,13 @@ test_kvm(void)
 	CHECK(vm_pause_vcpus(vm) == 0);
 	CHECK(vm_mem_dirty_get(vm, 0, b) == 0);
 	CHECK(bit(b, 5));
-	CHECK(!bit(b, 0x100));
-	CHECK(popcount(b, lo) == 1);
+	/*
+	 * Only the page written, and perhaps the page the code was fetched
+	 * from: under QEMU's TCG-emulated nested paging (the nested tier)
+	 * KVM's D-bit dirty logging also sees pages that were only read.
+	 * Reporting too much is safe for a checkpoint; too little is not.
+	 */
+	CHECK(popcount(b, lo) == 1U + (unsigned)bit(b, 0x100));
 	/* while paused, nothing more is written */
 	CHECK(vm_mem_dirty_get(vm, 0, b) == 0 && popcount(b, lo) == 0);
 	/* a device write shows up with the guest's */
@@ -120,12 +125,13 @@ test_kvm(void)
 	usleep(20000);
 	CHECK(vm_pause_vcpus(vm) == 0);
 	CHECK(vm_mem_dirty_get(vm, 0, b) == 0);
-	CHECK(bit(b, 5) && bit(b, 7) && popcount(b, lo) == 2);
+	CHECK(bit(b, 5) && bit(b, 7) && popcount(b, lo) == 2U + (unsigned)bit(b, 0x100));
 	/* off and on: a clean start */
 	CHECK(vm_mem_dirty_log(vm, false) == 0);
 	CHECK(vm_mem_dirty_log(vm, true) == 0);
 	CHECK(vm_mem_dirty_get(vm, 0, b) == 0);
-	CHECK(popcount(b, lo) <= 1);	/* KVM may report all or nothing here */
+	/* KVM may report all or nothing here (and the code page, above) */
+	CHECK(popcount(b, lo) <= 1U + (unsigned)bit(b, 0x100));
 	vm_resume_vcpus(vm);
 	usleep(20000);
 	vm_request_stop(vm, VM_STOP_SIGNAL, 15, "done");
