@@ -285,16 +285,37 @@ fail:
 	return (rc);
 }
 
-static bool
-bar_decoding(const struct pci_dev *pd, const struct pci_bar *bar)
+/* The all-ones pattern a guest writes to size a BAR, as the BAR reads it back. */
+static uint64_t
+bar_sizing_pattern(enum pci_bar_type type, uint64_t size)
 {
-	uint16_t cmd = pci_get16(pd, PCIR_COMMAND);
+	return ((uint32_t)~(size - 1) & (type == PCI_BAR_IO ? 0xfffffffcU :
+	    0xfffffff0U));
+}
 
-	if (bar->type == PCI_BAR_IO)
-		return ((cmd & PCIM_CMD_PORTEN) != 0);
-	if (bar->type == PCI_BAR_MEM32)
-		return ((cmd & PCIM_CMD_MEMEN) != 0);
-	return (false);
+/* Does the guest ask for the BAR to be decoded (the I/O limit aside)? */
+static bool
+bar_wanted(enum pci_bar_type type, uint64_t size, uint64_t addr,
+    uint16_t command)
+{
+	if (type == PCI_BAR_IO && (command & PCIM_CMD_PORTEN) == 0)
+		return (false);
+	if (type == PCI_BAR_MEM32 && (command & PCIM_CMD_MEMEN) == 0)
+		return (false);
+	if (type != PCI_BAR_IO && type != PCI_BAR_MEM32)
+		return (false);
+	/* The sizing pattern is not a place. */
+	return (addr != 0 && size != 0 &&
+	    addr != bar_sizing_pattern(type, size));
+}
+
+bool
+pci_bar_decodes(enum pci_bar_type type, uint64_t size, uint64_t addr,
+    uint16_t command)
+{
+	if (!bar_wanted(type, size, addr, command))
+		return (false);
+	return (type != PCI_BAR_IO || addr + size <= 0x10000);
 }
 
 static void
@@ -321,14 +342,12 @@ bar_update(struct pci_dev *pd, int idx)
 
 	if (bar->type == PCI_BAR_NONE)
 		return;
-	want = bar_decoding(pd, bar) && bar->addr != 0;
+	/* A guest that sizes a BAR with decoding on gets no mapping. */
+	want = bar_wanted(bar->type, bar->size, bar->addr,
+	    pci_get16(pd, PCIR_COMMAND));
 	if (bar->mapped && (!want || bar->mapped_addr != bar->addr))
 		bar_unmap(pd, idx);
 	if (!want || bar->mapped)
-		return;
-	/* The all-ones sizing pattern is not a place; a guest that sizes with decoding on gets no mapping. */
-	if (bar->addr == ((uint32_t)~(bar->size - 1) & (bar->type == PCI_BAR_IO ?
-	    0xfffffffcU : 0xfffffff0U)))
 		return;
 	if (bar->type == PCI_BAR_IO) {
 		if (bar->addr + bar->size > 0x10000) {
@@ -1189,12 +1208,161 @@ out:
 	return (rc < 0 ? rc : ckp_io_error(io));
 }
 
+/* A BAR a restore would decode, read from a checkpoint's document. */
+struct bar_win {
+	enum pci_bar_type type;
+	uint64_t base;
+	uint64_t size;
+	uint16_t command;
+	char	 name[CKP_MAX_NAME + 32];	/* devices.ID.pci.bar@N */
+};
+
+/*
+ * Fields of exactly the type pci_dev_restore() reads, or nothing: a
+ * getter would record a sticky error, and what is missing or mistyped is
+ * pci_dev_restore()'s to refuse by name.
+ */
+static bool
+doc_field(const ckp_sec_t *sec, const char *name, ckp_type_t type)
+{
+	const ckp_ent_t *e = ckp_sec_lookup(sec, name);
+
+	return (e != NULL && ckp_ent_type(e) == type);
+}
+
+static bool
+ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return (alen != 0 && blen != 0 && a <= b + (blen - 1) &&
+	    b <= a + (alen - 1));
+}
+
+/* Collect the decoding BARs of device @id into @w; returns how many. */
+static size_t
+bars_of(ckp_sec_t *devices, const char *id, struct bar_win *w)
+{
+	ckp_sec_t *dev, *pci, *bar;
+	const char *type;
+	uint64_t size, addr;
+	uint16_t command;
+	enum pci_bar_type t;
+	char bn[16];
+	size_t n = 0;
+	unsigned i;
+
+	if ((dev = ckp_sec_find(devices, id)) == NULL ||
+	    (pci = ckp_sec_find(dev, "pci")) == NULL ||
+	    !doc_field(pci, "command", CKP_TYPE_UINT16) ||
+	    ckp_sec_get_uint16(pci, "command", &command) != 0)
+		return (0);
+	for (i = 0; i < PCI_NBARS; i++) {
+		snprintf(bn, sizeof(bn), "bar@%u", i);
+		if ((bar = ckp_sec_find(pci, bn)) == NULL ||
+		    !doc_field(bar, "type", CKP_TYPE_STRING) ||
+		    !doc_field(bar, "size", CKP_TYPE_UINT64) ||
+		    !doc_field(bar, "addr", CKP_TYPE_UINT64) ||
+		    ckp_sec_get_string(bar, "type", &type) != 0 ||
+		    ckp_sec_get_uint64(bar, "size", &size) != 0 ||
+		    ckp_sec_get_uint64(bar, "addr", &addr) != 0)
+			continue;
+		t = strcmp(type, "io") == 0 ? PCI_BAR_IO :
+		    strcmp(type, "mem32") == 0 ? PCI_BAR_MEM32 : PCI_BAR_NONE;
+		/* Shapes pci_dev_restore() refuses are refused there. */
+		if (t == PCI_BAR_NONE || size == 0 || (size & (size - 1)) != 0 ||
+		    (addr & (size - 1)) != 0 || addr > 0xffffffffULL ||
+		    !pci_bar_decodes(t, size, addr, command))
+			continue;
+		w[n].type = t;
+		w[n].base = addr;
+		w[n].size = size;
+		w[n].command = command;
+		snprintf(w[n].name, sizeof(w[n].name), "devices.%s.pci.%s", id,
+		    bn);
+		n++;
+	}
+	return (n);
+}
+
+int
+pci_bars_check(ckp_sec_t *devices, const char *const *ids, size_t nids,
+    const struct pci_range *fixed, size_t nfixed, char *err, size_t errlen)
+{
+	struct bar_win *w;
+	const char *space;
+	size_t n = 0, i, j;
+	int rc = 0;
+
+	if ((w = calloc(nids * PCI_NBARS + 1, sizeof(*w))) == NULL)
+		return (-ENOMEM);
+	for (i = 0; i < nids; i++)
+		n += bars_of(devices, ids[i], w + n);
+	for (i = 0; i < n && rc == 0; i++) {
+		space = w[i].type == PCI_BAR_IO ? "I/O" : "memory";
+		for (j = 0; j < i && rc == 0; j++)
+			if (w[j].type == w[i].type && ranges_overlap(w[i].base,
+			    w[i].size, w[j].base, w[j].size)) {
+				snprintf(err, errlen, "%s: %s BAR at 0x%" PRIx64
+				    "-0x%" PRIx64 " overlaps %s at 0x%" PRIx64
+				    "-0x%" PRIx64 ", both decoding (pci.command "
+				    "0x%04x and 0x%04x): the bus decodes only one",
+				    w[i].name, space, w[i].base,
+				    w[i].base + w[i].size - 1, w[j].name,
+				    w[j].base, w[j].base + w[j].size - 1,
+				    w[i].command, w[j].command);
+				rc = -EINVAL;
+			}
+		for (j = 0; j < nfixed && rc == 0; j++)
+			if (fixed[j].type == w[i].type && ranges_overlap(
+			    w[i].base, w[i].size, fixed[j].base, fixed[j].size)) {
+				snprintf(err, errlen, "%s: %s BAR at 0x%" PRIx64
+				    "-0x%" PRIx64 " overlaps %s at 0x%" PRIx64
+				    "-0x%" PRIx64 " while decoding (pci.command "
+				    "0x%04x): accesses to the overlap do not reach "
+				    "the BAR",
+				    w[i].name, space, w[i].base,
+				    w[i].base + w[i].size - 1, fixed[j].what,
+				    fixed[j].base, fixed[j].base + fixed[j].size - 1,
+				    w[i].command);
+				rc = -EINVAL;
+			}
+	}
+	free(w);
+	return (rc);
+}
+
+/*
+ * Unmap every BAR on @b mapped where it no longer belongs.  Functions
+ * resume one by one, and a restored BAR may go where another function's
+ * BAR was placed when it was created: unless that one is gone first, the
+ * first to resume would not be decoded although nothing overlaps once all
+ * have moved (two BARs the guest swapped).  b->cfg_lock held.
+ */
+static void
+bus_unmap_stale(struct pci_bus *b)
+{
+	struct pci_dev *o;
+	int s, f, i;
+
+	for (s = 0; s < PCI_SLOTS; s++)
+		for (f = 0; f < PCI_FUNCS; f++) {
+			if ((o = b->devs[s][f]) == NULL)
+				continue;
+			for (i = 0; i < PCI_NBARS; i++)
+				if (o->bar[i].mapped && (o->bar[i].mapped_addr !=
+				    o->bar[i].addr || !bar_wanted(o->bar[i].type,
+				    o->bar[i].size, o->bar[i].addr,
+				    pci_get16(o, PCIR_COMMAND))))
+					bar_unmap(o, i);
+		}
+}
+
 int
 pci_dev_resume(struct pci_dev *pd)
 {
 	bool level;
 
 	pthread_mutex_lock(&pd->bus->cfg_lock);
+	bus_unmap_stale(pd->bus);
 	bars_update(pd);
 	pthread_mutex_unlock(&pd->bus->cfg_lock);
 	pthread_mutex_lock(&pd->lock);

@@ -204,6 +204,44 @@ void pci_msix_notify(struct pci_dev *pd, unsigned vec);
 /* Drive the INTx line (level).  Ignored while MSI-X is enabled or INTx is disabled. */
 void pci_intx_set(struct pci_dev *pd, bool level);
 
+/*
+ * Would a BAR of @type and @size at @addr be decoded with @command in the
+ * command register?  Its space's enable bit must be set, and the address
+ * must be neither 0 nor the all-ones sizing pattern (a guest sizing a BAR
+ * with decoding on gets no mapping).  An I/O BAR that passes 0xffff is
+ * not decoded either (logged when it happens).  The rule the bus applies
+ * when the guest programs a BAR, and the one a restore checks.
+ */
+bool pci_bar_decodes(enum pci_bar_type type, uint64_t size, uint64_t addr,
+    uint16_t command);
+
+/* A range no decoding BAR may overlap (guest RAM, the IOAPIC...). */
+struct pci_range {
+	enum pci_bar_type type;	/* the space: PCI_BAR_IO or PCI_BAR_MEM32 */
+	uint64_t base;
+	uint64_t size;
+	const char *what;	/* for messages: "guest RAM", "the IOAPIC" */
+};
+
+/* The 0xCF8/0xCFC configuration ports: no I/O BAR may take them. */
+#define PCI_CFG_PORT		0xcf8
+#define PCI_CFG_PORT_LEN	8
+
+/*
+ * Before a restore creates anything: the BARs of the PCI functions @ids
+ * (device ids, "virtio-blk@0") as their sections under @devices hold them
+ * (pci.command, pci.bar@N.type, size, addr).  Every BAR that would decode
+ * must overlap no other decoding BAR and none of @fixed: a guest could
+ * not have both decoded (the bus maps the first and refuses the second,
+ * and a checkpoint does not say which came first), and a BAR over RAM,
+ * the IOAPIC or a local APIC would never see an access.  A field that is
+ * missing or of another type is left to pci_dev_restore(), which refuses
+ * it by name.  Returns 0, or -EINVAL with a message naming the BAR
+ * ("devices.virtio-blk@0.pci.bar@4") and what it overlaps in @err.
+ */
+int pci_bars_check(ckp_sec_t *devices, const char *const *ids, size_t nids,
+    const struct pci_range *fixed, size_t nfixed, char *err, size_t errlen);
+
 /* Reset to the state after init: config space, BARs, MSI-X. */
 void pci_dev_reset(struct pci_dev *pd);
 

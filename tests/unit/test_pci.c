@@ -751,6 +751,195 @@ test_garbage(struct vm *vm, struct tdev *t)
 	CHECK_EQ(t->last_val, 77);
 }
 
+/* ------------------------------------------------------------------------ */
+/* BARs a restore refuses before anything exists (pci_bars_check)            */
+/* ------------------------------------------------------------------------ */
+
+/* The decoding rule a restore checks is the one the bus applies. */
+static void
+test_bar_decodes(void)
+{
+	static const uint32_t addrs[] = { 0xc0100000, 0, 0xffffe000,
+	    0xfffff000, 0xd0000000 };
+	static const uint32_t ios[] = { 0xd000, 0, 0xffffffe0, 0x1ffe0 };
+	struct vm *vm = vm_new_for_test(64 << 20);
+	struct dev d;
+	struct tdev *t = tdev_new(vm, &d, 6, 0);
+	uint16_t cmd;
+	size_t i;
+
+	for (cmd = 0; cmd < 4; cmd++) {
+		cfg_wr(vm, 6, 0, PCIR_COMMAND, 2, cmd);
+		for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+			cfg_wr(vm, 6, 0, PCIR_BAR0 + 8, 4, addrs[i]);
+			CHECK_EQ(t->pd.bar[2].mapped, pci_bar_decodes(
+			    PCI_BAR_MEM32, 0x2000, t->pd.bar[2].addr, cmd));
+		}
+		for (i = 0; i < sizeof(ios) / sizeof(ios[0]); i++) {
+			cfg_wr(vm, 6, 0, PCIR_BAR0, 4, ios[i] | 1);
+			CHECK_EQ(t->pd.bar[0].mapped, pci_bar_decodes(PCI_BAR_IO,
+			    32, t->pd.bar[0].addr, cmd));
+		}
+	}
+	/* Sizing with decoding on maps nothing; 0 is not a place either. */
+	CHECK(!pci_bar_decodes(PCI_BAR_MEM32, 0x2000, 0xffffe000,
+	    PCIM_CMD_MEMEN));
+	CHECK(!pci_bar_decodes(PCI_BAR_MEM32, 0x2000, 0, PCIM_CMD_MEMEN));
+	CHECK(!pci_bar_decodes(PCI_BAR_IO, 32, 0x1ffe0, PCIM_CMD_PORTEN));
+	CHECK(pci_bar_decodes(PCI_BAR_IO, 32, 0xffe0, PCIM_CMD_PORTEN));
+	CHECK(!pci_bar_decodes(PCI_BAR_IO, 32, 0xffe0, PCIM_CMD_MEMEN));
+	pci_dev_fini(&t->pd);
+	free(t);
+	vm_free(vm);
+}
+
+/*
+ * Two functions whose BARs the guest swapped: restored and resumed one
+ * after the other, both are decoded where the checkpoint puts them,
+ * whichever resumes first (the other's BAR sat there when it was created).
+ */
+static void
+test_bar_swap(void)
+{
+	struct vm *vm = vm_new_for_test(64 << 20);
+	struct dev da, db;
+	struct tdev *a = tdev_new(vm, &da, 6, 0), *b = tdev_new(vm, &db, 7, 0);
+	uint64_t aa = a->pd.bar[2].addr, ba = b->pd.bar[2].addr;
+	ckp_doc_t *sa = save_pd(&a->pd), *sb = save_pd(&b->pd);
+	char text[32];
+
+	CHECK(a->pd.bar[2].mapped && b->pd.bar[2].mapped && aa != ba);
+	snprintf(text, sizeof(text), "%llx", (unsigned long long)ba);
+	set_field(sa, "x@0.pci.bar@2.addr", text);
+	snprintf(text, sizeof(text), "%llx", (unsigned long long)aa);
+	set_field(sb, "x@0.pci.bar@2.addr", text);
+	CHECK_EQ(restore_pd(&a->pd, sa), 0);
+	CHECK_EQ(restore_pd(&b->pd, sb), 0);
+	CHECK_EQ(pci_dev_resume(&a->pd), 0);
+	CHECK_EQ(pci_dev_resume(&b->pd), 0);
+	CHECK(a->pd.bar[2].mapped && a->pd.bar[2].mapped_addr == ba);
+	CHECK(b->pd.bar[2].mapped && b->pd.bar[2].mapped_addr == aa);
+	CHECK_EQ(mmio_wr(vm, ba + 8, 4, 0x5a), 0);
+	CHECK_EQ(a->last_val, 0x5a);
+	CHECK_EQ(mmio_wr(vm, aa + 8, 4, 0xa5), 0);
+	CHECK_EQ(b->last_val, 0xa5);
+	ckp_doc_free(sa);
+	ckp_doc_free(sb);
+	pci_dev_fini(&a->pd);
+	pci_dev_fini(&b->pd);
+	free(a);
+	free(b);
+	vm_free(vm);
+}
+
+static void
+doc_bar(ckp_sec_t *pci, unsigned n, const char *type, uint64_t size,
+    uint64_t addr)
+{
+	ckp_sec_t *b = ckp_sec_addf(pci, 1, "bar@%u", n);
+
+	ckp_sec_add_string(b, "type", type);
+	ckp_sec_add_uint64(b, "size", size);
+	ckp_sec_add_uint64(b, "addr", addr);
+}
+
+/*
+ * Device a@0 (I/O and memory decoding): bar@0 I/O 32 at @io, bar@2 memory
+ * 0x2000 at 0xc0000000; b@0 (@bcmd): bar@1 memory 0x1000 at @b.
+ */
+static ckp_doc_t *
+bars_doc(uint64_t io, uint16_t bcmd, uint64_t b)
+{
+	ckp_doc_t *doc = ckp_doc_new("t");
+	ckp_sec_t *devs = ckp_sec_add(ckp_doc_root(doc), "devices", 1), *pci;
+
+	pci = ckp_sec_add(ckp_sec_add(devs, "a@0", 1), "pci", 1);
+	ckp_sec_add_uint16(pci, "command", PCIM_CMD_PORTEN | PCIM_CMD_MEMEN);
+	doc_bar(pci, 0, "io", 32, io);
+	doc_bar(pci, 2, "mem32", 0x2000, 0xc0000000);
+	pci = ckp_sec_add(ckp_sec_add(devs, "b@0", 1), "pci", 1);
+	ckp_sec_add_uint16(pci, "command", bcmd);
+	doc_bar(pci, 1, "mem32", 0x1000, b);
+	return (doc);
+}
+
+/* pci_bars_check on bars_doc(): 0, or the message holding @want. */
+static void
+bars_case(uint64_t io, uint16_t bcmd, uint64_t b, const char *want,
+    const char *want2)
+{
+	static const struct pci_range fixed[] = {
+		{ PCI_BAR_MEM32, 0, 64 << 20, "guest RAM" },
+		{ PCI_BAR_MEM32, 0xfec00000, 0x1000, "the IOAPIC" },
+		{ PCI_BAR_MEM32, 0xfee00000, 0x1000, "the local APIC of vcpu@0" },
+		{ PCI_BAR_IO, PCI_CFG_PORT, PCI_CFG_PORT_LEN,
+		    "the PCI configuration ports" },
+	};
+	static const char *const ids[] = { "a@0", "b@0" };
+	ckp_doc_t *doc = bars_doc(io, bcmd, b);
+	char err[512] = "";
+	int rc;
+
+	rc = pci_bars_check(ckp_sec_find(ckp_doc_root(doc), "devices"), ids, 2,
+	    fixed, sizeof(fixed) / sizeof(fixed[0]), err, sizeof(err));
+	if (want == NULL) {
+		CHECK_EQ(rc, 0);
+		if (rc != 0)
+			fprintf(stderr, "    refused: %s\n", err);
+	} else {
+		CHECK_EQ(rc, -EINVAL);
+		CHECK_HAS(err, want);
+		if (want2 != NULL)
+			CHECK_HAS(err, want2);
+	}
+	CHECK_EQ(ckp_doc_error(doc), 0);
+	ckp_doc_free(doc);
+}
+
+static void
+test_bars_check(void)
+{
+	const uint16_t mem = PCIM_CMD_MEMEN;
+	ckp_doc_t *doc;
+	ckp_sec_t *bar;
+	const char *ids[] = { "a@0", "b@0", "nosuch@0" };
+	char err[256];
+
+	bars_case(0xc000, mem, 0xc0002000, NULL, NULL);
+	/* Over each other: both named. */
+	bars_case(0xc000, mem, 0xc0001000, "devices.b@0.pci.bar@1: memory BAR "
+	    "at 0xc0001000-0xc0001fff overlaps devices.a@0.pci.bar@2", NULL);
+	/* Not decoding, or the sizing pattern: nothing is mapped there. */
+	bars_case(0xc000, 0, 0xc0001000, NULL, NULL);
+	bars_case(0xc000, mem, 0xfffff000, NULL, NULL);
+	bars_case(0xc000, mem, 0, NULL, NULL);
+	/* Guest RAM, the IOAPIC, the LAPIC. */
+	bars_case(0xc000, mem, 0x100000, "devices.b@0.pci.bar@1", "guest RAM");
+	bars_case(0xc000, mem, 0x3fff000, "devices.b@0.pci.bar@1",
+	    "guest RAM");
+	bars_case(0xc000, mem, 0x4000000, NULL, NULL);
+	bars_case(0xc000, mem, 0xfec00000, "devices.b@0.pci.bar@1",
+	    "the IOAPIC");
+	bars_case(0xc000, mem, 0xfee00000, "devices.b@0.pci.bar@1",
+	    "the local APIC of vcpu@0");
+	bars_case(0xc000, mem, 0xfee01000, NULL, NULL);
+	/* An I/O BAR over 0xCF8, or past 0xffff (never decoded). */
+	bars_case(0xce0, mem, 0xc0002000, "devices.a@0.pci.bar@0: I/O BAR at "
+	    "0xce0-0xcff", "the PCI configuration ports");
+	bars_case(0x1ffe0, mem, 0xc0002000, NULL, NULL);
+	/* Misshapen BARs are pci_dev_restore()'s to refuse, by name. */
+	bars_case(0xc000, mem, 0xc0000800, NULL, NULL);	/* misaligned */
+	doc = bars_doc(0xc000, mem, 0xc0001000);
+	bar = ckp_sec_find(ckp_sec_find(ckp_sec_find(ckp_sec_find(
+	    ckp_doc_root(doc), "devices"), "b@0"), "pci"), "bar@1");
+	CHECK_EQ(ckp_sec_remove(bar, "addr"), 0);
+	ckp_sec_add_uint32(bar, "addr", 0xc0001000);
+	CHECK_EQ(pci_bars_check(ckp_sec_find(ckp_doc_root(doc), "devices"),
+	    ids, 3, NULL, 0, err, sizeof(err)), 0);
+	CHECK_EQ(ckp_doc_error(doc), 0);
+	ckp_doc_free(doc);
+}
+
 int
 main(void)
 {
@@ -784,5 +973,8 @@ main(void)
 	}
 	vm_free(vm);
 	test_bridges();
+	test_bar_decodes();
+	test_bar_swap();
+	test_bars_check();
 	TEST_END();
 }
