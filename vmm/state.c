@@ -8,10 +8,12 @@
  * optional, never rename one.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "state.h"
 
@@ -538,8 +540,10 @@ cpuid_io(ckp_io_t *io, struct vcpu_state *s)
 		    nm[n] != '\0')
 			continue;	/* reported as unknown when leaving */
 		if (s->ncpuid == STATE_MAX_CPUID) {
-			ckp_doc_set_error(ckp_io_doc(io), -E2BIG, "cpuid: more "
-			    "than %d leaves", STATE_MAX_CPUID);
+			char path[256];
+			ckp_sec_path(ckp_io_section(io), path, sizeof(path));
+			ckp_doc_set_error(ckp_io_doc(io), -E2BIG, "%s: more "
+			    "than %d leaves", path, STATE_MAX_CPUID);
 			break;
 		}
 		e = &s->cpuid[s->ncpuid];
@@ -632,6 +636,536 @@ cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 	return rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* What KVM refuses, checked before anything is created                      */
+/* ------------------------------------------------------------------------ */
+
+#define CR0_PE		(1ULL << 0)
+#define CR0_NW		(1ULL << 29)
+#define CR0_CD		(1ULL << 30)
+#define CR0_PG		(1ULL << 31)
+#define CR4_PAE		(1ULL << 5)
+#define EFER_KNOWN	0xd01ULL	/* SCE, LME, LMA, NXE */
+#define EFER_LME	(1ULL << 8)
+#define EFER_LMA	(1ULL << 10)
+#define APIC_X2APIC	(1ULL << 10)
+#define APIC_ENABLE	(1ULL << 11)
+#define XFEAT_FP	(1ULL << 0)
+#define XFEAT_SSE	(1ULL << 1)
+#define XFEAT_YMM	(1ULL << 2)
+#define XFEAT_BNDREGS	(1ULL << 3)
+#define XFEAT_BNDCSR	(1ULL << 4)
+#define XFEAT_AVX512	(7ULL << 5)	/* opmask, ZMM_Hi256, Hi16_ZMM */
+#define XFEAT_XTILE	(3ULL << 17)	/* TILECFG, TILEDATA */
+#define MSR_APIC_BASE	0x0000001bU
+#define MSR_EFER	0xc0000080U
+/* The XSAVE area's legacy region and header (Intel SDM vol. 1, 13.4). */
+#define XSAVE_MXCSR	24
+#define XSAVE_HDR	512
+#define XSAVE_HDR_LEN	64
+/* Longest XSAVE area a first reading takes (KVM's are a few KiB). */
+#define XSAVE_READ_MAX	(1U << 20)
+
+int
+vcpu_host_probe(struct vcpu_host *h)
+{
+	const struct kvm_cpuid_entry2 *e;
+	uint8_t fx[512] __attribute__((aligned(16)));
+	struct kvm_cpuid2 *c = NULL;
+	uint32_t mask;
+	unsigned n;
+	int fd, rc = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->xcr0 = XFEAT_FP | XFEAT_SSE;
+	if ((fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0)
+		return -errno;
+	for (n = 64; n <= 4096; n *= 2) {
+		if ((c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]))) ==
+		    NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		c->nent = n;
+		if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			break;
+		rc = errno == E2BIG ? -E2BIG : -errno;
+		free(c);
+		c = NULL;
+		if (rc != -E2BIG)
+			goto out;
+	}
+	if (c == NULL)
+		goto out;
+	rc = 0;
+	h->supported = c;
+	/* KVM_SET_XSAVE takes the XSAVE features KVM supports, no others. */
+	if ((e = cpuid_find(c->entries, c->nent, 0xd, 0)) != NULL)
+		h->xcr0 |= e->eax | (uint64_t)e->edx << 32;
+	h->smm = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_SMM) > 0;
+	/*
+	 * KVM checks MXCSR against the host kernel's mask, which is this
+	 * CPU's: what FXSAVE stores (0 means the architectural 0xffbf).
+	 */
+	memset(fx, 0, sizeof(fx));
+	__asm__ volatile("fxsave %0" : "=m" (fx));
+	memcpy(&mask, fx + 28, sizeof(mask));
+	h->mxcsr_mask = mask != 0 ? mask : 0xffbf;
+	h->known = true;
+out:
+	close(fd);
+	return rc;
+}
+
+void
+vcpu_host_fini(struct vcpu_host *h)
+{
+	free(h->supported);
+	h->supported = NULL;
+	h->known = false;
+}
+
+static uint32_t
+cpuid_reg(const struct kvm_cpuid_entry2 *c, uint32_t n, uint32_t fn,
+    uint32_t idx, int reg)
+{
+	const struct kvm_cpuid_entry2 *e = cpuid_find(c, n, fn, idx);
+
+	if (e == NULL)
+		return 0;
+	switch (reg) {
+	case 0:
+		return e->eax;
+	case 1:
+		return e->ebx;
+	case 2:
+		return e->ecx;
+	default:
+		return e->edx;
+	}
+}
+
+/* KVM's cpuid_maxphyaddr(): 36 unless leaf 0x80000008 says otherwise. */
+static unsigned
+guest_maxphyaddr(const struct kvm_cpuid_entry2 *c, uint32_t n)
+{
+	if (cpuid_find(c, n, 0x80000000, 0) == NULL ||
+	    cpuid_reg(c, n, 0x80000000, 0, 0) < 0x80000008 ||
+	    cpuid_find(c, n, 0x80000008, 0) == NULL)
+		return 36;
+	return cpuid_reg(c, n, 0x80000008, 0, 0) & 0xff;
+}
+
+static uint64_t
+above_bit(unsigned bit)
+{
+	return bit >= 64 ? 0 : ~0ULL << bit;
+}
+
+/*
+ * CR4 bits KVM takes only when the vCPU's CPUID has the feature
+ * (__cr4_reserved_bits() in arch/x86/kvm/x86.h); one of two features is
+ * enough for CET.  KVM always takes VME..OSXMMEXCPT (bits 0-10).
+ */
+static const struct {
+	unsigned cr4bit;
+	uint32_t fn, idx;
+	int	 reg;		/* 0 eax, 1 ebx, 2 ecx, 3 edx */
+	unsigned bit;
+} cr4_feat[] = {
+	{ 11, 7, 0, 2, 2 },	/* UMIP */
+	{ 12, 7, 0, 2, 16 },	/* LA57 */
+	{ 13, 1, 0, 2, 5 },	/* VMXE: VMX */
+	{ 16, 7, 0, 1, 0 },	/* FSGSBASE */
+	{ 17, 1, 0, 2, 17 },	/* PCIDE: PCID */
+	{ 18, 1, 0, 2, 26 },	/* OSXSAVE: XSAVE */
+	{ 20, 7, 0, 1, 7 },	/* SMEP */
+	{ 21, 7, 0, 1, 20 },	/* SMAP */
+	{ 22, 7, 0, 2, 3 },	/* PKE: PKU */
+	{ 23, 7, 0, 2, 7 },	/* CET: shadow stacks */
+	{ 23, 7, 0, 3, 20 },	/* CET: indirect branch tracking */
+	{ 28, 7, 1, 0, 26 },	/* LAM_SUP: LAM */
+	{ 32, 7, 1, 0, 17 },	/* FRED */
+};
+
+/* Without a CPUID, every bit KVM knows. */
+static uint64_t
+cr4_allowed(const struct kvm_cpuid_entry2 *c, uint32_t n)
+{
+	uint64_t ok = 0x7ff;
+	size_t i;
+
+	for (i = 0; i < sizeof(cr4_feat) / sizeof(cr4_feat[0]); i++)
+		if (n == 0 || (cpuid_reg(c, n, cr4_feat[i].fn, cr4_feat[i].idx,
+		    cr4_feat[i].reg) >> cr4_feat[i].bit & 1))
+			ok |= 1ULL << cr4_feat[i].cr4bit;
+	return ok;
+}
+
+/*
+ * apic_base as kvm_apic_set_base() takes it from userspace: 0, or -EINVAL
+ * with why in @why.
+ */
+static int
+apic_base_bad(uint64_t v, const struct kvm_cpuid_entry2 *c, uint32_t n,
+    char *why, size_t whylen)
+{
+	unsigned maxphy = guest_maxphyaddr(c, n);
+	uint64_t bits = v & (above_bit(maxphy) | 0x2ff);
+	bool x2apic = n == 0 || (cpuid_reg(c, n, 1, 0, 2) >> 21 & 1);
+
+	if (bits != 0)
+		snprintf(why, whylen, "reserved bits %#llx set (bits 0-7 and 9, "
+		    "and from the vCPU's MAXPHYADDR, %u, up)",
+		    (unsigned long long)bits, maxphy);
+	else if ((v & APIC_X2APIC) != 0 && !x2apic)
+		snprintf(why, whylen, "x2APIC mode, but the vCPU's CPUID has no "
+		    "x2APIC");
+	else if ((v & (APIC_X2APIC | APIC_ENABLE)) == APIC_X2APIC)
+		snprintf(why, whylen, "x2APIC enabled with the APIC disabled "
+		    "(not a mode)");
+	else
+		return 0;
+	return -EINVAL;
+}
+
+#define BAD(...) do {							\
+	snprintf(err, errlen, __VA_ARGS__);				\
+	return -EINVAL;							\
+} while (0)
+
+static int
+check_sregs(const struct vcpu_state *s, const struct kvm_cpuid_entry2 *c,
+    uint32_t n, const char *path, char *err, size_t errlen)
+{
+	const struct kvm_sregs *sr = &s->sregs;
+	uint64_t bits, cr4ok = cr4_allowed(c, n);
+	unsigned maxphy = guest_maxphyaddr(c, n);
+	char why[160];
+
+	if ((sr->cr0 >> 32) != 0)
+		BAD("%s.cr0 %#llx: bits 63-32 are reserved", path,
+		    (unsigned long long)sr->cr0);
+	if ((sr->cr0 & CR0_NW) != 0 && (sr->cr0 & CR0_CD) == 0)
+		BAD("%s.cr0 %#llx: NW (not write-through) without CD (cache "
+		    "disable)", path, (unsigned long long)sr->cr0);
+	if ((sr->cr0 & CR0_PG) != 0 && (sr->cr0 & CR0_PE) == 0)
+		BAD("%s.cr0 %#llx: paging (PG) without protected mode (PE)",
+		    path, (unsigned long long)sr->cr0);
+	if ((sr->cr4 & ~cr4ok) != 0)
+		BAD("%s.cr4 %#llx: bits %#llx are reserved%s", path,
+		    (unsigned long long)sr->cr4,
+		    (unsigned long long)(sr->cr4 & ~cr4ok), n > 0 ?
+		    " for the vCPU's CPUID" : "");
+	if ((sr->efer & ~EFER_KNOWN) != 0)
+		BAD("%s.efer %#llx: bits %#llx are not SCE, LME, LMA or NXE",
+		    path, (unsigned long long)sr->efer,
+		    (unsigned long long)(sr->efer & ~EFER_KNOWN));
+	if ((sr->efer & EFER_LME) != 0 && (sr->cr0 & CR0_PG) != 0) {
+		/* Long mode: KVM's kvm_is_valid_sregs(). */
+		if ((sr->efer & EFER_LMA) == 0 || (sr->cr4 & CR4_PAE) == 0)
+			BAD("%s.efer %#llx: long mode (EFER.LME with cr0.PG) "
+			    "needs EFER.LMA and cr4.PAE (cr4 %#llx)", path,
+			    (unsigned long long)sr->efer,
+			    (unsigned long long)sr->cr4);
+		/* LAM's metadata bits 61-62 are not an address. */
+		bits = sr->cr3 & above_bit(maxphy);
+		if (cpuid_reg(c, n, 7, 1, 0) >> 26 & 1)
+			bits &= ~(3ULL << 61);
+		if (bits != 0)
+			BAD("%s.cr3 %#llx: bits %#llx are at or above the vCPU's "
+			    "MAXPHYADDR (%u)", path,
+			    (unsigned long long)sr->cr3,
+			    (unsigned long long)bits, maxphy);
+	} else {
+		if ((sr->efer & EFER_LMA) != 0)
+			BAD("%s.efer %#llx: EFER.LMA (long mode active) without "
+			    "EFER.LME and cr0.PG (cr0 %#llx)", path,
+			    (unsigned long long)sr->efer,
+			    (unsigned long long)sr->cr0);
+		if (sr->cs.l != 0)
+			BAD("%s.cs.l: a 64-bit code segment outside long mode "
+			    "(efer %#llx, cr0 %#llx)", path,
+			    (unsigned long long)sr->efer,
+			    (unsigned long long)sr->cr0);
+	}
+	if (apic_base_bad(sr->apic_base, c, n, why, sizeof(why)) != 0)
+		BAD("%s.apic_base %#llx: %s", path,
+		    (unsigned long long)sr->apic_base, why);
+	return 0;
+}
+
+static int
+check_xsave(const struct vcpu_state *s, const struct vcpu_host *h,
+    const char *path, char *err, size_t errlen)
+{
+	uint64_t bv, comp;
+	uint32_t mxcsr, mask;
+	size_t i;
+
+	if (s->xsave_size < XSAVE_HDR + XSAVE_HDR_LEN)
+		BAD("%s.xsave: %zu bytes, shorter than an XSAVE area's legacy "
+		    "region and header (%d)", path, s->xsave_size,
+		    XSAVE_HDR + XSAVE_HDR_LEN);
+	memcpy(&bv, s->xsave + XSAVE_HDR, 8);
+	memcpy(&comp, s->xsave + XSAVE_HDR + 8, 8);
+	memcpy(&mxcsr, s->xsave + XSAVE_MXCSR, 4);
+	if (comp != 0)
+		BAD("%s.xsave: XCOMP_BV %#llx (the compacted format); KVM takes "
+		    "the standard format only", path, (unsigned long long)comp);
+	for (i = XSAVE_HDR + 16; i < XSAVE_HDR + XSAVE_HDR_LEN; i++)
+		if (s->xsave[i] != 0)
+			BAD("%s.xsave: byte %zu of the XSAVE header (reserved) is "
+			    "%#x, not 0", path, i - XSAVE_HDR, s->xsave[i]);
+	if (h != NULL && h->known && (bv & ~h->xcr0) != 0)
+		BAD("%s.xsave: XSTATE_BV %#llx has state components %#llx this "
+		    "host's KVM does not support (it supports %#llx)", path,
+		    (unsigned long long)bv, (unsigned long long)(bv & ~h->xcr0),
+		    (unsigned long long)h->xcr0);
+	/* Bits 31-16 are reserved on every CPU; the rest per this one. */
+	mask = h != NULL && h->known ? h->mxcsr_mask : 0xffff;
+	if ((bv & (XFEAT_FP | XFEAT_SSE | XFEAT_YMM)) != 0 &&
+	    (mxcsr & ~mask) != 0)
+		BAD("%s.xsave: MXCSR %#x sets reserved bits %#x (this CPU's "
+		    "MXCSR mask is %#x)", path, mxcsr, mxcsr & ~mask, mask);
+	return 0;
+}
+
+/* xcr0 as KVM's __kvm_set_xcr() takes it. */
+static int
+check_xcrs(const struct vcpu_state *s, const struct kvm_cpuid_entry2 *c,
+    uint32_t n, const struct vcpu_host *h, const char *path, char *err,
+    size_t errlen)
+{
+	uint64_t x = 0, valid;
+	const char *why = NULL;
+	uint32_t i;
+	bool found = false;
+
+	for (i = 0; i < s->xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++)
+		if (s->xcrs.xcrs[i].xcr == 0) {
+			x = s->xcrs.xcrs[i].value;
+			found = true;
+		}
+	if (!found)
+		return 0;
+	if ((x & XFEAT_FP) == 0)
+		why = "x87 state (bit 0) must be enabled";
+	else if ((x & XFEAT_YMM) != 0 && (x & XFEAT_SSE) == 0)
+		why = "AVX (bit 2) needs SSE (bit 1)";
+	else if (((x & XFEAT_BNDREGS) == 0) != ((x & XFEAT_BNDCSR) == 0))
+		why = "MPX's BNDREGS and BNDCSR (bits 3, 4) go together";
+	else if ((x & XFEAT_AVX512) != 0 && ((x & XFEAT_YMM) == 0 ||
+	    (x & XFEAT_AVX512) != XFEAT_AVX512))
+		why = "AVX-512 (bits 5-7) needs all three and AVX";
+	else if ((x & XFEAT_XTILE) != 0 && (x & XFEAT_XTILE) != XFEAT_XTILE)
+		why = "AMX's TILECFG and TILEDATA (bits 17, 18) go together";
+	if (why != NULL)
+		BAD("%s.xcrs.xcr0 %#llx: %s", path, (unsigned long long)x, why);
+	if (n == 0)
+		return 0;
+	/* The features the vCPU's CPUID (leaf 0xD) offers and KVM supports. */
+	valid = cpuid_reg(c, n, 0xd, 0, 0) |
+	    (uint64_t)cpuid_reg(c, n, 0xd, 0, 3) << 32;
+	if (h != NULL && h->known)
+		valid &= h->xcr0;
+	valid |= XFEAT_FP;
+	if ((x & ~valid) != 0)
+		BAD("%s.xcrs.xcr0 %#llx: features %#llx are not in the vCPU's "
+		    "CPUID leaf 0xD%s (%#llx)", path, (unsigned long long)x,
+		    (unsigned long long)(x & ~valid), h != NULL && h->known ?
+		    " or not supported by this host's KVM" : "",
+		    (unsigned long long)valid);
+	return 0;
+}
+
+/* KVM_SET_VCPU_EVENTS, and KVM_SET_MP_STATE that follows it. */
+static int
+check_events(const struct vcpu_state *s, const struct vcpu_host *h,
+    const char *path, char *err, size_t errlen)
+{
+	/* hyve enables neither exception payloads nor triple-fault events. */
+	const uint32_t valid = KVM_VCPUEVENT_VALID_NMI_PENDING |
+	    KVM_VCPUEVENT_VALID_SIPI_VECTOR | KVM_VCPUEVENT_VALID_SHADOW |
+	    KVM_VCPUEVENT_VALID_SMM;
+	const struct kvm_vcpu_events *ev = &s->events;
+	static const char *const boolname[] = { "exception_injected",
+	    "exception_pending", "exception_has_error_code",
+	    "interrupt_injected", "interrupt_soft", "nmi_injected",
+	    "nmi_masked", "smi_smm", "smi_pending", "smi_smm_inside_nmi",
+	    "smi_latched_init" };
+	const uint8_t boolval[] = { ev->exception.injected,
+	    ev->exception.pending, ev->exception.has_error_code,
+	    ev->interrupt.injected, ev->interrupt.soft, ev->nmi.injected,
+	    ev->nmi.masked, ev->smi.smm, ev->smi.pending,
+	    ev->smi.smm_inside_nmi, ev->smi.latched_init };
+	uint32_t mp = s->mp.mp_state;
+	bool smm = (ev->flags & KVM_VCPUEVENT_VALID_SMM) != 0 &&
+	    (ev->smi.smm || ev->smi.pending);
+	size_t i;
+
+	if ((ev->flags & ~valid) != 0)
+		BAD("%s.events.flags %#x: bits %#x are not for KVM_SET_VCPU_EVENTS "
+		    "in a VM that enables neither exception payloads nor "
+		    "triple-fault events", path, ev->flags, ev->flags & ~valid);
+	for (i = 0; i < sizeof(boolval); i++)
+		if (boolval[i] > 1)
+			BAD("%s.events.%s is %u, neither 0 nor 1", path,
+			    boolname[i], boolval[i]);
+	if ((ev->exception.injected || ev->exception.pending) &&
+	    (ev->exception.nr > 31 || ev->exception.nr == 2))
+		BAD("%s.events.exception_nr %u: not an exception vector (0-31, "
+		    "and 2 is the NMI)", path, ev->exception.nr);
+	if (ev->interrupt.shadow > (KVM_X86_SHADOW_INT_MOV_SS |
+	    KVM_X86_SHADOW_INT_STI))
+		BAD("%s.events.interrupt_shadow %#x: bits other than MOV SS "
+		    "(1) and STI (2)", path, ev->interrupt.shadow);
+	if ((ev->flags & KVM_VCPUEVENT_VALID_SMM) != 0 && h != NULL &&
+	    h->known && !h->smm && (ev->smi.smm || ev->smi.pending ||
+	    ev->smi.smm_inside_nmi))
+		BAD("%s.events.smi_%s: the vCPU was in or about to enter SMM, "
+		    "and this host's KVM has no SMM", path, ev->smi.smm ? "smm" :
+		    ev->smi.pending ? "pending" : "smm_inside_nmi");
+	/* x86 MP states; 5-8 are s390's, which KVM_SET_MP_STATE refuses. */
+	if (mp > KVM_MP_STATE_AP_RESET_HOLD ||
+	    (mp > KVM_MP_STATE_SIPI_RECEIVED && mp < KVM_MP_STATE_AP_RESET_HOLD))
+		BAD("%s.mp_state %u: not an x86 KVM MP state (0-4, 9)", path, mp);
+	if (smm && (mp == KVM_MP_STATE_INIT_RECEIVED ||
+	    mp == KVM_MP_STATE_SIPI_RECEIVED))
+		BAD("%s.mp_state %u: INIT or SIPI received while in SMM or with "
+		    "an SMI pending (events.smi_*), which KVM refuses", path, mp);
+	return 0;
+}
+
+int
+vcpu_state_check(const struct vcpu_state *s,
+    const struct kvm_cpuid_entry2 *cpuid, uint32_t ncpuid,
+    const struct vcpu_host *h, const char *path, char *err, size_t errlen)
+{
+	const struct kvm_debugregs *d = &s->dregs;
+	char why[160];
+	uint32_t i;
+	int rc;
+
+	if ((rc = check_sregs(s, cpuid, ncpuid, path, err, errlen)) != 0 ||
+	    (rc = check_xsave(s, h, path, err, errlen)) != 0 ||
+	    (rc = check_xcrs(s, cpuid, ncpuid, h, path, err, errlen)) != 0 ||
+	    (rc = check_events(s, h, path, err, errlen)) != 0)
+		return rc;
+	if (d->flags != 0)
+		BAD("%s.debugregs.flags %#llx: must be 0", path,
+		    (unsigned long long)d->flags);
+	/* KVM's kvm_dr6_valid() and kvm_dr7_valid(). */
+	if ((d->dr6 >> 32) != 0)
+		BAD("%s.debugregs.dr6 %#llx: bits 63-32 are reserved", path,
+		    (unsigned long long)d->dr6);
+	if ((d->dr7 >> 32) != 0)
+		BAD("%s.debugregs.dr7 %#llx: bits 63-32 are reserved", path,
+		    (unsigned long long)d->dr7);
+	/* The MSRs that carry the same registers again are applied later. */
+	for (i = 0; i < s->nmsrs && i < STATE_MAX_MSRS; i++) {
+		uint64_t v = s->msrs[i].data;
+		if (s->msrs[i].index == MSR_APIC_BASE &&
+		    apic_base_bad(v, cpuid, ncpuid, why, sizeof(why)) != 0)
+			BAD("%s.msrs.apic_base %#llx: %s", path,
+			    (unsigned long long)v, why);
+		if (s->msrs[i].index == MSR_EFER && (v & ~EFER_KNOWN) != 0)
+			BAD("%s.msrs.efer %#llx: bits %#llx are not SCE, LME, LMA "
+			    "or NXE", path, (unsigned long long)v,
+			    (unsigned long long)(v & ~EFER_KNOWN));
+	}
+	return 0;
+}
+
+#undef BAD
+
+/* msrs_io() for the two MSRs vcpu_state_check() looks at. */
+static void
+msrs_precheck_io(ckp_io_t *io, struct vcpu_state *s)
+{
+	static const struct {
+		uint32_t index;
+		const char *name;
+	} m[] = { { MSR_APIC_BASE, "apic_base" }, { MSR_EFER, "efer" } };
+	size_t i;
+
+	s->nmsrs = 0;
+	if (ckp_io_enter(io, "msrs", 1) < 0)
+		return;
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		if (!ckp_sec_has(ckp_io_section(io), m[i].name))
+			continue;
+		s->msrs[s->nmsrs].index = m[i].index;
+		ckp_io_field(io, m[i].name, CKP_TYPE_UINT64,
+		    &s->msrs[s->nmsrs].data, 8, 0, 0);
+		s->nmsrs++;
+	}
+	ckp_io_leave(io);
+}
+
+int
+vcpu_state_precheck(ckp_doc_t *doc, unsigned id, unsigned ncpus,
+    const struct vcpu_host *h)
+{
+	const struct kvm_cpuid_entry2 *c = NULL;
+	struct kvm_cpuid2 *built = NULL;
+	struct vcpu_state *s;
+	ckp_io_t *io = NULL;
+	char path[32], msg[512];
+	uint32_t nc = 0;
+	size_t len = 0;
+	int rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->xsave = malloc(XSAVE_READ_MAX)) == NULL ||
+	    (s->cpuid = calloc(STATE_MAX_CPUID, sizeof(*s->cpuid))) == NULL ||
+	    (io = ckp_io_new(doc, CKP_IO_RESTORE)) == NULL) {
+		rc = ckp_doc_set_error(doc, -ENOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "devices.vcpu@%u", id);
+	/* As vcpu_state_io() reads it, so that both take the same fields. */
+	if (ckp_io_enter(io, "devices", 1) >= 0) {
+		if (ckp_io_enterf(io, 1, "vcpu@%u", id) >= 0) {
+			regs_io(io, &s->regs);
+			sregs_io(io, &s->sregs);
+			ckp_io_bytes_var(io, "xsave", s->xsave, XSAVE_READ_MAX,
+			    &len, 0);
+			xcrs_io(io, &s->xcrs);
+			events_io(io, &s->events);
+			CKP_IO_NAMED(io, "mp_state", s->mp.mp_state);
+			dregs_io(io, &s->dregs);
+			msrs_precheck_io(io, s);
+			cpuid_io(io, s);
+			ckp_io_leave(io);
+		}
+		ckp_io_leave(io);
+	}
+	if ((rc = ckp_doc_error(doc)) != 0)
+		goto out;
+	s->xsave_size = len;
+	/* The CPUID KVM will check against: the checkpoint's, else hyve's. */
+	if (s->ncpuid > 0) {
+		c = s->cpuid;
+		nc = s->ncpuid;
+	} else if (h != NULL && h->known &&
+	    cpuid_for_vcpu(h->supported, id, ncpus, &built) == 0) {
+		c = built->entries;
+		nc = built->nent;
+	}
+	if ((rc = vcpu_state_check(s, c, nc, h, path, msg, sizeof(msg))) != 0)
+		ckp_doc_set_error(doc, rc, "%s", msg);
+out:
+	ckp_io_free(io);
+	free(built);
+	if (s != NULL) {
+		free(s->xsave);
+		free(s->cpuid);
+		free(s);
+	}
+	return rc;
+}
+
 int
 vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
 {
@@ -650,22 +1184,12 @@ vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
 	if (ckp_io_error(io) != 0 || ckp_io_saving(io))
 		return ckp_io_error(io);
 
-	/* What can be checked before KVM sees it. */
-	if (s->mp.mp_state > KVM_MP_STATE_AP_RESET_HOLD)
-		return ckp_doc_set_error(doc, -EINVAL, "mp_state %u is not a "
-		    "KVM MP state", s->mp.mp_state);
-	if (s->events.exception.injected > 1 || s->events.nmi.injected > 1 ||
-	    s->events.interrupt.injected > 1)
-		return ckp_doc_set_error(doc, -EINVAL, "events: an injected "
-		    "flag is neither 0 nor 1");
+	/* What KVM refuses is vcpu_state_check()'s; this needs the vCPU. */
 	if (s->xcrs.nr_xcrs > 0 && !vm->test && !vm->has_xcrs)
 		return ckp_doc_set_error(doc, -EINVAL, "xcrs: the checkpoint's "
 		    "CPU had XSAVE (xcr%u = %#llx), this host's KVM has none",
 		    s->xcrs.xcrs[0].xcr,
 		    (unsigned long long)s->xcrs.xcrs[0].value);
-	if ((s->sregs.efer & ~0xd01ULL) != 0)
-		return ckp_doc_set_error(doc, -EINVAL, "efer %#llx has "
-		    "bits KVM does not know", (unsigned long long)s->sregs.efer);
 	return 0;
 }
 
@@ -931,10 +1455,34 @@ vm_restore_free(struct vm_restore *r)
 	free(r);
 }
 
+/* vcpu_state_check() against the CPUID vCPU @id will have. */
+static int
+vcpu_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s,
+    const struct vcpu_host *h)
+{
+	struct kvm_cpuid2 *built = NULL;
+	const struct kvm_cpuid_entry2 *c = s->cpuid;
+	uint32_t n = s->ncpuid;
+	char path[32], msg[512];
+	int rc;
+
+	if (n == 0 && vm->supported_cpuid != NULL &&
+	    cpuid_for_vcpu(vm->supported_cpuid, id, vm->ncpus, &built) == 0) {
+		c = built->entries;
+		n = built->nent;
+	}
+	snprintf(path, sizeof(path), "devices.vcpu@%u", id);
+	if ((rc = vcpu_state_check(s, c, n, h, path, msg, sizeof(msg))) != 0)
+		ckp_doc_set_error(ckp_io_doc(io), rc, "%s", msg);
+	free(built);
+	return rc;
+}
+
 int
 vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 {
 	ckp_doc_t *doc = ckp_io_doc(io);
+	struct vcpu_host host = { .known = false };
 	struct vm_restore *r;
 	ckp_sec_t *devsec;
 	ckp_ent_t *e;
@@ -952,6 +1500,9 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 			vm_restore_free(r);
 			return ckp_doc_set_error(doc, -ENOMEM, "out of memory");
 		}
+	/* A restore from a file checked all this before creating the VM. */
+	if (!vm->test)
+		(void)vcpu_host_probe(&host);
 	memory_io(vm, io);
 	if (ckp_io_enter(io, "vm", 1) >= 0) {
 		vm_kstate_io(vm, io, &r->ks);
@@ -962,7 +1513,8 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 		for (i = 0; i < vm->ncpus && ckp_io_error(io) == 0; i++) {
 			if (ckp_io_enterf(io, 1, "vcpu@%u", i) < 0)
 				break;
-			if (vcpu_state_io(vm, io, &r->vcpus[i]) == 0)
+			if (vcpu_state_io(vm, io, &r->vcpus[i]) == 0 &&
+			    vcpu_check(vm, io, i, &r->vcpus[i], &host) == 0)
 				cpuid_check(vm, io, i, &r->vcpus[i]);
 			ckp_io_leave(io);
 		}
@@ -1004,6 +1556,7 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 		}
 		ckp_io_leave(io);
 	}
+	vcpu_host_fini(&host);
 	if (ckp_io_error(io) != 0) {
 		vm_restore_free(r);
 		return ckp_io_error(io);

@@ -61,6 +61,53 @@ int vcpu_state_set(struct vcpu *v, const struct vcpu_state *s);
  */
 int vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s);
 
+/*
+ * What this host's KVM takes in a vCPU's state, learned from /dev/kvm and
+ * the CPU without creating a VM, so that a restore refuses a checkpoint
+ * KVM would refuse before anything exists.
+ */
+struct vcpu_host {
+	bool		 known;		/* /dev/kvm answered */
+	uint64_t	 xcr0;		/* XSAVE features KVM supports (CPUID 0xD.0) */
+	uint32_t	 mxcsr_mask;	/* MXCSR bits this CPU has (FXSAVE) */
+	bool		 smm;		/* KVM_CAP_X86_SMM */
+	struct kvm_cpuid2 *supported;	/* KVM_GET_SUPPORTED_CPUID */
+};
+
+/*
+ * Fill @h; without /dev/kvm (-errno) it stays !known and only the checks
+ * that need no host are made (creating the VM then says what is wrong).
+ */
+int vcpu_host_probe(struct vcpu_host *h);
+void vcpu_host_fini(struct vcpu_host *h);
+
+/*
+ * What KVM_SET_SREGS, _XSAVE, _XCRS, _VCPU_EVENTS, _MP_STATE, _DEBUGREGS
+ * and _MSRS (apic_base, efer) refuse in @s, or take to mean nothing, as
+ * Linux checks it (arch/x86/kvm): reserved bits of cr0, cr4 (for the
+ * vCPU's CPUID), efer and apic_base (MAXPHYADDR, x2APIC), the 64-bit mode
+ * invariants, the XSAVE header and MXCSR, xcr0's feature rules, event
+ * flags and vectors, MP states, dr6/dr7.  @cpuid (@ncpuid entries, may be
+ * 0) is the CPUID the vCPU will have; @h may be NULL or !known (checks
+ * against the host skipped).  @path ("devices.vcpu@0") prefixes the field
+ * named in @err.  0 or -EINVAL.
+ */
+int vcpu_state_check(const struct vcpu_state *s,
+    const struct kvm_cpuid_entry2 *cpuid, uint32_t ncpuid,
+    const struct vcpu_host *h, const char *path, char *err, size_t errlen);
+
+/*
+ * A restore's first look at devices.vcpu@N (N = @id) of @doc, before
+ * anything is created: read it as vm_restore_state() will (the same names
+ * and types), and vcpu_state_check() it with the CPUID it will have (the
+ * checkpoint's, else the one hyve builds for vCPU @id of @ncpus from @h).
+ * Errors are the document's, naming the field.  Reading twice would report
+ * unknown fields twice: the caller turns the document's warnings off
+ * meanwhile.
+ */
+int vcpu_state_precheck(ckp_doc_t *doc, unsigned id, unsigned ncpus,
+    const struct vcpu_host *h);
+
 int vm_kstate_get(struct vm *vm, struct vm_kstate *s);
 int vm_kstate_set(struct vm *vm, const struct vm_kstate *s);
 int vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s);

@@ -423,6 +423,321 @@ devices_roundtrip(void)
 	vm_free(v2);
 }
 
+/* ------------------------------------------------------------------------ */
+/* What KVM refuses, refused first (vcpu_state_check, vcpu_state_precheck)    */
+/* ------------------------------------------------------------------------ */
+
+static struct kvm_cpuid_entry2 good_cpuid[] = {
+	{ .function = 1, .ecx = (1U << 21) | (1U << 26) },	/* x2APIC, XSAVE */
+	{ .function = 7 },
+	{ .function = 0xd, .eax = 0x7 },			/* x87, SSE, AVX */
+	{ .function = 0x80000000, .eax = 0x80000008 },
+	{ .function = 0x80000008, .eax = 0x30 },		/* 48 bits */
+};
+#define NGOOD	(sizeof(good_cpuid) / sizeof(good_cpuid[0]))
+
+static const struct vcpu_host good_host = { .known = true, .xcr0 = 0x7,
+    .mxcsr_mask = 0xffbf, .smm = false };
+
+/* A vCPU in 64-bit mode with nothing KVM would refuse. */
+static void
+good_state(struct vcpu_state *s, uint8_t *xsave)
+{
+	uint32_t mxcsr = 0x1f80;
+	uint64_t bv = 0x3;
+
+	memset(s, 0, sizeof(*s));
+	memset(xsave, 0, 4096);
+	memcpy(xsave + 24, &mxcsr, 4);
+	memcpy(xsave + 512, &bv, 8);
+	s->xsave = xsave;
+	s->xsave_size = 4096;
+	s->sregs.cr0 = 0x80050033;
+	s->sregs.cr3 = 0x10b000;
+	s->sregs.cr4 = 0x6a0;		/* PAE, PGE, OSFXSR, OSXMMEXCPT */
+	s->sregs.efer = 0x500;		/* LME, LMA */
+	s->sregs.cs.l = 1;
+	s->sregs.apic_base = 0xfee00900;	/* enabled, BSP */
+	s->xcrs.nr_xcrs = 1;
+	s->xcrs.xcrs[0].value = 0x7;
+	s->events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING |
+	    KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
+	s->dregs.dr6 = 0xffff0ff0;
+	s->dregs.dr7 = 0x400;
+	s->nmsrs = 2;
+	s->msrs[0].index = 0x1b;
+	s->msrs[0].data = 0xfee00900;
+	s->msrs[1].index = 0xc0000080;
+	s->msrs[1].data = 0x500;
+}
+
+/* @s must be refused with a message naming devices.vcpu@0.@field. */
+static void
+expect_refused(const struct vcpu_state *s, const struct kvm_cpuid_entry2 *c,
+    uint32_t n, const struct vcpu_host *h, const char *field, int line)
+{
+	char err[512] = "", want[96];
+
+	snprintf(want, sizeof(want), "devices.vcpu@0.%s", field);
+	if (vcpu_state_check(s, c, n, h, "devices.vcpu@0", err,
+	    sizeof(err)) != -EINVAL || strncmp(err, want, strlen(want)) != 0) {
+		fprintf(stderr, "line %d: wanted a refusal naming %s, got '%s'\n",
+		    line, want, err);
+		failures++;
+	}
+}
+
+static void
+expect_ok(const struct vcpu_state *s, const struct kvm_cpuid_entry2 *c,
+    uint32_t n, const struct vcpu_host *h, int line)
+{
+	char err[512] = "";
+
+	if (vcpu_state_check(s, c, n, h, "devices.vcpu@0", err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "line %d: refused: %s\n", line, err);
+		failures++;
+	}
+}
+
+#define REFUSED(field)	expect_refused(&s, good_cpuid, NGOOD, &good_host, \
+	(field), __LINE__)
+#define OK()		expect_ok(&s, good_cpuid, NGOOD, &good_host, __LINE__)
+
+static void
+vcpu_checks(void)
+{
+	static uint8_t xsave[4096];
+	struct kvm_cpuid_entry2 c[NGOOD];
+	struct vcpu_host smm_host = good_host;
+	struct vcpu_state s;
+	unsigned i;
+
+	good_state(&s, xsave);
+	OK();
+	/* The same state without a known host or CPUID passes too. */
+	expect_ok(&s, NULL, 0, NULL, __LINE__);
+
+	/* apic_base, as kvm_apic_set_base() takes it from userspace. */
+	s.sregs.apic_base = ~0ULL;
+	REFUSED("apic_base");
+	s.sregs.apic_base = 0xfee00900 | 1ULL << 48;	/* MAXPHYADDR 48 */
+	REFUSED("apic_base");
+	s.sregs.apic_base = 0xfee00900 | 1ULL << 47;
+	OK();
+	s.sregs.apic_base = 0xfee00900 | 1ULL << 47;
+	expect_refused(&s, NULL, 0, &good_host, "apic_base", __LINE__);	/* 36 */
+	s.sregs.apic_base = 0xfee00001;			/* reserved bit 0 */
+	REFUSED("apic_base");
+	s.sregs.apic_base = 0xfee00400;			/* x2APIC, disabled */
+	REFUSED("apic_base");
+	s.sregs.apic_base = 0xfee00c00;			/* x2APIC mode */
+	OK();
+	memcpy(c, good_cpuid, sizeof(c));
+	c[0].ecx &= ~(1U << 21);
+	expect_refused(&s, c, NGOOD, &good_host, "apic_base", __LINE__);
+	s.sregs.apic_base = 0xfee00000;			/* disabled, an AP */
+	OK();
+	good_state(&s, xsave);
+	s.msrs[0].data = ~0ULL;
+	REFUSED("msrs.apic_base");
+
+	/* dr6, dr7: KVM_SET_DEBUGREGS wants their upper halves clear. */
+	good_state(&s, xsave);
+	s.dregs.dr6 = ~0ULL;
+	REFUSED("debugregs.dr6");
+	s.dregs.dr6 = 0xffffffff;
+	OK();
+	s.dregs.dr7 = ~0ULL;
+	REFUSED("debugregs.dr7");
+	s.dregs.dr7 = 0x400;
+	s.dregs.flags = 1;
+	REFUSED("debugregs.flags");
+
+	/* Events and MP state. */
+	good_state(&s, xsave);
+	s.events.flags = ~0U;
+	REFUSED("events.flags");
+	s.events.flags = KVM_VCPUEVENT_VALID_PAYLOAD;	/* not enabled */
+	REFUSED("events.flags");
+	s.events.flags = 0;
+	s.events.exception.injected = 1;
+	s.events.exception.nr = 200;
+	REFUSED("events.exception_nr");
+	s.events.exception.nr = 2;			/* the NMI vector */
+	REFUSED("events.exception_nr");
+	s.events.exception.nr = 14;
+	OK();
+	s.events.exception.injected = 0;
+	s.events.exception.nr = 200;			/* nothing pending */
+	OK();
+	s.events.exception.pending = 1;
+	REFUSED("events.exception_nr");
+	good_state(&s, xsave);
+	s.events.nmi.injected = 2;
+	REFUSED("events.nmi_injected");
+	s.events.nmi.injected = 0;
+	s.events.interrupt.shadow = 4;
+	REFUSED("events.interrupt_shadow");
+	s.events.interrupt.shadow = 3;
+	OK();
+	s.events.smi.smm = 1;
+	REFUSED("events.smi_smm");			/* no SMM on that host */
+	smm_host.smm = true;
+	expect_ok(&s, good_cpuid, NGOOD, &smm_host, __LINE__);
+	s.mp.mp_state = KVM_MP_STATE_INIT_RECEIVED;	/* INIT latched in SMM */
+	expect_refused(&s, good_cpuid, NGOOD, &smm_host, "mp_state",
+	    __LINE__);
+	good_state(&s, xsave);
+	for (i = 0; i <= 12; i++) {
+		s.mp.mp_state = i;
+		if (i <= KVM_MP_STATE_SIPI_RECEIVED ||
+		    i == KVM_MP_STATE_AP_RESET_HOLD)
+			OK();
+		else
+			REFUSED("mp_state");
+	}
+
+	/* The XSAVE area: header, XSTATE_BV, MXCSR. */
+	good_state(&s, xsave);
+	srand(42);
+	for (i = 0; i < sizeof(xsave); i++)
+		xsave[i] = (uint8_t)rand();
+	REFUSED("xsave");
+	good_state(&s, xsave);
+	xsave[520] = 1;				/* XCOMP_BV: compacted */
+	REFUSED("xsave");
+	good_state(&s, xsave);
+	xsave[540] = 1;				/* reserved header byte */
+	REFUSED("xsave");
+	good_state(&s, xsave);
+	xsave[513] = 0x2;			/* XSTATE_BV bit 9, PKRU */
+	REFUSED("xsave");
+	expect_ok(&s, good_cpuid, NGOOD, NULL, __LINE__);	/* host unknown */
+	good_state(&s, xsave);
+	xsave[24] = 0xc0;			/* MXCSR DAZ: not in 0xffbf */
+	REFUSED("xsave");
+	memset(xsave + 24, 0xff, 4);
+	expect_refused(&s, good_cpuid, NGOOD, NULL, "xsave", __LINE__);
+	s.xsave_size = 100;
+	REFUSED("xsave");
+
+	/* xcr0 as __kvm_set_xcr() takes it. */
+	good_state(&s, xsave);
+	s.xcrs.xcrs[0].value = 0;
+	REFUSED("xcrs.xcr0");
+	s.xcrs.xcrs[0].value = 0x5;		/* AVX without SSE */
+	REFUSED("xcrs.xcr0");
+	s.xcrs.xcrs[0].value = 0x27;		/* opmask alone */
+	REFUSED("xcrs.xcr0");
+	s.xcrs.xcrs[0].value = 0xb;		/* BNDREGS without BNDCSR */
+	REFUSED("xcrs.xcr0");
+	s.xcrs.xcrs[0].value = 0x207;		/* PKRU: not in leaf 0xD */
+	REFUSED("xcrs.xcr0");
+	s.xcrs.xcrs[0].value = 0x3;
+	OK();
+
+	/* Control registers and the 64-bit mode invariants. */
+	good_state(&s, xsave);
+	s.sregs.cr0 |= 1ULL << 40;
+	REFUSED("cr0");
+	s.sregs.cr0 = 0x20000001;		/* NW without CD */
+	REFUSED("cr0");
+	s.sregs.cr0 = 0x80000000;		/* PG without PE */
+	REFUSED("cr0");
+	good_state(&s, xsave);
+	s.sregs.cr4 |= 1ULL << 14;		/* SMXE: KVM never takes it */
+	REFUSED("cr4");
+	expect_refused(&s, NULL, 0, NULL, "cr4", __LINE__);
+	s.sregs.cr4 &= ~(1ULL << 14);
+	s.sregs.cr4 |= 1ULL << 18;		/* OSXSAVE with XSAVE: fine */
+	OK();
+	s.sregs.cr4 |= 1ULL << 20;		/* SMEP: not in leaf 7 */
+	REFUSED("cr4");
+	expect_ok(&s, NULL, 0, NULL, __LINE__);	/* CPUID unknown */
+	good_state(&s, xsave);
+	s.sregs.efer |= 1ULL << 20;
+	REFUSED("efer");
+	s.sregs.efer = 0x100;			/* LME, paging on, no LMA */
+	REFUSED("efer");
+	s.sregs.efer = 0x500;
+	s.sregs.cr4 &= ~0x20ULL;		/* long mode without PAE */
+	REFUSED("efer");
+	good_state(&s, xsave);
+	s.sregs.cr3 |= 1ULL << 50;
+	REFUSED("cr3");
+	good_state(&s, xsave);
+	s.sregs.cr0 = 0x11;			/* protected mode, no paging */
+	s.sregs.efer = 0x400;			/* LMA outside long mode */
+	REFUSED("efer");
+	s.sregs.efer = 0;
+	REFUSED("cs.l");			/* still a 64-bit cs */
+	s.sregs.cs.l = 0;
+	OK();
+	good_state(&s, xsave);
+	s.msrs[1].data = 0x500 | 1ULL << 20;
+	REFUSED("msrs.efer");
+}
+
+/* The first reading of a document: what the restore will read, checked. */
+static void
+vcpu_precheck(void)
+{
+	struct vm *vm = vm_new_for_test(4 << 20);
+	static uint8_t xsave[4096];
+	struct vcpu_state s;
+	ckp_doc_t *doc = ckp_doc_new("t");
+	ckp_io_t *io = ckp_io_new(doc, CKP_IO_SAVE);
+	ckp_ent_t *e;
+
+	good_state(&s, xsave);
+	memcpy(s.cpuid = calloc(NGOOD, sizeof(*s.cpuid)), good_cpuid,
+	    sizeof(good_cpuid));
+	s.ncpuid = NGOOD;
+	ckp_io_enter(io, "devices", 1);
+	ckp_io_enter(io, "vcpu@0", 1);
+	CHECK(vcpu_state_io(vm, io, &s) == 0);
+	ckp_io_leave(io);
+	ckp_io_leave(io);
+	ckp_io_free(io);
+	free(s.cpuid);
+	CHECK(ckp_doc_error(doc) == 0);
+	CHECK(vcpu_state_precheck(doc, 0, 1, &good_host) == 0);
+	CHECK(ckp_doc_error(doc) == 0);
+	/* The checkpoint's own CPUID decides: no x2APIC there, none here. */
+	e = ckp_doc_find(doc, "devices.vcpu@0.apic_base");
+	CHECK(e != NULL && ckp_ent_set_text(e, "fee00c00") == 0);
+	e = ckp_doc_find(doc, "devices.vcpu@0.cpuid.leaf_00000001_0.ecx");
+	CHECK(e != NULL && ckp_ent_set_text(e, "67108864") == 0);
+	CHECK(vcpu_state_precheck(doc, 0, 1, &good_host) == -EINVAL);
+	CHECK(strstr(ckp_doc_errmsg(doc), "devices.vcpu@0.apic_base "
+	    "0xfee00c00: x2APIC") != NULL);
+	ckp_doc_clear_error(doc);
+	e = ckp_doc_find(doc, "devices.vcpu@0.apic_base");
+	CHECK(e != NULL && ckp_ent_set_text(e, "ffffffffffffffff") == 0);
+	CHECK(vcpu_state_precheck(doc, 0, 1, &good_host) == -EINVAL);
+	CHECK(strstr(ckp_doc_errmsg(doc), "devices.vcpu@0.apic_base") != NULL);
+	ckp_doc_clear_error(doc);
+	CHECK(ckp_ent_set_text(e, "fee00900") == 0);
+	e = ckp_doc_find(doc, "devices.vcpu@0.debugregs.dr7");
+	CHECK(e != NULL && ckp_ent_set_text(e, "ffffffffffffffff") == 0);
+	CHECK(vcpu_state_precheck(doc, 0, 1, &good_host) == -EINVAL);
+	CHECK(strstr(ckp_doc_errmsg(doc), "devices.vcpu@0.debugregs.dr7") !=
+	    NULL);
+	ckp_doc_clear_error(doc);
+	/* A field missing is refused as the restore proper refuses it. */
+	CHECK(ckp_sec_remove(ckp_sec_find(ckp_sec_find(ckp_doc_root(doc),
+	    "devices"), "vcpu@0"), "rip") == 0);
+	CHECK(vcpu_state_precheck(doc, 0, 1, &good_host) != 0);
+	CHECK(strstr(ckp_doc_errmsg(doc), "devices.vcpu@0.rip") != NULL);
+	/* No such vCPU. */
+	ckp_doc_clear_error(doc);
+	CHECK(vcpu_state_precheck(doc, 1, 2, &good_host) != 0);
+	CHECK(strstr(ckp_doc_errmsg(doc), "vcpu@1") != NULL);
+	ckp_doc_free(doc);
+	vm_free(vm);
+}
+
 int
 main(void)
 {
@@ -430,8 +745,11 @@ main(void)
 	int fd;
 
 	devices_roundtrip();
+	vcpu_checks();
+	vcpu_precheck();
 	if ((fd = open("/dev/kvm", O_RDWR)) < 0) {
-		printf("SKIP: no /dev/kvm (%s); device round trip %s\n",
+		printf("SKIP: no /dev/kvm (%s); device round trip and vCPU "
+		    "checks %s\n",
 		    strerror(errno), failures ? "FAILED" : "passed");
 		return failures ? 1 : 77;
 	}
