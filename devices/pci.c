@@ -285,7 +285,7 @@ fail:
 	return (rc);
 }
 
-/* The all-ones pattern a guest writes to size a BAR, as the BAR reads it back. */
+/* The all-ones pattern a guest writes to size a BAR, as it reads back. */
 static uint64_t
 bar_sizing_pattern(enum pci_bar_type type, uint64_t size)
 {
