@@ -81,6 +81,7 @@ struct restore_opts {
 	bool		 no_ram_check;	/* skip the RAM file's checksum (= verify none) */
 	enum cli_verify	 verify;	/* when to check the RAM file (--verify) */
 	bool		 progress;	/* show progress on stderr (a terminal) */
+	bool		 trust;		/* --trust: another user's files too */
 };
 
 struct restore_stats {

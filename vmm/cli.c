@@ -41,8 +41,8 @@ cli_usage(FILE *f)
 "usage: hyve [-c NCPU] [-m SIZE[K|M|G|T]] [-s SLOT[:FUNC],MODEL[,ARGS]]...\n"
 "            [-l comN,stdio|comN,PATH] [-k CONFIG_FILE] [-o KEY=VALUE]...\n"
 "            --kernel GUEST.elf [--append \"GUEST ARGS\"] NAME\n"
-"       hyve -r FILE.ckp [--verify=full|lazy|none] [--eager] [-l comN,PATH]\n"
-"            [-k CONFIG_FILE] [-o KEY=VALUE]... [NAME]\n"
+"       hyve -r FILE.ckp [--verify=full|lazy|none] [--eager] [--trust]\n"
+"            [-l comN,PATH] [-k CONFIG_FILE] [-o KEY=VALUE]... [NAME]\n"
 "       hyve -h | --help\n"
 "\n"
 "Boots a PVH kernel (an ELF with a XEN_ELFNOTE_PHYS32_ENTRY note) on KVM.\n"
@@ -68,6 +68,10 @@ cli_usage(FILE *f)
 "  --no-ram-check with -r: --verify=none\n"
 "  --eager        with -r: read guest RAM now instead of mapping the file\n"
 "                 (checked in the same pass unless --verify=none)\n"
+"  --trust        with -r: restore a checkpoint that is not this user's own\n"
+"                 (owned by another user, writable by others, or in a\n"
+"                 directory others can change); a checkpoint is trusted as\n"
+"                 its command line would be: it names the files hyve opens\n"
 "  -h, --help     this help\n"
 "\n"
 "Options apply in order: a later one overrides an earlier one.  Unknown\n"
@@ -250,12 +254,14 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 {
 	enum { OPT_KERNEL = 256, OPT_APPEND, OPT_EAGER, OPT_NORAMCHECK,
 	    OPT_VERIFY };
+	enum { OPT_TRUST = 512 };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "append", required_argument, NULL, OPT_APPEND },
 		{ "eager", no_argument, NULL, OPT_EAGER },
 		{ "no-ram-check", no_argument, NULL, OPT_NORAMCHECK },
 		{ "verify", required_argument, NULL, OPT_VERIFY },
+		{ "trust", no_argument, NULL, OPT_TRUST },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -316,6 +322,10 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 		case OPT_EAGER:
 			restore_only = "--eager";
 			opts->eager = true;
+			break;
+		case OPT_TRUST:
+			restore_only = "--trust";
+			opts->trust = true;
 			break;
 		case OPT_NORAMCHECK:
 		case OPT_VERIFY: {

@@ -31,6 +31,7 @@ struct cli_opts {
 	bool		 eager;		/* --eager: read RAM instead of mapping it */
 	bool		 no_ram_check;	/* --no-ram-check, or --verify=none */
 	enum cli_verify	 verify;	/* --verify=MODE */
+	bool		 trust;		/* --trust: restore another user's checkpoint */
 };
 
 /*

@@ -106,7 +106,8 @@ run_restore(struct cfg *over, const struct cli_opts *co, int sfd)
 {
 	struct restore_opts ro = { .path = co->restore, .overrides = over,
 	    .eager = co->eager, .no_ram_check = co->no_ram_check,
-	    .verify = co->verify, .progress = isatty(STDERR_FILENO) };
+	    .verify = co->verify, .progress = isatty(STDERR_FILENO),
+	    .trust = co->trust };
 	struct restore_stats st;
 	struct restore *r = NULL;
 	struct ctl *ctl = NULL;

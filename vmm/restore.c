@@ -4,16 +4,20 @@
  * hyve -r FILE.ckp: a VM from a checkpoint (docs/CHECKPOINT.md).
  *
  * Order, so that a bad checkpoint starts nothing:
- *  1. open: recover an interrupted publish, verify the meta's checksum, the
- *     RAM file's size and, per --verify: its checksum (full), or that its
- *     chunk list adds up to the checksum (lazy: each chunk is checked when
- *     first touched, vmm/lazyram.c; with --eager, full checks while
- *     reading, in step 4);
+ *  0. trust: both files and their directory this user's, unless --trust
+ *     (the meta names the host files hyve opens: it is trusted like a
+ *     command line);
+ *  1. open: recover an interrupted publish, verify the meta's checksum and
+ *     header (what `ckp check` requires), the RAM file's size and, per
+ *     --verify: its checksum (full), or that its chunk list adds up to the
+ *     checksum (lazy: each chunk is checked when first touched,
+ *     vmm/lazyram.c; with --eager, full checks while reading, in step 4);
  *  2. the configuration: the checkpoint's, then -o/-l/-k/NAME on top;
  *  3. what the document alone can tell, before anything is created: known
  *     section versions, the memory layout, one vcpu@N per vCPU, a device
  *     section for every configured device and a device with restore code
- *     for every device section;
+ *     for every device section, every vCPU field KVM would refuse (this
+ *     host's limits asked of /dev/kvm), and BARs that overlap;
  *  4. create the VM with guest RAM mapped from the RAM file
  *     (MAP_PRIVATE: pages load on first touch), read from it (--eager), or
  *     left to load on demand (--verify=lazy), create the devices, restore
@@ -30,11 +34,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ckpt.h"
 #include "ctl_proto.h"
 #include "lazyram.h"
+#include "pci.h"
 #include "state.h"
 
 struct restore {
@@ -294,6 +300,144 @@ check_devices(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * The header `ckp check` requires (tools/ckp): a section with format,
+ * format_version, producer and created, each of its type.  libckp's
+ * decoder refuses a format not "ckp" or too new, but takes a document
+ * without a header (the seed review's files); a restore takes what the
+ * checker calls good, and nothing it calls BAD.
+ */
+static int
+check_header(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		ckp_type_t type;
+	} f[] = {
+		{ "format", CKP_TYPE_STRING },
+		{ "format_version", CKP_TYPE_UINT32 },
+		{ "producer", CKP_TYPE_STRING },
+		{ "created", CKP_TYPE_STRING },
+	};
+	ckp_ent_t *h = ckp_sec_lookup(root, "header"), *e;
+	size_t i;
+
+	if (h == NULL || ckp_ent_type(h) != CKP_TYPE_SECTION)
+		return fail(r, err, errlen, -EINVAL, "header: %s (ckp check "
+		    "refuses it too: a checkpoint's meta has one)", h == NULL ?
+		    "no header section" : "a field where a section belongs");
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		e = ckp_sec_lookup(ckp_ent_section(h), f[i].name);
+		if (e == NULL)
+			return fail(r, err, errlen, -EINVAL, "header.%s is "
+			    "missing", f[i].name);
+		if (ckp_ent_type(e) != f[i].type)
+			return fail(r, err, errlen, -EINVAL, "header.%s has type "
+			    "%s, expected %s", f[i].name,
+			    ckp_type_name(ckp_ent_type(e)),
+			    ckp_type_name(f[i].type));
+	}
+	return 0;
+}
+
+/*
+ * Every vCPU field KVM would refuse once the VM exists (vcpu_state_check),
+ * checked now, with what this host's KVM takes asked of /dev/kvm.
+ */
+static int
+check_vcpu_fields(struct restore *r, char *err, size_t errlen)
+{
+	struct vcpu_host host;
+	unsigned i;
+	int rc = 0;
+
+	/* Without /dev/kvm, creating the VM says so; check what needs none. */
+	(void)vcpu_host_probe(&host);
+	/* This is a first reading: the restore proper reports unknown fields. */
+	ckp_doc_set_warn(r->doc, NULL, NULL);
+	for (i = 0; i < r->ncpus && rc == 0; i++)
+		rc = vcpu_state_precheck(r->doc, i, r->ncpus, &host);
+	ckp_doc_set_warn(r->doc, warn, r);
+	vcpu_host_fini(&host);
+	if (rc != 0)
+		return fail(r, err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
+		    "%s", ckp_doc_errmsg(r->doc));
+	return 0;
+}
+
+/* A uint64 field of @sec, or @def when absent or of another type. */
+static uint64_t
+u64_or(const ckp_sec_t *sec, const char *name, uint64_t def)
+{
+	ckp_ent_t *e = sec != NULL ? ckp_sec_lookup(sec, name) : NULL;
+	uint64_t v = def;
+
+	if (e != NULL && ckp_ent_type(e) == CKP_TYPE_UINT64)
+		(void)ckp_sec_get_uint64(sec, name, &v);
+	return v;
+}
+
+/*
+ * A BAR that decodes must overlap nothing (docs/DEVICES.md): another such
+ * BAR, guest RAM, the IOAPIC, a local APIC, the PCI configuration ports.
+ * A guest that programs one there gets a BAR the bus does not decode (or
+ * whose accesses go elsewhere), and which of two overlapping BARs the bus
+ * decodes depends on the order the guest programmed them, which a
+ * checkpoint does not hold: refused rather than guessed.
+ */
+static int
+check_bars(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
+{
+	struct pci_range fixed[4 + 256];
+	uint64_t gpa[2], len[2], off[2], base;
+	struct dev_plan *plan = NULL;
+	const char **ids = NULL;
+	ckp_sec_t *devs = ckp_sec_find(root, "devices"), *v;
+	char msg[1024], what[256][48];
+	size_t i, n, nids = 0, nfixed = 0;
+	unsigned k, nreg;
+	int rc;
+
+	if ((rc = vm_devs_plan(r->cfg, &plan, &n, msg, sizeof(msg))) != 0)
+		return fail(r, err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
+		    "%s", msg);
+	if ((ids = calloc(n + 1, sizeof(*ids))) == NULL) {
+		free(plan);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (plan[i].emu->pci != NULL)
+			ids[nids++] = plan[i].id;
+	nreg = expected_regions(r->mem_size, gpa, len, off);
+	for (k = 0; k < nreg; k++)
+		fixed[nfixed++] = (struct pci_range){ PCI_BAR_MEM32, gpa[k],
+		    len[k], "guest RAM" };
+	fixed[nfixed++] = (struct pci_range){ PCI_BAR_MEM32, VM_IOAPIC_BASE,
+	    0x1000, "the IOAPIC" };
+	fixed[nfixed++] = (struct pci_range){ PCI_BAR_IO, PCI_CFG_PORT,
+	    PCI_CFG_PORT_LEN, "the PCI configuration ports" };
+	/* Each vCPU's LAPIC page: where the MSR, applied last, puts it. */
+	for (k = 0; k < r->ncpus && k < 256 && devs != NULL; k++) {
+		snprintf(msg, sizeof(msg), "vcpu@%u", k);
+		if ((v = ckp_sec_find(devs, msg)) == NULL)
+			continue;
+		base = u64_or(ckp_sec_find(v, "msrs"), "apic_base",
+		    u64_or(v, "apic_base", VM_LAPIC_BASE));
+		snprintf(what[k], sizeof(what[k]), "the local APIC of vcpu@%u",
+		    k);
+		fixed[nfixed++] = (struct pci_range){ PCI_BAR_MEM32,
+		    base & ~0xfffULL, 0x1000, what[k] };
+	}
+	rc = devs == NULL ? 0 : pci_bars_check(devs, ids, nids, fixed, nfixed,
+	    msg, sizeof(msg));
+	free(ids);
+	free(plan);
+	if (rc != 0)
+		return fail(r, err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
+		    "%s", msg);
+	return 0;
+}
+
 /* Sections of the root hyve reads; anything else is reported and ignored. */
 static void
 report_unknown_root(struct restore *r, ckp_sec_t *root)
@@ -387,6 +531,80 @@ plan_verify(struct restore *r, uint64_t data, char *err, size_t errlen)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Step 0: trust                                                             */
+/* ------------------------------------------------------------------------ */
+
+#define TRUST_HINT "; a checkpoint is trusted as its command line would " \
+	"be (its configuration names the files hyve opens): if you trust " \
+	"it, restore it with --trust"
+
+/*
+ * A directory that holds a checkpoint file: this user's or root's, and
+ * writable by nobody else unless sticky (as /tmp), or another user could
+ * replace the files between this check and the restore's reads of them.
+ */
+static int
+check_dir(struct restore *r, const char *file, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+	uid_t me = geteuid();
+
+	snprintf(dir, sizeof(dir), "%s", file);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir ? 1 : 0] = '\0';
+	/* One that cannot be examined is reported by the open that follows. */
+	if (stat(dir, &st) != 0)
+		return 0;
+	if (st.st_uid != me && st.st_uid != 0)
+		return fail(r, err, errlen, -EINVAL, "directory %s (holding %s) "
+		    "is owned by uid %lu, not by this user (uid %lu) or root "
+		    "(mode %04o)" TRUST_HINT, dir, file,
+		    (unsigned long)st.st_uid, (unsigned long)me,
+		    (unsigned)(st.st_mode & 07777));
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (st.st_mode & S_ISVTX) == 0)
+		return fail(r, err, errlen, -EINVAL, "directory %s (holding %s) "
+		    "is writable by group or others without the sticky bit "
+		    "(mode %04o, owner uid %lu): they could replace the "
+		    "checkpoint" TRUST_HINT, dir, file,
+		    (unsigned)(st.st_mode & 07777), (unsigned long)st.st_uid);
+	return 0;
+}
+
+/*
+ * The trust model (docs/CHECKPOINT.md 4.2): the meta is as trusted as a
+ * command line, and the RAM file becomes the guest's memory.  Both files
+ * must be this user's and writable by nobody else (libckp's rule, checked
+ * again on the files ckp_checkpoint_open() reads), in directories nobody
+ * else can change, unless --trust.
+ */
+static int
+check_trust(struct restore *r, char *err, size_t errlen)
+{
+	char why[2 * PATH_MAX], real[PATH_MAX], meta[PATH_MAX + 8];
+	const char *files[] = { meta, r->ram_path };
+	size_t i;
+	int rc;
+
+	snprintf(meta, sizeof(meta), "%s.meta", r->ram_path);
+
+	if ((rc = ckp_checkpoint_trust(r->path, why, sizeof(why))) == -EPERM)
+		return fail(r, err, errlen, -EINVAL, "%s" TRUST_HINT, why);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		/* Both the name's directory and, past links, the file's. */
+		if ((rc = check_dir(r, files[i], err, errlen)) != 0)
+			return rc;
+		if (realpath(files[i], real) != NULL &&
+		    (rc = check_dir(r, real, err, errlen)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Steps 1-3                                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -434,19 +652,26 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
 		    "(FILE.ckp or FILE.ckp.meta)");
 		goto out;
 	}
+	/* 0. Whose checkpoint it is, before recovery touches its files. */
+	if (!o->trust && (rc = check_trust(r, err, errlen)) != 0)
+		goto out;
 	/* 1. The meta (and its checksum), the RAM file's size... */
-	r->doc = ckp_checkpoint_open(o->path, CKP_OPEN_NORAMCHECK);
+	r->doc = ckp_checkpoint_open(o->path, CKP_OPEN_NORAMCHECK |
+	    (o->trust ? 0 : CKP_OPEN_OWNED));
 	if (r->doc == NULL) {
 		rc = fail(r, err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	if (ckp_doc_error(r->doc) != 0) {
-		rc = fail(r, err, errlen, -EINVAL, "%s",
-		    ckp_doc_errmsg(r->doc));
+		rc = fail(r, err, errlen, -EINVAL, "%s%s",
+		    ckp_doc_errmsg(r->doc), ckp_doc_error(r->doc) == -EPERM &&
+		    !o->trust ? TRUST_HINT : "");
 		goto out;
 	}
 	ckp_doc_set_warn(r->doc, warn, r);
 	root = ckp_doc_root(r->doc);
+	if ((rc = check_header(r, root, err, errlen)) != 0)
+		goto out;
 	if (ckp_sec_find(root, "ram") != NULL)
 		(void)ckp_sec_get_uint64(ckp_sec_find(root, "ram"), "data_bytes",
 		    &data);
@@ -514,6 +739,9 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
 		rc = -EINVAL;
 		goto out;
 	}
+	if ((rc = check_vcpu_fields(r, err, errlen)) != 0 ||
+	    (rc = check_bars(r, root, err, errlen)) != 0)
+		goto out;
 	report_unknown_root(r, root);
 	*rp = r;
 	return 0;

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# A checkpoint whose state KVM would refuse, whose BARs overlap, or whose
+# meta has no header is refused before anything is created: exit status 2,
+# one line naming the file and the field, no console file, and no runtime
+# directory (so no control socket ever appeared).  The cases: vCPU fields
+# (apic_base all ones or an invalid x2APIC mode, dr6/dr7 all ones, events
+# junk, a random XSAVE area, XSTATE_BV or MXCSR this host refuses, an MP
+# state and a cr4 bit KVM does not take), BARs over each other, guest RAM,
+# the IOAPIC and a LAPIC, and a meta without its header or a header field
+# (which `ckp check` calls BAD too).  A checkpoint with a BAR moved where
+# nothing else is, and one over RAM with decoding off, restores and
+# finishes: the refusals are the edits' doing.
+. "$(dirname "$0")/ckp_lib.inc"
+
+truncate -s 8M "$TMP/d0.img" "$TMP/d1.img"
+start base -c 2 -m 64M -s 0,hostbridge -s 1,lpc -s 3,virtio-blk,"$TMP/d0.img" \
+	-s 4,virtio-blk,"$TMP/d1.img" -l com1,"$TMP/base.console" \
+	--kernel "$GUEST" --append "churn 300" base
+pid=$PID
+wait_for "$TMP/base.console" '^CHURN round 1/' 30
+"$HYVECTL" --vm=base --suspend "$TMP/base.ckp" >/dev/null || fail "suspend failed"
+wait_exit "$pid" 20
+[ "$RC" = 0 ] || fail "the suspended hyve exited $RC"
+M=$TMP/base.ckp.meta
+get() { "$CKP" get "$M" "$1" || fail "ckp get $1"; }
+
+copy() {	# copy NAME: the checkpoint under another name
+	cp --sparse=always "$TMP/base.ckp" "$TMP/$1.ckp" && cp "$M" "$TMP/$1.ckp.meta" ||
+		fail "cannot copy the checkpoint"
+}
+edit() {	# edit NAME PATH VALUE: ckp set (which seals the checksum again)
+	"$CKP" set "$TMP/$1.ckp.meta" "$2" "$3" || fail "$1: ckp set $2 $3"
+}
+# xsave_edit NAME PYTHON: the XSAVE area of vcpu@0 as bytearray x, edited
+xsave_edit() {
+	local b64
+	b64=$(python3 - "$TMP/$1.ckp.meta" "$2" <<'EOF'
+import base64, json, sys
+doc = json.load(open(sys.argv[1]))
+x = bytearray(base64.b64decode(doc["devices"]["vcpu@0"]["xsave$b64"]))
+exec(sys.argv[2])
+print(base64.b64encode(bytes(x)).decode())
+EOF
+) || fail "$1: cannot edit the XSAVE area"
+	edit "$1" devices.vcpu@0.xsave "$b64"
+}
+# refused NAME PATTERN: restored in the foreground, with a runtime
+# directory of its own that must never appear
+refused() {
+	local n=$1 pat=$2 rd=$TMP/rd-$1
+	HYVE_RUNDIR=$rd timeout 60 "$HYVE" -r "$TMP/$n.ckp" -l com1,"$TMP/$n.out.console" \
+		"$n" </dev/null >"$TMP/$n.log" 2>&1
+	RC=$?
+	no_crash "$TMP/$n.log"
+	[ "$RC" = 2 ] || fail "$n: exit status $RC, expected 2"
+	[ "$(wc -l <"$TMP/$n.log")" = 1 ] || fail "$n: more than one line of messages"
+	grep -Eq -- "^hyve: cannot restore $TMP/$n.ckp: $pat" "$TMP/$n.log" ||
+		fail "$n: message does not match '$pat'"
+	[ ! -e "$TMP/$n.out.console" ] || fail "$n: a device was created (console file)"
+	[ ! -e "$rd" ] || fail "$n: the runtime directory was created (control socket)"
+	echo "$n: $(cat "$TMP/$n.log")"
+}
+
+# vCPU state KVM_SET_* would refuse once the VM exists.
+copy apic
+edit apic devices.vcpu@0.apic_base ffffffffffffffff
+refused apic 'devices\.vcpu@0\.apic_base 0xffffffffffffffff: reserved bits 0xf+[0-9a-f]*2ff set'
+copy x2apic
+edit x2apic devices.vcpu@1.apic_base fee00400
+refused x2apic 'devices\.vcpu@1\.apic_base 0xfee00400: x2APIC'
+copy dr6
+edit dr6 devices.vcpu@1.debugregs.dr6 ffffffffffffffff
+refused dr6 'devices\.vcpu@1\.debugregs\.dr6 0xffffffffffffffff: bits 63-32 are reserved'
+copy dr7
+edit dr7 devices.vcpu@0.debugregs.dr7 ffffffffffffffff
+refused dr7 'devices\.vcpu@0\.debugregs\.dr7 0xffffffffffffffff: bits 63-32 are reserved'
+copy evflags
+edit evflags devices.vcpu@0.events.flags 4294967295
+refused evflags 'devices\.vcpu@0\.events\.flags 0xffffffff: bits 0xfffffff0 are not for KVM_SET_VCPU_EVENTS'
+copy evexc
+edit evexc devices.vcpu@0.events.exception_injected 1
+edit evexc devices.vcpu@0.events.exception_nr 200
+refused evexc 'devices\.vcpu@0\.events\.exception_nr 200: not an exception vector'
+copy mp
+edit mp devices.vcpu@1.mp_state 5
+refused mp 'devices\.vcpu@1\.mp_state 5: not an x86 KVM MP state'
+copy cr4
+edit cr4 devices.vcpu@0.cr4 "$(printf %x $((0x$(get devices.vcpu@0.cr4) | 1 << 14)))"
+refused cr4 'devices\.vcpu@0\.cr4 0x[0-9a-f]+: bits 0x4000 are reserved'
+copy xsrand
+xsave_edit xsrand 'import os; x[:] = os.urandom(len(x))'
+refused xsrand 'devices\.vcpu@0\.xsave: '
+copy xsbv
+xsave_edit xsbv 'x[519] |= 0x80'	# XSTATE_BV bit 63: no CPU has that component
+refused xsbv 'devices\.vcpu@0\.xsave: XSTATE_BV 0x[0-9a-f]+ has state components 0x8000000000000000 this host'
+copy mxcsr
+xsave_edit mxcsr 'x[512] |= 1; x[24:28] = b"\xff\xff\xff\xff"'
+refused mxcsr 'devices\.vcpu@0\.xsave: MXCSR 0xffffffff sets reserved bits'
+
+# BARs that overlap, each while decoding (the devices enable memory decoding).
+[ "$(get devices.virtio-blk@1.pci.command)" != 0 ] || fail "virtio-blk@1 does not decode memory"
+b0=$(get devices.virtio-blk@0.pci.bar@4.addr)
+copy barbar
+edit barbar devices.virtio-blk@1.pci.bar@4.addr "$b0"
+refused barbar "devices\\.virtio-blk@1\\.pci\\.bar@4: memory BAR at 0x$b0-0x[0-9a-f]+ overlaps devices\\.virtio-blk@0\\.pci\\.bar@4"
+copy barram
+edit barram devices.virtio-blk@1.pci.bar@4.addr 100000
+refused barram 'devices\.virtio-blk@1\.pci\.bar@4: memory BAR at 0x100000-0x103fff overlaps guest RAM'
+copy barioapic
+edit barioapic devices.virtio-blk@0.pci.bar@4.addr fec00000
+refused barioapic 'devices\.virtio-blk@0\.pci\.bar@4: memory BAR at 0xfec00000-0xfec03fff overlaps the IOAPIC'
+copy barlapic
+edit barlapic devices.virtio-blk@1.pci.bar@1.addr fee00000
+refused barlapic 'devices\.virtio-blk@1\.pci\.bar@1: memory BAR at 0xfee00000-0xfee00fff overlaps the local APIC of vcpu@0'
+
+# The header `ckp check` requires.
+copy nohdr
+"$CKP" rm "$TMP/nohdr.ckp.meta" header || fail "ckp rm header"
+"$CKP" check "$TMP/nohdr.ckp.meta" >/dev/null && fail "ckp check takes a meta without a header"
+refused nohdr 'header: no header section'
+copy nocreated
+"$CKP" rm "$TMP/nocreated.ckp.meta" header.created || fail "ckp rm header.created"
+"$CKP" check "$TMP/nocreated.ckp.meta" >/dev/null && fail "ckp check takes a header without created"
+refused nocreated 'header\.created is missing'
+
+# Moved where nothing else is, and over RAM with decoding off: restored.
+copy moved
+edit moved devices.virtio-blk@1.pci.bar@4.addr d0000000
+edit moved devices.virtio-blk@0.pci.command 0
+edit moved devices.virtio-blk@0.pci.bar@4.addr 100000
+start moved -r "$TMP/moved.ckp" -l com1,"$TMP/moved.console" moved
+wait_exit "$PID" 60
+no_crash "$TMP/moved.log"
+[ "$RC" = 0 ] || fail "moved: exit $RC"
+[[ $(verdict "$TMP/moved.console" CHURN) == "CHURN OK "* ]] || fail "moved: the guest did not finish OK"
+echo "moved: $(verdict "$TMP/moved.console" CHURN)"
+all_clean
+echo PASS
