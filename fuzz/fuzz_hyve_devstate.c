@@ -19,6 +19,12 @@
  * the guest operations at the end of the input.  Requests complete before
  * the next operation, so runs are repeatable.
  *
+ * The checks a restore makes before it creates anything run on the same
+ * document: the BARs (pci_bars_check: when it passes and every PCI
+ * function took its section, every BAR that should decode does, whatever
+ * order they resume in) and devices.vcpu@0 (vcpu_state_precheck: an
+ * answer, one line naming the field, never a crash).
+ *
  * The seeds in fuzz/corpus/fuzz_hyve_devstate/ were made by this program:
  *	FUZZ_DEVSTATE_MKSEED=DIR build-fuzz/fuzz_hyve_devstate
  * saves the devices of a VM whose driver set them up (queues enabled,
@@ -41,6 +47,7 @@
 #include "fuzz_in.h"
 #include "pci.h"
 #include "pm.h"
+#include "state.h"
 #include "virtio.h"
 
 #define RAM_SIZE	(256 * 1024)
@@ -378,14 +385,19 @@ ops(struct fvm *f, struct in *in)
 /* Restore                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Restore the sections of @doc present; @return how many were refused. */
+/*
+ * Restore the sections of @doc present; @return how many were refused.
+ * Bit i of *@taken (if not NULL) says that devs[i] took its section.
+ */
 static int
-restore_doc(struct fvm *f, ckp_doc_t *doc, char mac[18])
+restore_doc(struct fvm *f, ckp_doc_t *doc, char mac[18], unsigned *taken)
 {
 	ckp_io_t *io = ckp_io_new(doc, CKP_IO_RESTORE);
 	int i, rc, bad = 0;
 
 	FUZZ_ASSERT(io != NULL);
+	if (taken != NULL)
+		*taken = 0;
 	if (ckp_io_enter_opt(io, "devices", 1) < 0) {
 		ckp_io_free(io);
 		ckp_doc_clear_error(doc);
@@ -417,7 +429,10 @@ restore_doc(struct fvm *f, ckp_doc_t *doc, char mac[18])
 			FUZZ_ASSERT(strstr(m, d->id) != NULL ||
 			    strstr(m, pci) != NULL);
 			bad++;
-		} else if (i == D_NET && mac != NULL) {
+		} else if (taken != NULL) {
+			*taken |= 1U << i;
+		}
+		if (rc >= 0 && i == D_NET && mac != NULL) {
 			ckp_ent_t *e = ckp_sec_lookup(ckp_io_section(io), "mac");
 			char *t = e != NULL ? ckp_ent_text(e) : NULL;
 			snprintf(mac, 18, "%s", t != NULL ? t : "");
@@ -459,11 +474,94 @@ save_restore(struct fvm *f)
 	ckp_io_free(io);
 	FUZZ_ASSERT(ckp_doc_encode(doc, CKP_ENC_BIN, &buf, &len) == 0);
 	free(buf);
-	FUZZ_ASSERT(restore_doc(f, doc, NULL) == 0);
+	FUZZ_ASSERT(restore_doc(f, doc, NULL, NULL) == 0);
 	ckp_doc_free(doc);
 	for (i = 0; i < ND; i++)
 		if (f->d[i]->emu->resume != NULL)
 			FUZZ_ASSERT(f->d[i]->emu->resume(f->d[i]) == 0);
+}
+
+/* An answer of the checks before creation: 0, or one line naming @what. */
+static void
+check_message(int rc, const char *msg, const char *what)
+{
+	if (rc == 0)
+		return;
+	if (msg[0] == '\0' || strchr(msg, '\n') != NULL ||
+	    strstr(msg, what) == NULL)
+		fprintf(stderr, "fuzz: refusal \"%s\" does not name %s\n", msg,
+		    what);
+	FUZZ_ASSERT(rc < 0);
+	FUZZ_ASSERT(msg[0] != '\0' && strchr(msg, '\n') == NULL);
+	FUZZ_ASSERT(strstr(msg, what) != NULL);
+}
+
+/* pci_bars_check() on @doc, as a restore runs it for this VM. */
+static int
+bars_check(ckp_doc_t *doc)
+{
+	static const struct pci_range fixed[] = {
+		{ PCI_BAR_MEM32, 0, RAM_SIZE, "guest RAM" },
+		{ PCI_BAR_MEM32, VM_IOAPIC_BASE, 0x1000, "the IOAPIC" },
+		{ PCI_BAR_MEM32, VM_LAPIC_BASE, 0x1000, "the local APIC" },
+		{ PCI_BAR_IO, PCI_CFG_PORT, PCI_CFG_PORT_LEN,
+		    "the PCI configuration ports" },
+	};
+	const char *ids[ND];
+	ckp_sec_t *devices = ckp_sec_find(ckp_doc_root(doc), "devices");
+	char msg[1024] = "";
+	size_t n = 0;
+	int i, rc;
+
+	if (devices == NULL)
+		return (0);
+	for (i = D_HB; i <= D_NET; i++)
+		ids[n++] = devs[i].id;
+	rc = pci_bars_check(devices, ids, n, fixed,
+	    sizeof(fixed) / sizeof(fixed[0]), msg, sizeof(msg));
+	check_message(rc, msg, ".pci.bar@");
+	FUZZ_ASSERT(ckp_doc_error(doc) == 0);
+	return (rc);
+}
+
+/* vcpu_state_precheck() on devices.vcpu@0, if the document has one. */
+static void
+vcpu_check(ckp_doc_t *doc)
+{
+	int rc;
+
+	if (ckp_doc_find(doc, "devices.vcpu@0") == NULL)
+		return;
+	rc = vcpu_state_precheck(doc, 0, 1, NULL);
+	FUZZ_ASSERT((rc == 0) == (ckp_doc_error(doc) == 0));
+	check_message(rc, ckp_doc_errmsg(doc), "vcpu@0");
+	ckp_doc_clear_error(doc);
+}
+
+/* After a restore the checks passed: each BAR decodes where it should. */
+static void
+check_bars_decode(struct fvm *f)
+{
+	int i, b;
+
+	for (i = D_HB; i <= D_NET; i++) {
+		struct pci_dev *pd = pci_lookup(f->vm, devs[i].slot, 0);
+		uint16_t cmd = pci_get16(pd, PCIR_COMMAND);
+		for (b = 0; b < PCI_NBARS; b++) {
+			const struct pci_bar *bar = &pd->bar[b];
+			bool want;
+			if (bar->type == PCI_BAR_NONE)
+				continue;
+			want = pci_bar_decodes(bar->type, bar->size, bar->addr,
+			    cmd);
+			if (bar->mapped != want)
+				fprintf(stderr, "fuzz: %s BAR %d at 0x%llx is %s"
+				    "decoded\n", devs[i].id, b,
+				    (unsigned long long)bar->addr, bar->mapped ?
+				    "" : "not ");
+			FUZZ_ASSERT(bar->mapped == want);
+		}
+	}
 }
 
 int
@@ -475,7 +573,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ckp_doc_t *doc;
 	char mac[18];
 	uint8_t cfg0[ND][PCI_CFG_SIZE];
-	int i;
+	unsigned taken, pci_all = 0;
+	int i, bars_rc;
 
 	if (dlen > in.n)
 		dlen = in.n;
@@ -487,16 +586,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ckp_doc_free(doc);
 		return (0);
 	}
+	bars_rc = bars_check(doc);
+	vcpu_check(doc);
 	FUZZ_ASSERT(vm_make(&f) == 0);
 	cfg_snap(&f, cfg0);
 	mac[0] = '\0';
-	(void)restore_doc(&f, doc, mac);
+	(void)restore_doc(&f, doc, mac, &taken);
 	ckp_doc_free(doc);
 
 	/* Restored or not, every device must now be safe to run. */
 	for (i = 0; i < ND; i++)
 		if (f.d[i]->emu->resume != NULL)
 			FUZZ_ASSERT(f.d[i]->emu->resume(f.d[i]) == 0);
+	for (i = D_HB; i <= D_NET; i++)
+		pci_all |= 1U << i;
+	if (bars_rc == 0 && (taken & pci_all) == pci_all)
+		check_bars_decode(&f);
 	check_intx(&f);
 	check_readonly(&f, cfg0);
 	if (mac[0] != '\0') {
@@ -623,6 +728,40 @@ seed_drive(struct fvm *f)
 	}
 }
 
+/* devices.vcpu@0: a vCPU in 64-bit mode, as a checkpoint holds one. */
+static void
+seed_vcpu(struct vm *vm, ckp_io_t *io)
+{
+	static uint8_t xs[4096];
+	struct vcpu_state s;
+	uint32_t mxcsr = 0x1f80;
+
+	memset(&s, 0, sizeof(s));
+	memcpy(xs + 24, &mxcsr, sizeof(mxcsr));
+	xs[512] = 0x3;				/* XSTATE_BV: x87, SSE */
+	s.xsave = xs;
+	s.xsave_size = sizeof(xs);
+	s.regs.rip = 0x100138;
+	s.regs.rflags = 0x246;
+	s.sregs.cr0 = 0x80050033;
+	s.sregs.cr3 = 0x10b000;
+	s.sregs.cr4 = 0x6a0;
+	s.sregs.efer = 0x500;
+	s.sregs.cs.l = 1;
+	s.sregs.cs.present = 1;
+	s.sregs.apic_base = 0xfee00900;
+	s.xcrs.nr_xcrs = 1;
+	s.xcrs.xcrs[0].value = 0x3;
+	s.events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING |
+	    KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
+	s.mp.mp_state = KVM_MP_STATE_HALTED;
+	s.dregs.dr6 = 0xffff0ff0;
+	s.dregs.dr7 = 0x400;
+	FUZZ_ASSERT(ckp_io_enter(io, "vcpu@0", 1) >= 0);
+	FUZZ_ASSERT(vcpu_state_io(vm, io, &s) == 0);
+	ckp_io_leave(io);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -647,6 +786,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	doc = ckp_doc_new("hyve fuzz");
 	io = ckp_io_new(doc, CKP_IO_SAVE);
 	FUZZ_ASSERT(ckp_io_enter(io, "devices", 1) >= 0);
+	seed_vcpu(f.vm, io);
 	for (i = 0; i < ND; i++) {
 		FUZZ_ASSERT(ckp_io_enter(io, f.d[i]->id, f.d[i]->emu->version) >= 0);
 		FUZZ_ASSERT(f.d[i]->emu->save(f.d[i], io) == 0);
@@ -670,6 +810,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		ckp_io_free(o);
 		snprintf(name, sizeof(name), "%s.json", f.d[i]->id);
 		seed_write(dir, name, one, CKP_ENC_JSON);
+		ckp_doc_free(one);
+	}
+	{
+		ckp_doc_t *one = ckp_doc_new("hyve fuzz");
+		ckp_io_t *o = ckp_io_new(one, CKP_IO_SAVE);
+		ckp_io_enter(o, "devices", 1);
+		seed_vcpu(f.vm, o);
+		ckp_io_leave(o);
+		ckp_io_free(o);
+		seed_write(dir, "vcpu@0.json", one, CKP_ENC_JSON);
 		ckp_doc_free(one);
 	}
 	ckp_doc_free(doc);
