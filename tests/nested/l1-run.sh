@@ -39,6 +39,7 @@ export BUILD
 while read -r t; do
 	[ -n "$t" ] || continue
 	log=$IO/logs/${t//\//_}.log
+	export HYVE_TEST_KEEP=$IO/logs/${t//\//_}.files
 	echo "NESTED-BEGIN $t"
 	t0=$SECONDS
 	case $t in
