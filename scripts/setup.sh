@@ -10,7 +10,9 @@ PKGS=(
 	iproute2 iputils-ping	# network namespaces, tap devices, ICMP from the peer
 	jq xxd python3		# tests inspect JSON and bytes, drive QMP
 	acpica-tools		# iasl and acpiexec check hyve's AML
-	qemu-system-x86		# the peer VMM in bench/ and guest checks
+	qemu-system-x86		# the peer VMM in bench/ and guest checks; L1 of tests/nested
+	linux-image-amd64	# the stock kernel of the Linux guest tests and of L1
+	busybox-static cpio	# the Linux guest's and L1's initramfs
 	hyperfine procps
 )
 names=()

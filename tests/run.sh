@@ -42,7 +42,7 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_one "unit/$(basename "$t")" "$t"
 done
-for t in tests/golden/*.sh tests/e2e/*.sh; do
+for t in tests/golden/*.sh tests/e2e/*.sh tests/linux/*.sh; do
 	[ -f "$t" ] || continue
 	run_one "${t#tests/}" bash "$t"
 done
