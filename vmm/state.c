@@ -1572,10 +1572,11 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
  * and keeps its own, so a guest checkpointed in its first second found its
  * TSC back near zero after a restore (seen on kvm_amd; kvm_pvm lets the
  * guest read the host's TSC and hides it).  The vCPU's TSC offset attribute
- * (Linux 5.16) sets it exactly.  Every vCPU gets the same offset, computed
- * from vCPU 0's saved TSC, so KVM counts them as synchronized; the others
- * were saved within microseconds of it.  Without the attribute the MSR
- * write stays (docs/KVM-HOSTS.md).
+ * (Linux 5.16) sets it exactly.  Every vCPU gets the same offset, so that
+ * KVM counts them as synchronized, computed from the highest TSC saved:
+ * the vCPUs were read one after the other within microseconds, and none
+ * may see its TSC go back.  Without the attribute the MSR write stays
+ * (docs/KVM-HOSTS.md).
  */
 static int
 tsc_restore(struct vm *vm, const struct vm_restore *r)
@@ -1586,16 +1587,17 @@ tsc_restore(struct vm *vm, const struct vm_restore *r)
 	} m = { .h.nmsrs = 1, .e.index = 0x10 };
 	struct kvm_device_attr a = { .group = KVM_VCPU_TSC_CTRL,
 	    .attr = KVM_VCPU_TSC_OFFSET };
-	const struct vcpu_state *s = &r->vcpus[0];
 	uint64_t saved = 0, off;
 	bool have = false;
-	unsigned i;
+	unsigned i, k;
 
-	for (i = 0; i < s->nmsrs; i++)
-		if (s->msrs[i].index == 0x10) {
-			saved = s->msrs[i].data;
-			have = true;
-		}
+	for (k = 0; k < r->ncpus; k++)
+		for (i = 0; i < r->vcpus[k].nmsrs; i++)
+			if (r->vcpus[k].msrs[i].index == 0x10 &&
+			    (!have || r->vcpus[k].msrs[i].data > saved)) {
+				saved = r->vcpus[k].msrs[i].data;
+				have = true;
+			}
 	if (!have || ioctl(vm->vcpus[0].fd, KVM_HAS_DEVICE_ATTR, &a) != 0)
 		return 0;
 	a.addr = (uint64_t)(uintptr_t)&off;

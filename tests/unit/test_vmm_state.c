@@ -223,7 +223,10 @@ readback(struct vm *b, ckp_doc_t *saved, unsigned ncpus, double secs)
 				failures++;
 			}
 		}
-		/* It runs on from the value saved, no faster than real time. */
+		/*
+		 * It runs on from the value saved (the highest of the vCPUs',
+		 * read one after the other), no faster than real time.
+		 */
 		snprintf(p, sizeof(p), "devices.vcpu@%u.msrs.tsc", i);
 		if (u64_at(now, p) < u64_at(saved, p) ||
 		    u64_at(now, p) - u64_at(saved, p) > max_ticks) {
