@@ -10,6 +10,7 @@
  *   -k FILE       every key=value line of FILE
  *   -o KEY=VALUE  KEY=VALUE
  *   --kernel F    boot.kernel=F
+ *   --initrd F    boot.initrd=F
  *   --append S    boot.append=S
  *   NAME          name=NAME
  */
@@ -40,12 +41,13 @@ cli_usage(FILE *f)
 	fprintf(f,
 "usage: hyve [-c NCPU] [-m SIZE[K|M|G|T]] [-s SLOT[:FUNC],MODEL[,ARGS]]...\n"
 "            [-l comN,stdio|comN,PATH] [-k CONFIG_FILE] [-o KEY=VALUE]...\n"
-"            --kernel GUEST.elf [--append \"GUEST ARGS\"] NAME\n"
+"            --kernel KERNEL [--initrd INITRD] [--append \"GUEST ARGS\"] NAME\n"
 "       hyve -r FILE.ckp [--verify=full|lazy|none] [--eager] [--trust]\n"
 "            [-l comN,PATH] [-k CONFIG_FILE] [-o KEY=VALUE]... [NAME]\n"
 "       hyve -h | --help\n"
 "\n"
-"Boots a PVH kernel (an ELF with a XEN_ELFNOTE_PHYS32_ENTRY note) on KVM.\n"
+"Boots a Linux kernel (a bzImage such as /boot/vmlinuz-*, entered at its 64-bit\n"
+"entry) or a PVH ELF (an ELF with a XEN_ELFNOTE_PHYS32_ENTRY note) on KVM.\n"
 "\n"
 "  -c NCPU        number of vCPUs (cpus; default 1)\n"
 "  -m SIZE        guest RAM (memory.size; default 256M; a bare number is MiB)\n"
@@ -56,7 +58,9 @@ cli_usage(FILE *f)
 "  -l comN,PATH   serial port N output to a file\n"
 "  -k FILE        read configuration keys from FILE (key=value lines)\n"
 "  -o KEY=VALUE   set one configuration key\n"
-"  --kernel FILE  the PVH kernel to boot (boot.kernel)\n"
+"  --kernel FILE  the kernel to boot: a bzImage or a PVH ELF, told apart by\n"
+"                 content (boot.kernel)\n"
+"  --initrd FILE  an initial ramdisk for it (boot.initrd)\n"
 "  --append ARGS  the guest's command line (boot.append)\n"
 "  -r FILE.ckp    restore a checkpoint: its configuration, with -o, -l, -k\n"
 "                 and NAME on top (a disk or tap moved elsewhere)\n"
@@ -253,11 +257,12 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
     struct cli_opts *opts, char *err, size_t errlen)
 {
 	enum { OPT_KERNEL = 256, OPT_APPEND, OPT_EAGER, OPT_NORAMCHECK,
-	    OPT_VERIFY };
+	    OPT_VERIFY, OPT_INITRD };
 	enum { OPT_TRUST = 512 };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "append", required_argument, NULL, OPT_APPEND },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
 		{ "eager", no_argument, NULL, OPT_EAGER },
 		{ "no-ram-check", no_argument, NULL, OPT_NORAMCHECK },
 		{ "verify", required_argument, NULL, OPT_VERIFY },
@@ -312,6 +317,11 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 		case OPT_KERNEL:
 			hw = "--kernel";
 			rc = cfg_set(cfg, "boot.kernel", optarg, "--kernel",
+			    err, errlen);
+			break;
+		case OPT_INITRD:
+			hw = "--initrd";
+			rc = cfg_set(cfg, "boot.initrd", optarg, "--initrd",
 			    err, errlen);
 			break;
 		case OPT_APPEND:

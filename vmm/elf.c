@@ -9,14 +9,11 @@
  */
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "vm_priv.h"
 
@@ -92,14 +89,18 @@ find_pvh_note(const uint8_t *buf, size_t size, const struct seg *note,
 	return 0;
 }
 
-int
-pvh_load_elf_buf(struct vm *vm, const void *file, size_t size,
-    const char *name, uint64_t *entryp, char *err, size_t errlen)
+/*
+ * Check the whole file; only then, and only with @write, copy its segments
+ * into guest RAM.  *endp gets the end of the highest segment below 4 GiB.
+ */
+static int
+elf_load(struct vm *vm, const void *file, size_t size, const char *name,
+    bool write, uint64_t *entryp, uint64_t *endp, char *err, size_t errlen)
 {
 	const uint8_t *buf = file;
 	struct seg load[ELF_MAX_PHDRS], notes[ELF_MAX_PHDRS];
 	unsigned nload = 0, nnote = 0, i, j;
-	uint64_t phoff, entry = 0;
+	uint64_t phoff, entry = 0, end = 0;
 	unsigned phnum, phentsize;
 	bool is64, found = false;
 	int rc;
@@ -239,58 +240,52 @@ pvh_load_elf_buf(struct vm *vm, const void *file, size_t size,
 		return fail(err, errlen, name, "PVH entry %#" PRIx64 " is not "
 		    "inside a loaded segment below 4 GiB", entry);
 
+	for (i = 0; i < nload; i++)
+		if (load[i].paddr < 0x100000000ULL &&
+		    load[i].paddr + load[i].memsz > end)
+			end = load[i].paddr + load[i].memsz;
+	*entryp = entry;
+	*endp = end;
+	if (!write)
+		return 0;
 	/* Checked: now write guest memory. */
 	for (i = 0; i < nload; i++) {
 		uint8_t *dst = vm_gpa_ptr(vm, load[i].paddr, load[i].memsz);
 		memcpy(dst, buf + load[i].off, load[i].filesz);
 		memset(dst + load[i].filesz, 0, load[i].memsz - load[i].filesz);
 	}
-	*entryp = entry;
 	return 0;
+}
+
+int
+pvh_check_elf_buf(struct vm *vm, const void *buf, size_t size,
+    const char *name, uint64_t *entry, uint64_t *end, char *err,
+    size_t errlen)
+{
+	return elf_load(vm, buf, size, name, false, entry, end, err, errlen);
+}
+
+int
+pvh_load_elf_buf(struct vm *vm, const void *buf, size_t size,
+    const char *name, uint64_t *entry, char *err, size_t errlen)
+{
+	uint64_t end;
+
+	return elf_load(vm, buf, size, name, true, entry, &end, err, errlen);
 }
 
 int
 pvh_load_elf(struct vm *vm, const char *path, uint64_t *entry, char *err,
     size_t errlen)
 {
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t got = 0;
-	int fd, rc;
+	uint8_t *buf;
+	size_t len;
+	int rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "kernel %s: %s", path, strerror(errno));
-		return -EINVAL;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = fail(err, errlen, path, "not a regular file");
-		goto out;
-	}
-	if ((uint64_t)st.st_size > ELF_MAX_FILE) {
-		rc = fail(err, errlen, path, "too large (%jd bytes)",
-		    (intmax_t)st.st_size);
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		rc = fail(err, errlen, path, "out of memory");
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = fail(err, errlen, path, "read: %s",
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	rc = pvh_load_elf_buf(vm, buf, got, path, entry, err, errlen);
-out:
+	if ((rc = boot_read_file("kernel", path, ELF_MAX_FILE, &buf, &len, err,
+	    errlen)) != 0)
+		return rc;
+	rc = pvh_load_elf_buf(vm, buf, len, path, entry, err, errlen);
 	free(buf);
-	close(fd);
 	return rc;
 }

@@ -3,9 +3,9 @@
  *
  * The PVH boot protocol (Xen's arch-x86/hvm/start_info.h, as Linux,
  * QEMU, Firecracker and Cloud Hypervisor use it): hvm_start_info version 1
- * with the command line, the RSDP address and an E820-style memory map,
- * EBX pointing at it, the BSP in 32-bit flat protected mode at the ELF
- * note's entry.  docs/BOOT.md has the map.
+ * with the command line, the RSDP address, an E820-style memory map and,
+ * with an initrd, one module; EBX pointing at it, the BSP in 32-bit flat
+ * protected mode at the ELF note's entry.  docs/BOOT.md has the map.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,8 +15,6 @@
 #include "vm_priv.h"
 
 #define HVM_START_MAGIC		0x336ec578
-#define E820_RAM		1
-#define E820_RESERVED		2
 
 struct hvm_start_info {
 	uint32_t magic;
@@ -38,15 +36,37 @@ struct hvm_memmap_table_entry {
 	uint32_t reserved;
 } __attribute__((packed));
 
+/* The first module is the initrd (Linux takes no other). */
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+} __attribute__((packed));
+
 _Static_assert(sizeof(struct hvm_start_info) == 56, "start_info v1 size");
+_Static_assert(sizeof(struct hvm_modlist_entry) == 32, "modlist entry size");
+_Static_assert(BOOT_MEMMAP + BOOT_E820_MAX *
+    sizeof(struct hvm_memmap_table_entry) <= BOOT_MODLIST, "memmap room");
 
 int
 pvh_write_start_info(struct vm *vm, const char *cmdline, uint64_t rsdp,
     char *err, size_t errlen)
 {
-	struct hvm_memmap_table_entry map[6];
+	return pvh_write_start_info_initrd(vm, cmdline, rsdp, 0, 0, err,
+	    errlen);
+}
+
+int
+pvh_write_start_info_initrd(struct vm *vm, const char *cmdline,
+    uint64_t rsdp, uint64_t initrd, uint64_t initrd_size, char *err,
+    size_t errlen)
+{
+	struct hvm_memmap_table_entry map[BOOT_E820_MAX];
+	struct boot_e820 e820[BOOT_E820_MAX];
+	struct hvm_modlist_entry mod;
 	struct hvm_start_info si;
-	size_t len = strlen(cmdline), n = 0;
+	size_t len = strlen(cmdline), n, i;
 	uint64_t low = vm->mem[0].size;
 	void *p;
 
@@ -60,15 +80,10 @@ pvh_write_start_info(struct vm *vm, const char *cmdline, uint64_t rsdp,
 		    "data at %#llx", BOOT_AREA_BASE);
 		return -EINVAL;
 	}
-	map[n++] = (struct hvm_memmap_table_entry){ 0, 0xa0000, E820_RAM, 0 };
-	map[n++] = (struct hvm_memmap_table_entry){ BOOT_AREA_BASE,
-	    BOOT_AREA_END - BOOT_AREA_BASE, E820_RESERVED, 0 };
-	if (low > BOOT_AREA_END)
-		map[n++] = (struct hvm_memmap_table_entry){ BOOT_AREA_END,
-		    low - BOOT_AREA_END, E820_RAM, 0 };
-	if (vm->nmem > 1)
-		map[n++] = (struct hvm_memmap_table_entry){ vm->mem[1].gpa,
-		    vm->mem[1].size, E820_RAM, 0 };
+	n = boot_e820_map(vm, e820);
+	for (i = 0; i < n; i++)
+		map[i] = (struct hvm_memmap_table_entry){ e820[i].addr,
+		    e820[i].size, e820[i].type, 0 };
 
 	si = (struct hvm_start_info){
 		.magic = HVM_START_MAGIC,
@@ -78,6 +93,16 @@ pvh_write_start_info(struct vm *vm, const char *cmdline, uint64_t rsdp,
 		.memmap_paddr = BOOT_MEMMAP,
 		.memmap_entries = (uint32_t)n,
 	};
+	if (initrd_size != 0) {
+		si.nr_modules = 1;
+		si.modlist_paddr = BOOT_MODLIST;
+		/* No module command line: Linux ignores it. */
+		mod = (struct hvm_modlist_entry){ .paddr = initrd,
+		    .size = initrd_size };
+		if ((p = vm_gpa_ptr(vm, BOOT_MODLIST, sizeof(mod))) == NULL)
+			return -EINVAL;
+		memcpy(p, &mod, sizeof(mod));
+	}
 	if ((p = vm_gpa_ptr(vm, BOOT_START_INFO, sizeof(si))) == NULL)
 		return -EINVAL;
 	memcpy(p, &si, sizeof(si));
@@ -88,35 +113,5 @@ pvh_write_start_info(struct vm *vm, const char *cmdline, uint64_t rsdp,
 		return -EINVAL;
 	memset(p, 0, BOOT_CMDLINE_MAX);
 	memcpy(p, cmdline, len);
-	return 0;
-}
-
-int
-vm_boot_setup(struct vm *vm)
-{
-	const char *kernel = cfg_get(vm->cfg, "boot.kernel");
-	const char *append = cfg_get(vm->cfg, "boot.append");
-	char err[512];
-	uint64_t rsdp, entry;
-	int rc;
-
-	if (kernel == NULL || *kernel == '\0') {
-		vm_log(vm, "no kernel: give --kernel GUEST.elf (boot.kernel)");
-		return -EINVAL;
-	}
-	if ((rc = pvh_load_elf(vm, kernel, &entry, err, sizeof(err))) != 0 ||
-	    (rc = acpi_build(vm, &rsdp, err, sizeof(err))) != 0 ||
-	    (rc = pvh_write_start_info(vm, append != NULL ? append : "", rsdp,
-	    err, sizeof(err))) != 0) {
-		vm_log(vm, "%s", err);
-		return -EINVAL;
-	}
-	vm->entry = entry;
-	vm->start_info = BOOT_START_INFO;
-	if (vm->test)
-		return 0;
-	if (vcpu_setup_pvh(&vm->vcpus[0], (uint32_t)entry,
-	    (uint32_t)BOOT_START_INFO) != 0)
-		return -EIO;
 	return 0;
 }

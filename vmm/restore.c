@@ -922,6 +922,7 @@ restore_create(struct restore *r, struct vm **vmp, struct restore_stats *st,
 	/* A restored guest does not boot: its kernel is in RAM already. */
 	(void)cfg_get(vm->cfg, "boot.kernel");
 	(void)cfg_get(vm->cfg, "boot.append");
+	(void)cfg_get(vm->cfg, "boot.initrd");
 	if ((unused = cfg_first_unused(vm->cfg)) != NULL) {
 		rc = fail(r, err, errlen, -EINVAL, "unknown config key '%s' (set "
 		    "by %s); see docs/CONFIG.md", unused->key, unused->origin);

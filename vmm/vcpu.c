@@ -173,6 +173,56 @@ fail:
 	return -errno;
 }
 
+/*
+ * Linux's 64-bit boot protocol (docs/BOOT.md): long mode with paging on
+ * through hyve's identity map of 4 GiB, CS = __BOOT_CS (64-bit code), DS,
+ * ES, SS (and FS, GS) = __BOOT_DS, the cached descriptors matching the GDT
+ * at BOOT_GDT, interrupts off, RSI = boot_params.  The protocol asks for
+ * no stack; RSP points at a page of hyve's reserved boot area so that a
+ * push before the kernel sets its own lands somewhere harmless.
+ */
+int
+vcpu_setup_linux64(struct vcpu *v, uint64_t entry, uint64_t boot_params)
+{
+	struct kvm_sregs sr;
+	struct kvm_regs r;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sr) != 0)
+		goto fail;
+	flat_seg(&sr.cs, BOOT_SEL_CODE, 0xb);
+	sr.cs.db = 0;
+	sr.cs.l = 1;
+	flat_seg(&sr.ds, BOOT_SEL_DATA, 0x3);
+	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
+	sr.tr = (struct kvm_segment){ .base = 0, .limit = 0x67,
+	    .selector = BOOT_SEL_TSS, .type = 0xb, .present = 1, .s = 0,
+	    .g = 0 };
+	sr.ldt = (struct kvm_segment){ .selector = 0, .type = 0x2,
+	    .present = 1, .limit = 0xffff };
+	sr.gdt.base = BOOT_GDT;
+	sr.gdt.limit = BOOT_GDT_LIMIT;
+	sr.idt.base = 0;
+	sr.idt.limit = 0;
+	sr.cr0 = 0x80000011;	/* PG | ET | PE */
+	sr.cr3 = BOOT_PML4;
+	sr.cr4 = 0x20;		/* PAE */
+	sr.efer = 0x500;	/* LMA | LME */
+	if (ioctl(v->fd, KVM_SET_SREGS, &sr) != 0)
+		goto fail;
+	memset(&r, 0, sizeof(r));
+	r.rflags = 0x2;
+	r.rip = entry;
+	r.rsi = boot_params;
+	r.rsp = BOOT_STACK_TOP;
+	if (ioctl(v->fd, KVM_SET_REGS, &r) != 0)
+		goto fail;
+	return 0;
+fail:
+	vm_log(v->vm, "vCPU %u: setting 64-bit Linux entry registers: %s",
+	    v->id, strerror(errno));
+	return -errno;
+}
+
 static uint64_t
 vcpu_rip(struct vcpu *v, unsigned *cpl)
 {

@@ -160,6 +160,12 @@ int vcpu_setup_cpuid(struct vcpu *vcpu);
 int vcpu_setup_lapic(struct vcpu *vcpu);
 /* BSP registers for the PVH entry: 32-bit flat protected mode. */
 int vcpu_setup_pvh(struct vcpu *vcpu, uint32_t entry, uint32_t start_info);
+/*
+ * BSP registers for Linux's 64-bit boot protocol: long mode through the
+ * GDT and identity map at BOOT_GDT and BOOT_PML4, RSI = @boot_params.
+ */
+int vcpu_setup_linux64(struct vcpu *vcpu, uint64_t entry,
+    uint64_t boot_params);
 int vcpus_start(struct vm *vm);
 void vcpus_join(struct vm *vm);
 void vcpu_kick(struct vcpu *vcpu);
@@ -284,8 +290,8 @@ struct vm {
 	unsigned	 ndevs;
 
 	/* boot */
-	uint64_t	 entry;		/* PVH entry */
-	uint64_t	 start_info;	/* hvm_start_info address */
+	uint64_t	 entry;		/* the kernel's entry (PVH or bzImage) */
+	uint64_t	 start_info;	/* hvm_start_info or boot_params */
 
 	/* run state; run_lock protects what follows */
 	pthread_mutex_t	 run_lock;
@@ -349,18 +355,103 @@ int vm_parse_memsize(const char *s, uint64_t *out);
 int vm_cfg_check_unused(struct vm *vm);
 
 /* ------------------------------------------------------------------------ */
-/* PVH boot (vmm/elf.c, vmm/pvh.c, vmm/acpi.c)                               */
+/* Booting (vmm/boot.c, vmm/elf.c, vmm/bzimage.c, vmm/pvh.c, vmm/acpi.c)    */
 /* ------------------------------------------------------------------------ */
 
-/* Boot data hyve writes lives here; E820 marks it reserved. */
+/* Boot data hyve writes lives here; E820 marks it reserved (docs/BOOT.md). */
 #define BOOT_AREA_BASE		0xE0000ULL
 #define BOOT_AREA_END		0x100000ULL
 #define BOOT_ACPI_BASE		0xE0000ULL	/* RSDP first, then tables */
 #define BOOT_ACPI_END		0xF0000ULL
-#define BOOT_START_INFO		0xF0000ULL	/* hvm_start_info */
-#define BOOT_MEMMAP		0xF0100ULL	/* E820-style entries */
-#define BOOT_CMDLINE		0xF1000ULL
+#define BOOT_START_INFO		0xF0000ULL	/* PVH: hvm_start_info */
+#define BOOT_MEMMAP		0xF0100ULL	/* PVH: E820-style entries */
+#define BOOT_MODLIST		0xF0800ULL	/* PVH: hvm_modlist_entry (initrd) */
+#define BOOT_CMDLINE		0xF1000ULL	/* both protocols */
 #define BOOT_CMDLINE_MAX	4096		/* bytes including the NUL */
+#define BOOT_PARAMS		0xF2000ULL	/* bzImage: struct boot_params */
+#define BOOT_GDT		0xF3000ULL	/* bzImage: GDT of the 64-bit entry */
+#define BOOT_PML4		0xF4000ULL	/* bzImage: identity map of 4 GiB */
+#define BOOT_PDPT		0xF5000ULL
+#define BOOT_PD			0xF6000ULL	/* 4 page directories, 2 MiB pages */
+#define BOOT_STACK_TOP		0xFB000ULL	/* bzImage: RSP, stack [0xFA000, ..) */
+#define BOOT_GDT_LIMIT		0x2F		/* null, null, code, data, TSS (16) */
+#define BOOT_SEL_CODE		0x10		/* Linux's __BOOT_CS */
+#define BOOT_SEL_DATA		0x18		/* Linux's __BOOT_DS */
+#define BOOT_SEL_TSS		0x20
+
+/* The memory map both protocols give the kernel (E820 types 1 and 2). */
+#define BOOT_E820_MAX		8
+struct boot_e820 {
+	uint64_t addr, size;
+	uint32_t type;
+};
+unsigned boot_e820_map(const struct vm *vm, struct boot_e820 *map);
+
+/* A Linux bzImage as hyve loads it (vmm/bzimage.c). */
+struct bzimage {
+	uint16_t version;	/* boot protocol: 0x20f is 2.15 */
+	uint32_t hdr_end;	/* the setup header is [0x1f1, hdr_end) */
+	uint64_t setup_size;	/* (setup_sects + 1) * 512: the 64-bit code's offset */
+	uint64_t pm_size;	/* the rest of the file: copied to @load */
+	uint64_t load;		/* where hyve copies it; entry at load + 0x200 */
+	uint64_t run_start;	/* where it decompresses: [run_start, run_end) */
+	uint64_t run_end;	/* run_start + init_size */
+	uint32_t cmdline_size;	/* longest command line, without the NUL */
+	uint64_t initrd_max;	/* initrd_addr_max: the initrd's last byte */
+};
+
+/*
+ * Check a bzImage's setup header and choose its load address in @vm's RAM
+ * (nothing written).  Messages start with "kernel NAME: ".
+ */
+int bzimage_parse(struct vm *vm, const void *buf, size_t len,
+    const char *name, struct bzimage *bz, char *err, size_t errlen);
+/*
+ * Copy the 64-bit kernel to bz->load and write boot_params (header, command
+ * line and initrd pointers, E820 map, RSDP), the GDT and the page tables.
+ */
+int bzimage_write(struct vm *vm, const struct bzimage *bz, const void *buf,
+    uint64_t initrd, uint64_t initrd_size, uint64_t rsdp);
+
+/* What boot_plan() decided: checked, nothing written yet. */
+enum boot_kind { BOOT_PVH = 1, BOOT_BZIMAGE };
+struct boot_plan {
+	enum boot_kind	 kind;
+	uint64_t	 entry;		/* PVH: 32-bit entry; bzImage: load + 0x200 */
+	uint64_t	 params;	/* EBX or RSI: hvm_start_info or boot_params */
+	uint64_t	 kernel_end;	/* above all the kernel needs in low RAM */
+	uint64_t	 initrd_addr;	/* page-aligned, at the top of low RAM */
+	uint64_t	 initrd_size;	/* 0: no initrd */
+	struct bzimage	 bz;		/* BOOT_BZIMAGE */
+};
+
+/*
+ * Check a kernel (a PVH ELF or a bzImage, told apart by content), an initrd
+ * of @initrd_size bytes (0: none) and the command line against @vm's RAM
+ * and place them; nothing is written.  Messages name the file ("kernel K:
+ * ...", "initrd I: ...") or the key ("boot.append: ...").
+ */
+int boot_plan(struct vm *vm, const void *kernel, size_t klen,
+    const char *kname, uint64_t initrd_size, const char *iname,
+    const char *cmdline, struct boot_plan *plan, char *err, size_t errlen);
+/*
+ * Write what @plan describes: the kernel, the boot data of its protocol
+ * and, unless NULL, the initrd's bytes (else the caller put them at
+ * plan->initrd_addr).
+ */
+int boot_write(struct vm *vm, const struct boot_plan *plan,
+    const void *kernel, size_t klen, const void *initrd, const char *cmdline,
+    uint64_t rsdp, char *err, size_t errlen);
+/*
+ * Read the kernel @kpath and the initrd @ipath (NULL: none), check and
+ * place them, build the ACPI tables and write everything (vm_boot_setup()
+ * without the vCPU).
+ */
+int boot_load_files(struct vm *vm, const char *kpath, const char *ipath,
+    const char *cmdline, struct boot_plan *plan, char *err, size_t errlen);
+/* Read a whole regular file of at most @max bytes; @what names it ("kernel"). */
+int boot_read_file(const char *what, const char *path, uint64_t max,
+    uint8_t **bufp, size_t *lenp, char *err, size_t errlen);
 
 /*
  * Load the PVH ELF @path into guest RAM.  Every header, offset and size is
@@ -371,10 +462,21 @@ int pvh_load_elf(struct vm *vm, const char *path, uint64_t *entry,
 /* As above from a buffer (unit tests, fuzzing). */
 int pvh_load_elf_buf(struct vm *vm, const void *buf, size_t len,
     const char *name, uint64_t *entry, char *err, size_t errlen);
+/*
+ * Only the checks of pvh_load_elf_buf(): *end gets the end of the highest
+ * segment below 4 GiB (where an initrd may start).
+ */
+int pvh_check_elf_buf(struct vm *vm, const void *buf, size_t len,
+    const char *name, uint64_t *entry, uint64_t *end, char *err,
+    size_t errlen);
 
 /* Write hvm_start_info, its memory map and the command line. */
 int pvh_write_start_info(struct vm *vm, const char *cmdline, uint64_t rsdp,
     char *err, size_t errlen);
+/* The same with one module, the initrd at @initrd (@initrd_size 0: none). */
+int pvh_write_start_info_initrd(struct vm *vm, const char *cmdline,
+    uint64_t rsdp, uint64_t initrd, uint64_t initrd_size, char *err,
+    size_t errlen);
 
 /* Build the ACPI tables at BOOT_ACPI_BASE; *rsdp gets the RSDP address. */
 int acpi_build(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen);
