@@ -22,9 +22,9 @@ bad two_names "one VM name expected" a b
 bad no_kernel 'no kernel: give --kernel' v
 bad missing_elf 'kernel /nonexistent/g.elf: No such file or directory' --kernel /nonexistent/g.elf v
 printf 'not an elf at all' >"$TMP/text"
-bad text_elf "kernel $TMP/text: not an ELF file" --kernel "$TMP/text" v
+bad text_elf "kernel $TMP/text: neither a PVH ELF nor a Linux bzImage" --kernel "$TMP/text" v
 : >"$TMP/empty.elf"
-bad empty_elf "kernel $TMP/empty.elf: not an ELF file" --kernel "$TMP/empty.elf" v
+bad empty_elf "kernel $TMP/empty.elf: empty file" --kernel "$TMP/empty.elf" v
 bad dev_elf "kernel /dev/null: not a regular file" --kernel /dev/null v
 bad dir_elf "not a regular file" --kernel / v
 bad dyn_elf "not an executable" --kernel /bin/sh v
