@@ -11,7 +11,7 @@ PKGS=(
 	jq xxd python3		# tests inspect JSON and bytes, drive QMP
 	acpica-tools		# iasl and acpiexec check hyve's AML
 	qemu-system-x86		# the peer VMM in bench/ and guest checks; L1 of tests/nested
-	linux-image-amd64	# the stock kernel of the Linux guest tests and of L1
+	linux-image-amd64 xz-utils	# a stock kernel: Linux guest tests, boot_linux.sh, L1
 	busybox-static cpio	# the Linux guest's and L1's initramfs
 	hyperfine procps
 )
