@@ -17,8 +17,10 @@
 # QEMU is killed, and the test that was running is retried once in a fresh
 # L1 (then counted as failed).
 #
-#   tests/nested/run.sh [-b BUILD] [-c qemu64|epyc]... [TEST...]
-#     TEST: unit/test_x, e2e/x.sh, linux/x.sh (paths under tests/)
+#   tests/nested/run.sh [-v] [-b BUILD] [-c qemu64|epyc]... [TEST...]
+#     TEST: unit/test_x, e2e/x.sh, linux/x.sh (paths under tests/), or the
+#     absolute path of a script of one's own
+#     -v: show what the tests print as they print it
 #   Env: STALL (120 s), NESTED_MEM (6G), TEST_TIMEOUT (900 s per test),
 #        NESTED_JOBS (L1s at once: 2, or 1 on a 1-CPU machine), KEEP=1
 #        (keep build/nested/ logs even when everything passed)
@@ -29,9 +31,11 @@ HERE=$TOP/tests/nested
 BUILD=build
 CPUS=()
 TESTS=()
+VERBOSE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-b) BUILD=$2; shift 2 ;;
+	-v) VERBOSE=1; shift ;;
 	-c) CPUS+=("$2"); shift 2 ;;
 	-h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "nested: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -151,6 +155,11 @@ tier() {
 			-virtfs local,path="$io",mount_tag=io,security_model=none \
 			</dev/null >"$dir/qemu.$n.err" 2>&1 &
 		qpid=$!
+		local vpid=
+		if [ "$VERBOSE" = 1 ]; then
+			tail -n +1 -f "$con" 2>/dev/null | sed -u -n 's/\r$//; s/^  | //p' &
+			vpid=$!
+		fi
 		SEEN=0 DONE=() last=-1 quiet=0 why=
 		while kill -0 "$qpid" 2>/dev/null; do
 			sleep 2
@@ -171,6 +180,7 @@ tier() {
 			fi
 		done
 		wait "$qpid" 2>/dev/null
+		[ -n "$vpid" ] && { sleep 0.5; kill "$vpid" 2>/dev/null; }
 		report "$dir" "$io" "$con"
 		# Drop the tests that have a result, in plan order.
 		local rest=() done_all=1 d p
