@@ -141,13 +141,17 @@ vm_msr_list_init(struct vm *vm)
 	}
 	vm->nmsrs = 0;
 	/* Keep the ones this host lets us read (some are listed but absent). */
-	for (i = 0; i < list->nmsrs && vm->nmsrs < STATE_MAX_MSRS; i++) {
+	/* KVM_GET/SET_MSRS take at most 255 entries a call. */
+	for (i = 0; i < list->nmsrs && vm->nmsrs < STATE_MAX_MSRS - 1; i++) {
 		memset(&one, 0, sizeof(one));
 		one.h.nmsrs = 1;
 		one.e.index = list->indices[i];
 		if (ioctl(vm->vcpus[0].fd, KVM_GET_MSRS, &one) == 1)
 			vm->msr_index[vm->nmsrs++] = list->indices[i];
 	}
+	if (i < list->nmsrs)
+		vm_log(vm, "KVM lists %u MSRs; checkpoints keep the first %u "
+		    "this host can read", list->nmsrs, vm->nmsrs);
 out:
 	free(list);
 	return rc;
@@ -217,6 +221,14 @@ vcpu_state_get(struct vcpu *v, struct vcpu_state *s)
 	struct kvm_msrs *m;
 	int id = (int)v->id, n;
 
+	/*
+	 * The MP state first: reading it makes KVM act on a pending INIT or
+	 * SIPI, which resets the registers read next (a checkpoint taken while
+	 * the guest brings up its APs would otherwise pair old registers with
+	 * the new state).
+	 */
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &s->mp) != 0)
+		return kvm_err(vm, "KVM_GET_MP_STATE", id);
 	if (cpuid_ioctl(v, s, false) != 0)
 		return -EIO;
 	if (ioctl(v->fd, KVM_GET_REGS, &s->regs) != 0)
@@ -234,8 +246,6 @@ vcpu_state_get(struct vcpu *v, struct vcpu_state *s)
 		return kvm_err(vm, "KVM_GET_LAPIC", id);
 	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &s->events) != 0)
 		return kvm_err(vm, "KVM_GET_VCPU_EVENTS", id);
-	if (ioctl(v->fd, KVM_GET_MP_STATE, &s->mp) != 0)
-		return kvm_err(vm, "KVM_GET_MP_STATE", id);
 	if (ioctl(v->fd, KVM_GET_DEBUGREGS, &s->dregs) != 0)
 		return kvm_err(vm, "KVM_GET_DEBUGREGS", id);
 
@@ -563,6 +573,19 @@ cpuid_io(ckp_io_t *io, struct vcpu_state *s)
 	ckp_io_leave(io);
 }
 
+/* Register @reg of leaf @fn (index 0) in KVM_GET_SUPPORTED_CPUID. */
+static uint32_t
+cpuid_supported(const struct vm *vm, uint32_t fn, int reg)
+{
+	const struct kvm_cpuid2 *c = vm->supported_cpuid;
+	uint32_t i;
+
+	for (i = 0; c != NULL && i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == 0)
+			return (&c->entries[i].eax)[reg];
+	return 0;
+}
+
 static const struct kvm_cpuid_entry2 *
 cpuid_find(const struct kvm_cpuid_entry2 *e, uint32_t n, uint32_t fn,
     uint32_t idx)
@@ -597,6 +620,7 @@ cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 		{ 7, 0, 3, 0 },
 		{ 0xd, 1, 0, 0 },
 		{ 0x80000001, 0, 2, 0 }, { 0x80000001, 0, 3, 0 },
+		{ 0x80000021, 0, 0, 0 },		/* AutoIBRS... */
 	};
 	static const char *const regname[] = { "eax", "ebx", "ecx", "edx" };
 	const struct kvm_cpuid_entry2 *a, *b;
@@ -623,6 +647,16 @@ cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 		va = (&a->eax)[feat[i].reg];
 		vb = b != NULL ? (&b->eax)[feat[i].reg] : 0;
 		missing = va & ~vb & ~feat[i].ignore;
+		/*
+		 * VMX and SVM: hyve stopped offering them (it does not save a
+		 * nested guest); a checkpoint of an older hyve that had them
+		 * still restores where KVM supports them.
+		 */
+		if (feat[i].fn == 1 && feat[i].reg == 2)
+			missing &= ~(cpuid_supported(vm, 1, 2) & (1U << 5));
+		if (feat[i].fn == 0x80000001 && feat[i].reg == 2)
+			missing &= ~(cpuid_supported(vm, 0x80000001, 2) &
+			    (1U << 2));
 		if (missing != 0) {
 			rc = ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
 			    "devices.vcpu@%u.cpuid.leaf_%08x_%u.%s: the "
@@ -631,6 +665,23 @@ cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 			    regname[feat[i].reg], missing);
 			break;
 		}
+	}
+	/*
+	 * The XSAVE area is the CPU's layout: each component the guest may
+	 * have saved must be as big and at the same offset here.
+	 */
+	for (i = 2; rc == 0 && i < 64; i++) {
+		a = cpuid_find(s->cpuid, s->ncpuid, 0xd, (uint32_t)i);
+		b = cpuid_find(now.cpuid, now.ncpuid, 0xd, (uint32_t)i);
+		if (a == NULL || a->eax == 0)
+			continue;
+		if (b == NULL || b->eax != a->eax || b->ebx != a->ebx)
+			rc = ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
+			    "devices.vcpu@%u.cpuid.leaf_0000000d_%zu: XSAVE "
+			    "component %zu is %u bytes at offset %u in the "
+			    "checkpoint, %u at %u on this host", id, i, i,
+			    a->eax, a->ebx, b != NULL ? b->eax : 0,
+			    b != NULL ? b->ebx : 0);
 	}
 	vcpu_state_fini(&now);
 	return rc;
@@ -645,7 +696,7 @@ cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 #define CR0_CD		(1ULL << 30)
 #define CR0_PG		(1ULL << 31)
 #define CR4_PAE		(1ULL << 5)
-#define EFER_KNOWN	0xd01ULL	/* SCE, LME, LMA, NXE */
+#define EFER_KNOWN	0x205d01ULL	/* SCE, LME, LMA, NXE, SVME, FFXSR, AUTOIBRS */
 #define EFER_LME	(1ULL << 8)
 #define EFER_LMA	(1ULL << 10)
 #define APIC_X2APIC	(1ULL << 10)
@@ -788,6 +839,34 @@ static const struct {
 	{ 32, 7, 1, 0, 17 },	/* FRED */
 };
 
+/*
+ * EFER as kvm_valid_efer() takes it: SCE always, the others when the
+ * vCPU's CPUID has their feature (LM, NX, SVM, FFXSR, AutoIBRS); without
+ * a CPUID, every bit KVM knows.  AutoIBRS is what a Zen 4 guest of a 6.3+
+ * host sets, SVME what a guest sets when it loads its own kvm_amd.
+ */
+static uint64_t
+efer_allowed(const struct kvm_cpuid_entry2 *c, uint32_t n)
+{
+	uint32_t e1c = cpuid_reg(c, n, 0x80000001, 0, 2);
+	uint32_t e1d = cpuid_reg(c, n, 0x80000001, 0, 3);
+	uint64_t ok = 1;	/* SCE */
+
+	if (n == 0)
+		return EFER_KNOWN;
+	if (e1d >> 29 & 1)
+		ok |= EFER_LME | EFER_LMA;
+	if (e1d >> 20 & 1)
+		ok |= 1ULL << 11;	/* NXE */
+	if (e1c >> 2 & 1)
+		ok |= 1ULL << 12;	/* SVME */
+	if (e1d >> 25 & 1)
+		ok |= 1ULL << 14;	/* FFXSR */
+	if (cpuid_reg(c, n, 0x80000021, 0, 0) >> 8 & 1)
+		ok |= 1ULL << 21;	/* AUTOIBRS */
+	return ok;
+}
+
 /* Without a CPUID, every bit KVM knows. */
 static uint64_t
 cr4_allowed(const struct kvm_cpuid_entry2 *c, uint32_t n)
@@ -857,10 +936,11 @@ check_sregs(const struct vcpu_state *s, const struct kvm_cpuid_entry2 *c,
 		    (unsigned long long)sr->cr4,
 		    (unsigned long long)(sr->cr4 & ~cr4ok), n > 0 ?
 		    " for the vCPU's CPUID" : "");
-	if ((sr->efer & ~EFER_KNOWN) != 0)
-		BAD("%s.efer %#llx: bits %#llx are not SCE, LME, LMA or NXE",
-		    path, (unsigned long long)sr->efer,
-		    (unsigned long long)(sr->efer & ~EFER_KNOWN));
+	if ((sr->efer & ~efer_allowed(c, n)) != 0)
+		BAD("%s.efer %#llx: bits %#llx are reserved%s", path,
+		    (unsigned long long)sr->efer,
+		    (unsigned long long)(sr->efer & ~efer_allowed(c, n)),
+		    n > 0 ? " for the vCPU's CPUID" : "");
 	if ((sr->efer & EFER_LME) != 0 && (sr->cr0 & CR0_PG) != 0) {
 		/* Long mode: KVM's kvm_is_valid_sregs(). */
 		if ((sr->efer & EFER_LMA) == 0 || (sr->cr4 & CR4_PAE) == 0)
@@ -1069,10 +1149,12 @@ vcpu_state_check(const struct vcpu_state *s,
 		    apic_base_bad(v, cpuid, ncpuid, why, sizeof(why)) != 0)
 			BAD("%s.msrs.apic_base %#llx: %s", path,
 			    (unsigned long long)v, why);
-		if (s->msrs[i].index == MSR_EFER && (v & ~EFER_KNOWN) != 0)
-			BAD("%s.msrs.efer %#llx: bits %#llx are not SCE, LME, LMA "
-			    "or NXE", path, (unsigned long long)v,
-			    (unsigned long long)(v & ~EFER_KNOWN));
+		if (s->msrs[i].index == MSR_EFER &&
+		    (v & ~efer_allowed(cpuid, ncpuid)) != 0)
+			BAD("%s.msrs.efer %#llx: bits %#llx are reserved%s", path,
+			    (unsigned long long)v,
+			    (unsigned long long)(v & ~efer_allowed(cpuid, ncpuid)),
+			    ncpuid > 0 ? " for the vCPU's CPUID" : "");
 	}
 	return 0;
 }
@@ -1235,19 +1317,38 @@ vm_kstate_set(struct vm *vm, const struct vm_kstate *s)
 		return kvm_err(vm, "KVM_SET_PIT2", -1);
 	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) != 0)
 		return kvm_err(vm, "KVM_SET_CLOCK", -1);
-	/* The guest calibrated against this TSC rate: keep it if we can. */
+	/*
+	 * The guest calibrated against this TSC rate: keep it if KVM can
+	 * scale the TSC.  Within 250 ppm KVM would not scale anyway (two
+	 * hosts of one model differ by that much).  Without TSC scaling
+	 * KVM_SET_TSC_KHZ fails, yet has already stored the rate it refused
+	 * as the vCPU's (Linux 5.10-6.x), which timers then use and the next
+	 * checkpoint records: put back the host's rate on every vCPU tried.
+	 */
 	khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
-	if (khz > 0 && s->tsc_khz != 0 && (uint32_t)khz != s->tsc_khz) {
-		for (i = 0; i < vm->ncpus; i++) {
+	if (khz > 0 && s->tsc_khz != 0 &&
+	    (uint64_t)llabs((long long)khz - (long long)s->tsc_khz) * 4000 >
+	    (uint64_t)khz) {
+		const char *why = NULL;
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+		    KVM_CAP_TSC_CONTROL) <= 0)
+			why = "this KVM has no TSC control";
+		for (i = 0; why == NULL && i < vm->ncpus; i++) {
 			if (ioctl(vm->vcpus[i].fd, KVM_SET_TSC_KHZ,
-			    (unsigned long)s->tsc_khz) != 0) {
-				vm_log(vm, "the checkpoint's TSC runs at %u kHz, "
-				    "this host's at %d kHz and KVM cannot scale "
-				    "it (%s); guest time will drift", s->tsc_khz,
-				    khz, strerror(errno));
-				break;
+			    (unsigned long)s->tsc_khz) == 0)
+				continue;
+			why = strerror(errno);
+			for (; ; i--) {
+				(void)ioctl(vm->vcpus[i].fd, KVM_SET_TSC_KHZ,
+				    (unsigned long)khz);
+				if (i == 0)
+					break;
 			}
 		}
+		if (why != NULL)
+			vm_log(vm, "the checkpoint's TSC runs at %u kHz, this "
+			    "host's at %d kHz and KVM cannot scale it (%s); "
+			    "guest time will drift", s->tsc_khz, khz, why);
 	}
 	return 0;
 }
@@ -1611,6 +1712,21 @@ tsc_restore(struct vm *vm, const struct vm_restore *r)
 		if (ioctl(vm->vcpus[i].fd, KVM_SET_DEVICE_ATTR, &a) != 0)
 			return kvm_err(vm, "KVM_SET_DEVICE_ATTR (TSC offset)",
 			    (int)i);
+	/*
+	 * A TSC deadline is a guest TSC value, which KVM turned into a host
+	 * time when the MSR was written, under the old offset: write it again.
+	 */
+	for (k = 0; k < r->ncpus; k++)
+		for (i = 0; i < r->vcpus[k].nmsrs; i++) {
+			if (r->vcpus[k].msrs[i].index != 0x6e0 ||
+			    r->vcpus[k].msrs[i].data == 0)
+				continue;
+			m.e.index = 0x6e0;
+			m.e.data = r->vcpus[k].msrs[i].data;
+			if (ioctl(vm->vcpus[k].fd, KVM_SET_MSRS, &m) != 1)
+				return kvm_err(vm, "KVM_SET_MSRS (TSC deadline)",
+				    (int)k);
+		}
 	return 0;
 }
 

@@ -434,8 +434,10 @@ static struct kvm_cpuid_entry2 good_cpuid[] = {
 	{ .function = 1, .ecx = (1U << 21) | (1U << 26) },	/* x2APIC, XSAVE */
 	{ .function = 7 },
 	{ .function = 0xd, .eax = 0x7 },			/* x87, SSE, AVX */
-	{ .function = 0x80000000, .eax = 0x80000008 },
+	{ .function = 0x80000000, .eax = 0x80000021 },
+	{ .function = 0x80000001, .edx = (1U << 29) | (1U << 20) }, /* LM, NX */
 	{ .function = 0x80000008, .eax = 0x30 },		/* 48 bits */
+	{ .function = 0x80000021 },
 };
 #define NGOOD	(sizeof(good_cpuid) / sizeof(good_cpuid[0]))
 
@@ -680,6 +682,24 @@ vcpu_checks(void)
 	good_state(&s, xsave);
 	s.msrs[1].data = 0x500 | 1ULL << 20;
 	REFUSED("msrs.efer");
+	/*
+	 * The bits KVM takes when the vCPU's CPUID has their feature: SVME
+	 * (a guest that loaded kvm_amd), AutoIBRS (Zen 4 guests of 6.3+).
+	 */
+	good_state(&s, xsave);
+	memcpy(c, good_cpuid, sizeof(c));
+	s.sregs.efer |= 1ULL << 12;
+	s.msrs[1].data = s.sregs.efer;
+	REFUSED("efer");
+	c[NGOOD - 3].ecx |= 1U << 2;		/* SVM */
+	expect_ok(&s, c, NGOOD, &good_host, __LINE__);
+	s.sregs.efer |= 1ULL << 21;
+	s.msrs[1].data = s.sregs.efer;
+	expect_refused(&s, c, NGOOD, &good_host, "efer", __LINE__);
+	c[NGOOD - 1].eax |= 1U << 8;		/* AutoIBRS */
+	expect_ok(&s, c, NGOOD, &good_host, __LINE__);
+	c[NGOOD - 3].edx &= ~(1U << 29);	/* no long mode */
+	expect_refused(&s, c, NGOOD, &good_host, "efer", __LINE__);
 }
 
 /* The first reading of a document: what the restore will read, checked. */
