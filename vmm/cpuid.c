@@ -123,7 +123,17 @@ cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned id,
 		else
 			e->edx &= ~(1U << 28);
 		e->ecx |= 1U << 31;	/* running under a hypervisor */
+		/*
+		 * No VMX: hyve does not save a nested guest's state
+		 * (KVM_GET_NESTED_STATE), and a guest in VMX operation (Linux
+		 * 6.12+ enters it when kvm_intel loads) could not be restored.
+		 */
+		e->ecx &= ~(1U << 5);
 	}
+	/* No SVM either, for the same reason, nor its feature leaf. */
+	if ((e = find(c, 0x80000001, 0)) != NULL)
+		e->ecx &= ~(1U << 2);
+	drop(c, 0x8000000a);
 	/* Intel deterministic cache parameters: cores per package. */
 	if (max_basic >= 4) {
 		uint32_t i;

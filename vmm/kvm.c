@@ -178,6 +178,17 @@ get_supported_cpuid(struct vm *vm)
 			return -EIO;
 		c->nent = n;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			/*
+			 * The TSC deadline timer is emulated by every KVM with
+			 * an in-kernel LAPIC, but only kernels after 6.12 list it
+			 * here: offering it everywhere gives guests the same CPU
+			 * on every host (and checkpoints that move between them).
+			 */
+			if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+			    KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+				for (unsigned j = 0; j < c->nent; j++)
+					if (c->entries[j].function == 1)
+						c->entries[j].ecx |= 1U << 24;
 			vm->supported_cpuid = c;
 			return 0;
 		}

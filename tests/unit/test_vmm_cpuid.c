@@ -86,6 +86,11 @@ check_vcpu(const struct kvm_cpuid2 *sup, unsigned id, unsigned ncpus)
 	e = find(c, 0x40000000, 0);
 	CHECK(e != NULL && memcmp(&e->ebx, "KVMK", 4) == 0 &&
 	    memcmp(&e->ecx, "VMKV", 4) == 0 && memcmp(&e->edx, "M", 1) == 0);
+	/* no nested virtualization: its state is not saved */
+	CHECK((find(c, 1, 0)->ecx & (1U << 5)) == 0);
+	e = find(c, 0x80000001, 0);
+	CHECK(e == NULL || (e->ecx & (1U << 2)) == 0);
+	CHECK(find(c, 0x8000000a, 0) == NULL);
 	/* leaves hyve does not touch are the host's */
 	e = find(c, 7, 0);
 	h = find(sup, 7, 0);
@@ -104,7 +109,8 @@ synthetic(void)
 	c->entries[n++] = (struct kvm_cpuid_entry2){ .function = 0,
 	    .eax = 0xd, .ebx = 0x756e6547 };
 	c->entries[n++] = (struct kvm_cpuid_entry2){ .function = 1,
-	    .eax = 0x806f8, .ebx = 0x00000800, .ecx = 0x0, .edx = 0x178bfbff };
+	    .eax = 0x806f8, .ebx = 0x00000800, .ecx = 1U << 5, /* VMX */
+	    .edx = 0x178bfbff };
 	c->entries[n++] = (struct kvm_cpuid_entry2){ .function = 4,
 	    .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
 	    .eax = 0x121 };
@@ -115,7 +121,11 @@ synthetic(void)
 	    .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
 	    .eax = 1, .ebx = 2, .ecx = 0x100, .edx = 7 };
 	c->entries[n++] = (struct kvm_cpuid_entry2){ .function = 0x80000000,
-	    .eax = 0x80000008 };
+	    .eax = 0x8000000a };
+	c->entries[n++] = (struct kvm_cpuid_entry2){ .function = 0x80000001,
+	    .ecx = 1U << 2, .edx = 1U << 29 };		/* SVM, LM */
+	c->entries[n++] = (struct kvm_cpuid_entry2){ .function = 0x8000000a,
+	    .eax = 1, .ebx = 8 };			/* SVM revision, ASIDs */
 	c->entries[n++] = (struct kvm_cpuid_entry2){ .function = 0x80000008,
 	    .ecx = 0x3f };
 	c->nent = n;
