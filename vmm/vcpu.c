@@ -479,11 +479,24 @@ park(struct vcpu *v)
 	struct vm *vm = v->vm;
 	bool stop;
 
-	if (v->io_pending && !atomic_load(&vm->stopping)) {
+	/*
+	 * Completing one access may need another exit (an access that
+	 * crosses a page or is wider than 8 bytes, a read-modify-write, a
+	 * string instruction): handle exits until KVM_RUN says the
+	 * instruction is done (EINTR, immediate_exit), so that a checkpoint
+	 * never holds half an instruction.
+	 */
+	while (v->io_pending && !atomic_load(&vm->stopping)) {
 		v->run->immediate_exit = 1;
-		(void)ioctl(v->fd, KVM_RUN, 0);
+		if (ioctl(v->fd, KVM_RUN, 0) != 0) {
+			v->run->immediate_exit = 0;
+			v->io_pending = false;
+			break;
+		}
 		v->run->immediate_exit = 0;
 		v->io_pending = false;
+		if (handle_exit(v) != 0)
+			break;
 	}
 	pthread_mutex_lock(&vm->run_lock);
 	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping)) {
