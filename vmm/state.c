@@ -1679,6 +1679,9 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
  * may see its TSC go back.  Without the attribute the MSR write stays
  * (docs/KVM-HOSTS.md).
  */
+static int tsc_restore_msr(struct vm *, const struct vm_restore *, uint64_t);
+static int tsc_deadline_again(struct vm *, const struct vm_restore *);
+
 static int
 tsc_restore(struct vm *vm, const struct vm_restore *r)
 {
@@ -1699,8 +1702,11 @@ tsc_restore(struct vm *vm, const struct vm_restore *r)
 				saved = r->vcpus[k].msrs[i].data;
 				have = true;
 			}
-	if (!have || ioctl(vm->vcpus[0].fd, KVM_HAS_DEVICE_ATTR, &a) != 0)
+	if (!have)
 		return 0;
+	if (vm->tsc_no_attr || ioctl(vm->vcpus[0].fd, KVM_HAS_DEVICE_ATTR,
+	    &a) != 0)
+		return tsc_restore_msr(vm, r, saved);
 	a.addr = (uint64_t)(uintptr_t)&off;
 	/* guest TSC = scaled host TSC + offset: move the offset by the gap. */
 	if (ioctl(vm->vcpus[0].fd, KVM_GET_DEVICE_ATTR, &a) != 0)
@@ -1712,10 +1718,54 @@ tsc_restore(struct vm *vm, const struct vm_restore *r)
 		if (ioctl(vm->vcpus[i].fd, KVM_SET_DEVICE_ATTR, &a) != 0)
 			return kvm_err(vm, "KVM_SET_DEVICE_ATTR (TSC offset)",
 			    (int)i);
-	/*
-	 * A TSC deadline is a guest TSC value, which KVM turned into a host
-	 * time when the MSR was written, under the old offset: write it again.
-	 */
+	return tsc_deadline_again(vm, r);
+}
+
+/*
+ * Before Linux 5.16 there is no offset attribute, only the MSR, and its
+ * synchronization rule (a write within a second of the value KVM expects
+ * keeps KVM's value).  On vCPU 0 a first write far (3 s) from both the
+ * expected and the saved value moves KVM's expectation away, so that the
+ * saved value, written next, is taken exactly; the other vCPUs' writes of
+ * the same value are then matched to vCPU 0's offset, as with the
+ * attribute.
+ */
+static int
+tsc_restore_msr(struct vm *vm, const struct vm_restore *r, uint64_t saved)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = { .h.nmsrs = 1, .e.index = 0x10 };
+	uint64_t far = (uint64_t)(r->ks.tsc_khz != 0 ? r->ks.tsc_khz :
+	    3000000) * 3000;
+	unsigned i;
+
+	if (ioctl(vm->vcpus[0].fd, KVM_GET_MSRS, &m) != 1)
+		return kvm_err(vm, "KVM_GET_MSRS (TSC)", 0);
+	m.e.data = (m.e.data > saved ? m.e.data : saved) + far;
+	if (ioctl(vm->vcpus[0].fd, KVM_SET_MSRS, &m) != 1)
+		return kvm_err(vm, "KVM_SET_MSRS (TSC)", 0);
+	m.e.data = saved;
+	for (i = 0; i < vm->ncpus; i++)
+		if (ioctl(vm->vcpus[i].fd, KVM_SET_MSRS, &m) != 1)
+			return kvm_err(vm, "KVM_SET_MSRS (TSC)", (int)i);
+	return tsc_deadline_again(vm, r);
+}
+
+/*
+ * A TSC deadline is a guest TSC value, which KVM turned into a host time
+ * when the MSR was written, under the old offset: write it again.
+ */
+static int
+tsc_deadline_again(struct vm *vm, const struct vm_restore *r)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = { .h.nmsrs = 1 };
+	unsigned i, k;
+
 	for (k = 0; k < r->ncpus; k++)
 		for (i = 0; i < r->vcpus[k].nmsrs; i++) {
 			if (r->vcpus[k].msrs[i].index != 0x6e0 ||

@@ -269,6 +269,7 @@ struct vm {
 	size_t		 xsave_size;	/* bytes of KVM_GET_XSAVE(2) */
 	bool		 xsave2;
 	bool		 has_xcrs;	/* KVM_GET/SET_XCRS work (host has XSAVE) */
+	bool		 tsc_no_attr;	/* tests: restore the TSC as before 5.16 */
 
 	/* memory */
 	uint64_t	 mem_size;
