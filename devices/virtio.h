@@ -223,10 +223,14 @@ int virtio_dev_save(struct virtio_dev *vd, ckp_io_t *io);
 int virtio_dev_restore(struct virtio_dev *vd, ckp_io_t *io);
 int virtio_dev_resume(struct virtio_dev *vd);
 
-/* Tests only: called by virtio-blk's I/O threads before each request (to slow them). */
+#ifdef HYVE_TEST_HOOKS
+/*
+ * Test builds only: called by virtio-blk's I/O threads before each request
+ * (to slow them, or to make one misbehave).
+ */
 extern void (*virtio_blk_test_io_hook)(void);
 /*
- * Tests and fuzzing only, so that a driver can be replayed deterministically.
+ * Test builds only, so that a driver can be replayed deterministically.
  * virtio_blk_test_drain(): wait until every request virtio-blk @d took from
  * its ring is on the used ring.  virtio_net_test_rx(): hand @len bytes to
  * virtio-net @d as if its backend had received that frame (nothing may be
@@ -235,5 +239,6 @@ extern void (*virtio_blk_test_io_hook)(void);
  */
 void virtio_blk_test_drain(struct dev *d);
 bool virtio_net_test_rx(struct dev *d, const void *frame, size_t len);
+#endif
 
 #endif /* HYVE_VIRTIO_H */

@@ -99,7 +99,9 @@ struct blk {
 
 static void blk_process(struct blk *sc);
 
+#ifdef HYVE_TEST_HOOKS
 void (*virtio_blk_test_io_hook)(void);
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Requests                                                                  */
@@ -263,8 +265,10 @@ blk_worker(void *arg)
 		pthread_mutex_unlock(&sc->qlock);
 
 		done = 0;
+#ifdef HYVE_TEST_HOOKS
 		if (virtio_blk_test_io_hook != NULL)
 			virtio_blk_test_io_hook();
+#endif
 		if (r->type == VIRTIO_BLK_T_FLUSH) {
 			st = VIRTIO_BLK_S_OK;
 			if (!sc->ro && fdatasync(sc->fd) < 0) {
@@ -447,11 +451,13 @@ blk_drain(struct blk *sc)
 	pthread_mutex_unlock(&sc->rl_lock);
 }
 
+#ifdef HYVE_TEST_HOOKS
 void
 virtio_blk_test_drain(struct dev *d)
 {
 	blk_drain(d->softc);
 }
+#endif
 
 static void
 blk_reset_cb(struct virtio_dev *vd)

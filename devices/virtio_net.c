@@ -233,6 +233,7 @@ net_rx_thread(void *arg)
 	return (NULL);
 }
 
+#ifdef HYVE_TEST_HOOKS
 bool
 virtio_net_test_rx(struct dev *d, const void *frame, size_t len)
 {
@@ -255,6 +256,7 @@ virtio_net_test_rx(struct dev *d, const void *frame, size_t len)
 	free(pkt);
 	return (ok);
 }
+#endif
 
 static int
 net_rx_start(struct net *sc)

@@ -6,7 +6,9 @@ FUZZ_SECONDS ?= 30
 FUZZ_BUILD   := build-fuzz
 FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS    := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
+# Fuzzers drive the code through its test hooks (vmm/vm_test.h).
 FUZZ_FLAGS   := -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -Ilib/ckp \
+		-DHYVE_TEST_HOOKS -DCKP_TEST_HOOKS \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 FUZZ_HYVE_SRCS := $(filter-out vmm/main.c,$(HYVE_SRCS))

@@ -10,12 +10,12 @@ scripts/setup.sh
 jobs=$(nproc)
 t0=$SECONDS
 echo "== build"
-make -j"$jobs" all
+make -j"$jobs" all testbins
 echo "== tests"
 tests/run.sh build
 if [ "${QUICK:-0}" != 1 ]; then
 	echo "== tests under ASan+UBSan"
-	make -j"$jobs" SAN=1 all
+	make -j"$jobs" SAN=1 all testbins
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run.sh build-san
 	if [ "${FUZZ_SECONDS:-20}" != 0 ]; then

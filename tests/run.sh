@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs the test suite against the programs in BUILD (default: build).
+# Runs the test suite of the build directory BUILD (default: build): the
+# tests run the test build in BUILD/test (make BUILD=... testbins: the same
+# sources with the test hooks), and check the release programs in BUILD.
 # Every test is a program or script: exit 0 = pass, 77 = skip (it must say
 # why on a "SKIP" line), anything else = fail.
 #   tests/run.sh [BUILD]            all tests
@@ -7,7 +9,13 @@
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
-export BUILD=$(cd "$BUILD" && pwd)
+if [ ! -x "$BUILD/test/hyve" ]; then
+	echo "tests: no test build in $BUILD/test (make BUILD=$BUILD testbins)"
+	exit 2
+fi
+# Tests find their programs in $BUILD; the release ones are in $RELEASE_BUILD.
+export RELEASE_BUILD=$(cd "$BUILD" && pwd)
+export BUILD=$RELEASE_BUILD/test
 export TOP=$(pwd)
 ONLY=${ONLY:-.}
 # Every hyve listens on $HYVE_RUNDIR/NAME.sock and refuses a name in use:

@@ -218,18 +218,20 @@ parse_ckpt_arg(char *arg, ckp_enc_t *enc, const char **path, char *err,
 }
 
 /*
- * Tests only: HYVE_TEST_CKPT_DELAY_MS=N holds every checkpoint for N ms
- * before it starts (as a big guest would), so that a test can send a
+ * Test builds only: HYVE_TEST_CKPT_DELAY_MS=N holds every checkpoint for
+ * N ms before it starts (as a big guest would), so that a test can send a
  * second request while one is in progress.
  */
 static void
 test_delay(void)
 {
+#ifdef HYVE_TEST_HOOKS
 	const char *v = getenv("HYVE_TEST_CKPT_DELAY_MS");
 	long ms = v != NULL ? strtol(v, NULL, 10) : 0;
 
 	if (ms > 0 && ms <= 60000)
 		usleep((useconds_t)ms * 1000);
+#endif
 }
 
 static void

@@ -124,14 +124,17 @@ int
 lazyram_uffd_open(char *why, size_t whylen)
 {
 	struct uffdio_api api = { .api = UFFD_API };
-	const char *v = getenv("HYVE_TEST_NO_USERFAULTFD");
 	int fd, e;
+
+#ifdef HYVE_TEST_HOOKS
+	const char *v = getenv("HYVE_TEST_NO_USERFAULTFD");
 
 	if (v != NULL && strcmp(v, "1") == 0) {
 		snprintf(why, whylen, "userfaultfd: %s (HYVE_TEST_NO_USERFAULTFD)",
 		    strerror(EPERM));
 		return -EPERM;
 	}
+#endif
 
 	/*
 	 * No UFFD_USER_MODE_ONLY: KVM's own accesses to guest RAM are
@@ -593,7 +596,6 @@ lazyram_start(struct vm *vm, ckp_ram_lazy_t *src, int uffd,
     const char *ram_path, char *err, size_t errlen)
 {
 	struct lazyram *lz;
-	const char *v;
 	int rc;
 
 	if ((lz = calloc(1, sizeof(*lz))) == NULL) {
@@ -618,11 +620,15 @@ lazyram_start(struct vm *vm, ckp_ram_lazy_t *src, int uffd,
 	atomic_init(&lz->last_fault_us, 0);
 	for (int i = 0; i < BY_N; i++)
 		atomic_init(&lz->nby[i], 0);
-	/* Tests only: HYVE_TEST_LAZY_WALK_DELAY_MS holds the walker back. */
 	lz->walk_delay_ms = WALK_DELAY_MS;
+#ifdef HYVE_TEST_HOOKS
+	/* HYVE_TEST_LAZY_WALK_DELAY_MS holds the walker back. */
+	const char *v;
+
 	if ((v = getenv("HYVE_TEST_LAZY_WALK_DELAY_MS")) != NULL &&
 	    strtoul(v, NULL, 10) <= 3600000)
 		lz->walk_delay_ms = (unsigned)strtoul(v, NULL, 10);
+#endif
 	vm->lazy = lz;
 	/* From here on lazyram_free() undoes whatever was done. */
 	if ((rc = start(vm, lz, err, errlen)) != 0)

@@ -34,7 +34,7 @@ struct vm;
  * kernel (KVM, system calls on guest buffers) included: the system call,
  * else /dev/userfaultfd.  @return the descriptor, or -errno (-EPERM for an
  * unprivileged process when vm.unprivileged_userfaultfd is 0, -ENOSYS on a
- * kernel without it); @why names what failed.  Tests:
+ * kernel without it); @why names what failed.  In a test build,
  * HYVE_TEST_NO_USERFAULTFD=1 in the environment makes it fail with -EPERM,
  * as for an unprivileged user.
  */

@@ -35,11 +35,14 @@ vm_alloc(struct cfg *cfg)
 	pthread_mutex_init(&vm->run_lock, NULL);
 	pthread_mutex_init(&vm->ctl_lock, NULL);
 	pthread_cond_init(&vm->run_cond, NULL);
+#ifdef HYVE_TEST_HOOKS
 	pthread_mutex_init(&vm->test_lock, NULL);
+#endif
 	vm->strictio = vm->strictmmio = true;
 	return vm;
 }
 
+#ifdef HYVE_TEST_HOOKS
 struct vm *
 vm_new_for_test(uint64_t mem_size)
 {
@@ -63,6 +66,7 @@ vm_new_for_test(uint64_t mem_size)
 	}
 	return vm;
 }
+#endif
 
 void
 vm_free(struct vm *vm)
@@ -88,11 +92,13 @@ vm_free(struct vm *vm)
 		close(vm->event_fd);
 	free(vm->supported_cpuid);
 	free(vm->msr_index);
-	free(vm->tirq);
 	pthread_mutex_destroy(&vm->run_lock);
 	pthread_mutex_destroy(&vm->ctl_lock);
 	pthread_cond_destroy(&vm->run_cond);
+#ifdef HYVE_TEST_HOOKS
+	free(vm->tirq);
 	pthread_mutex_destroy(&vm->test_lock);
+#endif
 	cfg_free(vm->cfg);
 	free(vm);
 }
@@ -197,17 +203,20 @@ log:
 	va_end(ap);
 }
 
+#ifdef HYVE_TEST_HOOKS
 void
 vm_test_log_budget(struct vm *vm, unsigned max, unsigned window_ms)
 {
 	vm->glog_max = max;
 	vm->glog_window_ms = window_ms;
 }
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Interrupts                                                                */
 /* ------------------------------------------------------------------------ */
 
+#ifdef HYVE_TEST_HOOKS
 static void
 test_irq_log(struct vm *vm, struct vm_test_irq ev)
 {
@@ -227,6 +236,7 @@ test_irq_log(struct vm *vm, struct vm_test_irq ev)
 		vm->tlevel[ev.gsi] = ev.level;
 	pthread_mutex_unlock(&vm->test_lock);
 }
+#endif
 
 int
 vm_irq_line(struct vm *vm, unsigned gsi, int level)
@@ -235,11 +245,13 @@ vm_irq_line(struct vm *vm, unsigned gsi, int level)
 
 	if (gsi >= VM_NR_GSIS)
 		return -EINVAL;
+#ifdef HYVE_TEST_HOOKS
 	if (vm->test) {
 		test_irq_log(vm, (struct vm_test_irq){ .kind =
 		    VM_TEST_IRQ_LINE, .gsi = gsi, .level = level ? 1 : 0 });
 		return 0;
 	}
+#endif
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) != 0)
 		return -errno;
 	return 0;
@@ -264,11 +276,13 @@ vm_msi(struct vm *vm, uint64_t addr, uint32_t data)
 		.data = data,
 	};
 
+#ifdef HYVE_TEST_HOOKS
 	if (vm->test) {
 		test_irq_log(vm, (struct vm_test_irq){ .kind = VM_TEST_IRQ_MSI,
 		    .addr = addr, .data = data });
 		return 0;
 	}
+#endif
 	/* 1: delivered, 0: blocked by the guest (e.g. masked): not an error. */
 	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
 		return -errno;
@@ -331,6 +345,7 @@ vm_exit_code(const struct vm *vm)
 void
 vm_poweroff(struct vm *vm, int status)
 {
+#ifdef HYVE_TEST_HOOKS
 	if (vm->test) {
 		pthread_mutex_lock(&vm->test_lock);
 		if (vm->tstop.requested == 0)
@@ -338,6 +353,7 @@ vm_poweroff(struct vm *vm, int status)
 		pthread_mutex_unlock(&vm->test_lock);
 		return;
 	}
+#endif
 	vm_request_stop(vm, VM_STOP_POWEROFF, status,
 	    "guest powered off, status %d", status);
 }
@@ -345,6 +361,7 @@ vm_poweroff(struct vm *vm, int status)
 void
 vm_request_reset(struct vm *vm)
 {
+#ifdef HYVE_TEST_HOOKS
 	if (vm->test) {
 		pthread_mutex_lock(&vm->test_lock);
 		if (vm->tstop.requested == 0)
@@ -352,13 +369,16 @@ vm_request_reset(struct vm *vm)
 		pthread_mutex_unlock(&vm->test_lock);
 		return;
 	}
+#endif
 	vm_request_stop(vm, VM_STOP_RESET, 0,
 	    "guest requested a reset; hyve does not reboot guests, stopping");
 }
 
 /* ------------------------------------------------------------------------ */
-/* Test helpers (vm_test.h)                                                  */
+/* Test helpers (vm_test.h), test builds only                                */
 /* ------------------------------------------------------------------------ */
+
+#ifdef HYVE_TEST_HOOKS
 
 int
 vm_test_cfg_set(struct vm *vm, const char *key, const char *value)
@@ -430,3 +450,4 @@ vm_test_stop_state(struct vm *vm)
 	pthread_mutex_unlock(&vm->test_lock);
 	return s;
 }
+#endif /* HYVE_TEST_HOOKS */

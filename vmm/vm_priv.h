@@ -321,12 +321,14 @@ struct vm {
 	bool		 restoring;	/* devices are created for a restore */
 	struct ctl	*ctl;
 
+#ifdef HYVE_TEST_HOOKS
 	/* vm_new_for_test */
 	pthread_mutex_t	 test_lock;
 	struct vm_test_irq *tirq;
 	size_t		 ntirq, tirq_cap;
 	int		 tlevel[VM_NR_GSIS];
 	struct vm_test_stop tstop;
+#endif
 };
 
 /* Allocate the common parts (name, config, buses, locks). */

@@ -3,17 +3,20 @@
  *
  * A VM without KVM, for unit tests of device models: guest RAM laid out as
  * in a real VM, the port and MMIO buses, configuration, device instances,
- * and a log of the interrupts devices raised.  Needs no /dev/kvm.
+ * and a log of the interrupts devices raised.  Needs no /dev/kvm.  Test
+ * builds only (HYVE_TEST_HOOKS): release programs have none of it.
  */
 #ifndef HYVE_VM_TEST_H
 #define HYVE_VM_TEST_H
 
 #include "vmm.h"
 
-/* A VM named "test" with @mem_size bytes of RAM (low, then above 4 GiB). */
-struct vm *vm_new_for_test(uint64_t mem_size);
 /* Fini every device (reverse order), free RAM, buses and config. */
 void vm_free(struct vm *vm);
+
+#ifdef HYVE_TEST_HOOKS
+/* A VM named "test" with @mem_size bytes of RAM (low, then above 4 GiB). */
+struct vm *vm_new_for_test(uint64_t mem_size);
 
 /* Set a config key (before vm_test_dev_add() of the device that reads it). */
 int vm_test_cfg_set(struct vm *vm, const char *key, const char *value);
@@ -62,5 +65,6 @@ struct vm_test_stop vm_test_stop_state(struct vm *vm);
  * per 10 s).  A test VM logs every line unless a test sets one.
  */
 void vm_test_log_budget(struct vm *vm, unsigned max, unsigned window_ms);
+#endif /* HYVE_TEST_HOOKS */
 
 #endif /* HYVE_VM_TEST_H */

@@ -40,8 +40,9 @@
 #define O_DIRECTORY 0
 #endif
 
-/* ---- fault injection ---- */
+/* ---- fault injection (test builds only) ---- */
 
+#ifdef CKP_TEST_HOOKS
 const char *ckp__crash_at;
 static const char *crash_env;
 
@@ -59,6 +60,7 @@ ckp__crash_point(const char *step)
 	if (at != NULL && strcmp(at, step) == 0)
 		_exit(CKP__CRASH_EXIT);
 }
+#endif
 
 /* ---- names ---- */
 

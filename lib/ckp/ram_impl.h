@@ -217,14 +217,21 @@ void	ckp__sleep_ms(long ms);
 /* ---- fault injection for the crash tests ---- */
 
 /*
- * When ckp__crash_at (else $CKP_TEST_CRASH_AT, read by ckp_writer_begin and
- * recovery) names a step, the process _exit()s with CKP__CRASH_EXIT on
- * reaching it.  Steps: docs/RAMFILE.md ("Crash points").
+ * Test builds only (CKP_TEST_HOOKS): when ckp__crash_at (else
+ * $CKP_TEST_CRASH_AT, read by ckp_writer_begin and recovery) names a step,
+ * the process _exit()s with CKP__CRASH_EXIT on reaching it.  Steps:
+ * docs/RAMFILE.md ("Crash points").  Elsewhere the steps compile to
+ * nothing, so that no environment can end a program linked with libckp.
  */
 #define CKP__CRASH_EXIT	86
+#ifdef CKP_TEST_HOOKS
 extern const char *ckp__crash_at;
 void	ckp__crash_env(void);
 void	ckp__crash_point(const char *step);
+#else
+#define	ckp__crash_env()	((void)0)
+#define	ckp__crash_point(step)	((void)0)
+#endif
 
 /* ---- the writer (writer.c) ---- */
 

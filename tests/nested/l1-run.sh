@@ -15,6 +15,9 @@ export HOME=/tmp LANG=C LC_ALL=C TMPDIR=/tmp
 IO=/nested-io
 . "$IO/env"
 cd "$TOP" || { echo "NESTED-FATAL no $TOP"; exit 1; }
+# Tests run the test build (make testbins) when BUILD holds one, as
+# tests/run.sh has them do.
+if [ -x "$BUILD/test/hyve" ]; then BUILD=$BUILD/test; fi
 mkdir -p "$IO/logs"
 up() { cut -d' ' -f1 /proc/uptime; }
 
