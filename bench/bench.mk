@@ -4,7 +4,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(UNIT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) -ljson-c
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(HYVE_LDLIBS) -ljson-c
 
 .PHONY: benchbins
 benchbins: $(BENCH_BINS)

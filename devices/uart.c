@@ -19,6 +19,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "sandbox.h"
 #include "uart.h"
 #include "vmm.h"
 
@@ -47,6 +48,17 @@ uart_tty_restore(void)
 		tty.saved = false;
 	}
 	pthread_mutex_unlock(&tty.lock);
+}
+
+/*
+ * The same for the sandbox's SIGSYS handler, which exits at once: without
+ * the lock, which the thread it stopped may hold.
+ */
+void
+uart_tty_restore_now(void)
+{
+	if (tty.saved)
+		(void)tcsetattr(tty.fd, TCSANOW, &tty.tio);
 }
 
 static void
@@ -352,6 +364,7 @@ reader_main(void *arg)
 	size_t have = 0, off = 0, n;
 	ssize_t r;
 
+	sandbox_enter(sc->dev->vm, SBX_UART, "%s", sc->dev->id);
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sc->in_fd, .events = POLLIN },

@@ -105,5 +105,7 @@ io_fn uart_io;
 uint8_t uart_intr_id(const struct uart_softc *sc);
 size_t uart_rx_input(struct uart_softc *sc, const uint8_t *buf, size_t len);
 void uart_tty_restore(void);
+/* As above, async-signal-safe: for a handler that exits at once. */
+void uart_tty_restore_now(void);
 
 #endif /* HYVE_UART_H */

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox.h"
 #include "virtio.h"
 
 #define VIRTIO_BLK_F_SEG_MAX	2
@@ -250,6 +251,7 @@ blk_worker(void *arg)
 	uint8_t st;
 	bool rerun;
 
+	sandbox_enter(sc->vd.pci.vm, SBX_BLK, "%s", sc->vd.name);
 	for (;;) {
 		pthread_mutex_lock(&sc->qlock);
 		while (sc->head == NULL && !sc->stop)
@@ -268,6 +270,7 @@ blk_worker(void *arg)
 #ifdef HYVE_TEST_HOOKS
 		if (virtio_blk_test_io_hook != NULL)
 			virtio_blk_test_io_hook();
+		sandbox_test_probe(SBX_BLK, true);
 #endif
 		if (r->type == VIRTIO_BLK_T_FLUSH) {
 			st = VIRTIO_BLK_S_OK;

@@ -26,6 +26,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "sandbox.h"
 #include "virtio.h"
 
 #define VIRTIO_NET_F_MAC	5
@@ -174,6 +175,7 @@ net_rx_thread(void *arg)
 	bool stop, ready, avail;
 	int waited;
 
+	sandbox_enter(sc->vd.pci.vm, SBX_NET, "%s", sc->vd.name);
 	memset(sc->rxbuf, 0, NET_HDR_LEN);
 	sc->rxbuf[10] = 1;	/* num_buffers */
 	for (;;) {

@@ -16,7 +16,7 @@ FUZZ_HYVE_SRCS := $(filter-out vmm/main.c,$(HYVE_SRCS))
 $(FUZZ_BUILD)/fuzz_hyve_%: fuzz/fuzz_hyve_%.c $(CKP_SRCS) $(FUZZ_HYVE_SRCS) include/ckp.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -std=gnu11 -Ivmm -Idevices -o $@ $< $(CKP_SRCS) \
-	    $(FUZZ_HYVE_SRCS) $(LDLIBS)
+	    $(FUZZ_HYVE_SRCS) $(LDLIBS) $(HYVE_LDLIBS)
 
 $(FUZZ_BUILD)/%: fuzz/%.c $(CKP_SRCS) include/ckp.h
 	@mkdir -p $(@D)

@@ -6,6 +6,7 @@ PKGS=(
 	build-essential		# gcc, make
 	clang llvm libclang-rt-14-dev	# libFuzzer, sanitizer runtimes
 	libxxhash-dev		# XXH3 checksums (libckp)
+	libseccomp-dev		# hyve's per-thread system call filters (docs/SANDBOX.md)
 	libjson-c-dev		# baseline parser in bench/ only
 	iproute2 iputils-ping	# network namespaces, tap devices, ICMP from the peer
 	jq xxd python3		# tests inspect JSON and bytes, drive QMP

@@ -8,7 +8,7 @@ UNIT_LIBS := $(if $(HYVE_SRCS),$(LIBHYVE)) $(LIBCKP)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_COMMON) $(UNIT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(if $(HYVE_SRCS),$(HYVE_LDLIBS))
 
 .PHONY: unit
 unit: $(UNIT_BINS)

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "sandbox.h"
 #include "state.h"
 
 #define PAGE		4096ULL
@@ -331,6 +332,14 @@ put_worker(void *arg)
 	return NULL;
 }
 
+/* The helpers put_runs() starts (it works as one itself, unconfined further). */
+static void *
+put_thread(void *arg)
+{
+	sandbox_enter(NULL, SBX_CKPT, NULL);
+	return put_worker(arg);
+}
+
 static unsigned
 ncpus_online(void)
 {
@@ -356,7 +365,7 @@ put_runs(ckp_writer_t *w, const struct runs *rs, unsigned nthreads)
 	if (nthreads > rs->n)
 		nthreads = (unsigned)rs->n;
 	for (n = 0; n + 1 < nthreads; n++)
-		if (pthread_create(&th[n], NULL, put_worker, &j) != 0)
+		if (pthread_create(&th[n], NULL, put_thread, &j) != 0)
 			break;
 	put_worker(&j);
 	for (i = 0; i < n; i++)

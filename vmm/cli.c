@@ -76,6 +76,8 @@ cli_usage(FILE *f)
 "                 (owned by another user, writable by others, or in a\n"
 "                 directory others can change); a checkpoint is trusted as\n"
 "                 its command line would be: it names the files hyve opens\n"
+"  --no-sandbox   run without the seccomp filters that confine each thread\n"
+"                 to its system calls (for debugging; docs/SANDBOX.md)\n"
 "  -h, --help     this help\n"
 "\n"
 "Options apply in order: a later one overrides an earlier one.  Unknown\n"
@@ -259,6 +261,7 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 	enum { OPT_KERNEL = 256, OPT_APPEND, OPT_EAGER, OPT_NORAMCHECK,
 	    OPT_VERIFY, OPT_INITRD };
 	enum { OPT_TRUST = 512 };
+	enum { OPT_NOSANDBOX = 768 };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "append", required_argument, NULL, OPT_APPEND },
@@ -267,6 +270,7 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 		{ "no-ram-check", no_argument, NULL, OPT_NORAMCHECK },
 		{ "verify", required_argument, NULL, OPT_VERIFY },
 		{ "trust", no_argument, NULL, OPT_TRUST },
+		{ "no-sandbox", no_argument, NULL, OPT_NOSANDBOX },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -336,6 +340,9 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 		case OPT_TRUST:
 			restore_only = "--trust";
 			opts->trust = true;
+			break;
+		case OPT_NOSANDBOX:
+			opts->no_sandbox = true;
 			break;
 		case OPT_NORAMCHECK:
 		case OPT_VERIFY: {

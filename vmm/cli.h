@@ -32,6 +32,7 @@ struct cli_opts {
 	bool		 no_ram_check;	/* --no-ram-check, or --verify=none */
 	enum cli_verify	 verify;	/* --verify=MODE */
 	bool		 trust;		/* --trust: restore another user's checkpoint */
+	bool		 no_sandbox;	/* --no-sandbox: no seccomp filters */
 };
 
 /*

@@ -35,6 +35,7 @@
 #include "ckpt.h"
 #include "ctl_proto.h"
 #include "lazyram.h"
+#include "sandbox.h"
 #include "vm_priv.h"
 
 #define CTL_MAX_CONNS	16
@@ -523,6 +524,7 @@ conn_main(void *arg)
 	struct conn *c = arg;
 	struct ctl *ctl = c->ctl;
 
+	sandbox_enter(ctl->vm, SBX_CONN, NULL);
 	serve(c);
 	pthread_mutex_lock(&ctl->lock);
 	if (ctl->slot[c->idx].state != CTL_SLOT_LEAVING)
@@ -625,6 +627,7 @@ accept_main(void *arg)
 	/* Signals belong to the main thread (signalfd) and vCPUs (kicks). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	sandbox_enter(ctl->vm, SBX_CTL, NULL);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	while (!atomic_load(&ctl->stopping)) {

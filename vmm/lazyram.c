@@ -31,6 +31,7 @@
 #include <linux/userfaultfd.h>
 
 #include "lazyram.h"
+#include "sandbox.h"
 #include "vm_priv.h"
 
 #define PAGE		4096ULL
@@ -377,9 +378,10 @@ handler_main(void *arg)
 {
 	struct lazyram *lz = arg;
 	struct uffd_msg msgs[16];
-	uint8_t *buf = aligned_alloc(PAGE, lz->chunk);
+	uint8_t *buf;
 
-	if (buf == NULL) {
+	sandbox_enter(lz->vm, SBX_LAZY_FAULT, NULL);
+	if ((buf = aligned_alloc(PAGE, lz->chunk)) == NULL) {
 		set_failed(lz, -ENOMEM, "no memory for a chunk buffer",
 		    BY_FAULT, false);
 		return NULL;
@@ -528,6 +530,7 @@ walker_main(void *arg)
 	char err[MSGMAX];
 	uint8_t *buf;
 
+	sandbox_enter(lz->vm, SBX_LAZY_WALK, NULL);
 	lower_priority();
 	if (poll(&pfd, 1, (int)lz->walk_delay_ms) != 0)
 		return NULL;
@@ -725,6 +728,16 @@ complete_main(void *arg)
 	return NULL;
 }
 
+/* The helpers lazyram_complete() starts (it works as one itself). */
+static void *
+complete_thread(void *arg)
+{
+	struct complete_ctx *cc = arg;
+
+	sandbox_enter(cc->lz->vm, SBX_LAZY_LOAD, NULL);
+	return complete_main(arg);
+}
+
 int
 lazyram_complete(struct vm *vm, char *err, size_t errlen)
 {
@@ -751,7 +764,7 @@ lazyram_complete(struct vm *vm, char *err, size_t errlen)
 	before = atomic_load(&lz->nby[BY_COMPLETE]);
 	atomic_init(&cc.next, 0);
 	for (unsigned i = 1; i < NCOMPLETE; i++)
-		if (pthread_create(&thr[started], NULL, complete_main, &cc) == 0)
+		if (pthread_create(&thr[started], NULL, complete_thread, &cc) == 0)
 			started++;
 	complete_main(&cc);
 	for (unsigned i = 0; i < started; i++)

@@ -19,6 +19,7 @@
 #include "ckpt.h"
 #include "cli.h"
 #include "ctl_proto.h"
+#include "sandbox.h"
 #include "vm_priv.h"
 
 static int
@@ -73,6 +74,7 @@ run_vm(struct vm *vm, struct ctl *ctl, int sfd)
 		vm_request_stop(vm, VM_STOP_HOST, 0, "cannot start the VM: %s",
 		    strerror(-rc));
 	}
+	sandbox_enter(vm, SBX_MAIN, NULL);
 	wait_for_stop(vm, sfd);
 	/* No request may touch the VM from here on; the socket goes away. */
 	ctl_close(vm->ctl);
@@ -182,6 +184,12 @@ main(int argc, char **argv)
 		cli_usage(stdout);
 		cfg_free(cfg);
 		return HYVE_EXIT_OK;
+	}
+	/* Before any thread: each confines itself as it starts. */
+	if (sandbox_init(!co.no_sandbox, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hyve: %s\n", err);
+		cfg_free(cfg);
+		return HYVE_EXIT_HOST;
 	}
 	if (action == CLI_RESTORE)
 		return run_restore(cfg, &co, sfd);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "sandbox.h"
 #include "vm_priv.h"
 
 #define SIG_KICK	SIGUSR1
@@ -523,6 +524,7 @@ vcpu_main(void *arg)
 	struct vm *vm = v->vm;
 	sigset_t set;
 
+	sandbox_enter(vm, SBX_VCPU, "%u", v->id);
 	tls_run = v->run;
 	sigemptyset(&set);
 	sigaddset(&set, SIG_KICK);

@@ -3,6 +3,8 @@ HYVE_SRCS := $(wildcard vmm/*.c devices/*.c)
 HYVE_OBJS := $(HYVE_SRCS:%.c=$(BUILD)/obj/%.o)
 HYVE_MAIN := $(BUILD)/obj/vmm/main.o
 LIBHYVE   := $(BUILD)/libhyve.a
+# The sandbox's filters (vmm/sandbox.c): whatever links libhyve needs it.
+HYVE_LDLIBS := -lseccomp
 
 $(LIBHYVE): $(filter-out $(HYVE_MAIN),$(HYVE_OBJS))
 	@mkdir -p $(@D)
@@ -10,7 +12,7 @@ $(LIBHYVE): $(filter-out $(HYVE_MAIN),$(HYVE_OBJS))
 	$(AR) rcs $@ $^
 
 $(BUILD)/hyve: $(HYVE_MAIN) $(LIBHYVE) $(LIBCKP)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(HYVE_LDLIBS)
 
 .PHONY: hyve
 ifneq ($(wildcard vmm/main.c),)

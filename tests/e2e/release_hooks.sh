@@ -18,7 +18,7 @@ command -v strings >/dev/null && command -v nm >/dev/null ||
 [ "$(cd "$REL" && pwd)" != "$(cd "$BUILD" && pwd)" ] ||
 	fail "no release build apart from the test build $BUILD"
 
-hooks='ckp__crash_(at|point|env)|virtio_blk_test_|virtio_net_test_|vm_new_for_test|vm_test_'
+hooks='ckp__crash_(at|point|env)|virtio_blk_test_|virtio_net_test_|vm_new_for_test|vm_test_|sandbox_test_'
 for p in hyve hyvectl ckp libckp.a libhyve.a; do
 	[ -f "$REL/$p" ] || fail "$REL/$p is not built (make BUILD=$REL)"
 	n=$(strings "$REL/$p" | grep -c TEST_)
@@ -32,11 +32,11 @@ done
 # The test build has what the release lacks (else the checks above prove
 # nothing about the flag).
 for v in HYVE_TEST_CKPT_DELAY_MS HYVE_TEST_LAZY_WALK_DELAY_MS \
-    HYVE_TEST_NO_USERFAULTFD CKP_TEST_CRASH_AT; do
+    HYVE_TEST_NO_USERFAULTFD HYVE_TEST_SANDBOX_PROBE CKP_TEST_CRASH_AT; do
 	strings "$BUILD/hyve" | grep -qx "$v" || fail "$BUILD/hyve lacks $v"
 done
 strings "$BUILD/ckp" | grep -qx CKP_TEST_CRASH_AT || fail "$BUILD/ckp lacks CKP_TEST_CRASH_AT"
-for s in ckp__crash_point virtio_blk_test_io_hook vm_new_for_test; do
+for s in ckp__crash_point virtio_blk_test_io_hook vm_new_for_test sandbox_test_probe; do
 	nm "$BUILD/libhyve.a" "$BUILD/libckp.a" 2>/dev/null | grep -qw "$s" ||
 		fail "the test build lacks $s"
 done
