@@ -1,4 +1,4 @@
-/* Small workloads: ticks and fault. */
+/* Small workloads: ticks, fault and rtc. */
 #include "guest.h"
 #include "workload.h"
 
@@ -49,6 +49,72 @@ const struct wl_ops wl_ticks = {
 	.name = "ticks",
 	.parse = ticks_parse,
 	.run = ticks_run,
+};
+
+/* ---- rtc ---- */
+static int rtc_parse(struct wl *w)
+{
+	if (w->argc != 0) {
+		cprintf("CMDLINE ERROR usage: rtc");
+		return -1;
+	}
+	return 0;
+}
+
+static u8 cmos(u8 reg)
+{
+	outb(0x70, reg);
+	return inb(0x71);
+}
+
+static u32 rtc_val(u8 v, u8 regb)
+{
+	return (regb & 0x04) ? v : (u32)(v >> 4) * 10 + (v & 0x0f);
+}
+
+/*
+ * The date and time of the MC146818 (what a guest's clock starts from,
+ * read as Linux reads it: outside an update, the same twice), in the
+ * 24-hour mode and century register (0x32) the FADT describes.
+ */
+static void rtc_run(struct wl *w, u32 idx, u32 n)
+{
+	static const u8 regs[7] = { 0x32, 0x09, 0x08, 0x07, 0x04, 0x02, 0x00 };
+	u8 a[7], b[7], regb;
+	u32 v[7];
+
+	(void)idx, (void)n;
+	for (u32 tries = 0;; tries++) {
+		while (cmos(0x0a) & 0x80)
+			cpu_relax();
+		for (u32 i = 0; i < 7; i++)
+			a[i] = cmos(regs[i]);
+		for (u32 i = 0; i < 7; i++)
+			b[i] = cmos(regs[i]);
+		if (!memcmp(a, b, sizeof(a)))
+			break;
+		if (tries == 10) {
+			cprintf("RTC FAIL the time changed between every two reads");
+			w->status = ST_FAIL;
+			return;
+		}
+	}
+	regb = cmos(0x0b);
+	for (u32 i = 0; i < 7; i++)
+		v[i] = rtc_val(a[i], regb);
+	if (!(regb & 0x02)) {
+		cprintf("RTC FAIL register B %#x: not in 24-hour mode", regb);
+		w->status = ST_FAIL;
+		return;
+	}
+	cprintf("RTC OK %02u%02u-%02u-%02uT%02u:%02u:%02u", v[0], v[1], v[2],
+	    v[3], v[4], v[5], v[6]);
+}
+
+const struct wl_ops wl_rtc = {
+	.name = "rtc",
+	.parse = rtc_parse,
+	.run = rtc_run,
 };
 
 /* ---- fault mmio|port|triple|ud|pf ---- */

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -34,7 +35,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -528,6 +531,14 @@ sandbox_init(bool on, char *err, size_t errlen)
 	sbx.log = getenv("HYVE_TEST_SANDBOX_LOG") != NULL &&
 	    strcmp(getenv("HYVE_TEST_SANDBOX_LOG"), "1") == 0;
 #endif
+	/*
+	 * What glibc does on first use with files, done now: the time zone
+	 * (the RTC's gmtime_r() on a vCPU would read /etc/localtime), and
+	 * malloc's limit on arenas (counting CPUs, when a thread needs a new
+	 * arena), set to glibc's own default.
+	 */
+	tzset();
+	(void)mallopt(M_ARENA_MAX, 8 * (get_nprocs() > 0 ? get_nprocs() : 1));
 	for (int nr = 0; nr < SBX_NSYS; nr++) {
 		char *s = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
 		    nr);
