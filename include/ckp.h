@@ -213,6 +213,17 @@ ckp_enc_t ckp_doc_encoding(const ckp_doc_t *doc);
 ckp_sum_state_t ckp_doc_sum_state(const ckp_doc_t *doc);
 
 /**
+ * Check that @p doc has the header every checkpoint meta has: a "header"
+ * section with format (string), format_version (uint32), producer and
+ * created (strings).  The one rule for `ckp check` and for a VMM's
+ * restore, so that the two cannot disagree.
+ * @return 0, or -EINVAL with the first problem in @p why ("no header
+ * section", "header.created is missing", "header.producer has type
+ * uint32, expected string").  The document's error is not set.
+ */
+int ckp_doc_check_header(ckp_doc_t *doc, char *why, size_t whylen);
+
+/**
  * @return the checksum of the document's current content, spelled
  * "xxh3-64:<16 hex digits>" (valid until the next call).  The same in
  * every encoding.

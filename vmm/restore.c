@@ -308,35 +308,15 @@ check_devices(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
  * checker calls good, and nothing it calls BAD.
  */
 static int
-check_header(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
+check_header(struct restore *r, ckp_doc_t *doc, char *err, size_t errlen)
 {
-	static const struct {
-		const char *name;
-		ckp_type_t type;
-	} f[] = {
-		{ "format", CKP_TYPE_STRING },
-		{ "format_version", CKP_TYPE_UINT32 },
-		{ "producer", CKP_TYPE_STRING },
-		{ "created", CKP_TYPE_STRING },
-	};
-	ckp_ent_t *h = ckp_sec_lookup(root, "header"), *e;
-	size_t i;
+	char why[160];
 
-	if (h == NULL || ckp_ent_type(h) != CKP_TYPE_SECTION)
-		return fail(r, err, errlen, -EINVAL, "header: %s (ckp check "
-		    "refuses it too: a checkpoint's meta has one)", h == NULL ?
-		    "no header section" : "a field where a section belongs");
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		e = ckp_sec_lookup(ckp_ent_section(h), f[i].name);
-		if (e == NULL)
-			return fail(r, err, errlen, -EINVAL, "header.%s is "
-			    "missing", f[i].name);
-		if (ckp_ent_type(e) != f[i].type)
-			return fail(r, err, errlen, -EINVAL, "header.%s has type "
-			    "%s, expected %s", f[i].name,
-			    ckp_type_name(ckp_ent_type(e)),
-			    ckp_type_name(f[i].type));
-	}
+	/* libckp's rule, the one `ckp check` applies. */
+	if (ckp_doc_check_header(doc, why, sizeof(why)) != 0)
+		return fail(r, err, errlen, -EINVAL, "%s%s (ckp check refuses "
+		    "it too: a checkpoint's meta has one)",
+		    strncmp(why, "header", 6) != 0 ? "header: " : "", why);
 	return 0;
 }
 
@@ -670,7 +650,7 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
 	}
 	ckp_doc_set_warn(r->doc, warn, r);
 	root = ckp_doc_root(r->doc);
-	if ((rc = check_header(r, root, err, errlen)) != 0)
+	if ((rc = check_header(r, r->doc, err, errlen)) != 0)
 		goto out;
 	if (ckp_sec_find(root, "ram") != NULL)
 		(void)ckp_sec_get_uint64(ckp_sec_find(root, "ram"), "data_bytes",

@@ -960,3 +960,39 @@ ckp__sec_copy(ckp_sec_t *dst, const ckp_sec_t *src)
 	}
 	return 0;
 }
+
+int
+ckp_doc_check_header(ckp_doc_t *doc, char *why, size_t whylen)
+{
+	static const struct {
+		const char *name;
+		ckp_type_t type;
+	} f[] = {
+		{ "format", CKP_TYPE_STRING },
+		{ "format_version", CKP_TYPE_UINT32 },
+		{ "producer", CKP_TYPE_STRING },
+		{ "created", CKP_TYPE_STRING },
+	};
+	ckp_ent_t *h = ckp_sec_lookup(ckp_doc_root(doc), "header"), *e;
+	size_t i;
+
+	if (h == NULL || ckp_ent_type(h) != CKP_TYPE_SECTION) {
+		snprintf(why, whylen, "%s", h == NULL ? "no header section" :
+		    "header is a field where a section belongs");
+		return -EINVAL;
+	}
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		e = ckp_sec_lookup(ckp_ent_section(h), f[i].name);
+		if (e == NULL) {
+			snprintf(why, whylen, "header.%s is missing", f[i].name);
+			return -EINVAL;
+		}
+		if (ckp_ent_type(e) != f[i].type) {
+			snprintf(why, whylen, "header.%s has type %s, expected %s",
+			    f[i].name, ckp_type_name(ckp_ent_type(e)),
+			    ckp_type_name(f[i].type));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

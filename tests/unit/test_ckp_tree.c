@@ -412,9 +412,32 @@ test_warn(void)
 	ckp_doc_free(NULL);
 }
 
+/* The header rule ckp check and a restore share. */
+static void
+test_check_header(void)
+{
+	ckp_doc_t *d = ckp_doc_new("t 1");
+	ckp_sec_t *h = ckp_sec_find(ckp_doc_root(d), "header");
+	char why[160] = "";
+
+	CHECK(ckp_doc_check_header(d, why, sizeof(why)) == 0);
+	CHECK(ckp_sec_remove(h, "created") == 0);
+	CHECK(ckp_doc_check_header(d, why, sizeof(why)) == -EINVAL);
+	CHECK_STR(why, "header.created is missing");
+	ckp_sec_add_uint32(h, "created", 1);
+	CHECK(ckp_doc_check_header(d, why, sizeof(why)) == -EINVAL);
+	CHECK_STR(why, "header.created has type uint32, expected string");
+	CHECK(ckp_sec_remove(ckp_doc_root(d), "header") == 0);
+	CHECK(ckp_doc_check_header(d, why, sizeof(why)) == -EINVAL);
+	CHECK_STR(why, "no header section");
+	CHECK(ckp_doc_error(d) == 0);
+	ckp_doc_free(d);
+}
+
 int
 main(void)
 {
+	test_check_header();
 	test_names();
 	test_order_lookup();
 	test_paths();

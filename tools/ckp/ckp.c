@@ -612,23 +612,6 @@ count(const ckp_sec_t *sec, struct counts *c)
 	}
 }
 
-/* Report a missing or mistyped header field; returns 1 when a problem. */
-static int
-check_hfield(const char *file, ckp_sec_t *h, const char *name, ckp_type_t t)
-{
-	ckp_ent_t *e = ckp_sec_lookup(h, name);
-
-	if (e == NULL) {
-		printf("%s: header.%s is missing\n", file, name);
-		return 1;
-	}
-	if (ckp_ent_type(e) != t) {
-		printf("%s: header.%s has type %s, expected %s\n", file, name,
-		    ckp_type_name(ckp_ent_type(e)), ckp_type_name(t));
-		return 1;
-	}
-	return 0;
-}
 
 /*
  * Check the document @p file and, when it has a "ram" section and @p ram
@@ -663,15 +646,13 @@ check_doc(const struct opts *o, const char *file, const char *ram)
 		break;
 	}
 	ckp_sec_t *h = ckp_sec_find(ckp_doc_root(doc), "header");
-	if (h == NULL) {
-		printf("%s: no header section: not written by libckp (the seed review's files have none)\n",
-		    file);
+	char why[160];
+	/* libckp's rule, the one a restore applies. */
+	if (ckp_doc_check_header(doc, why, sizeof(why)) != 0) {
+		printf("%s: %s%s\n", file, why, h == NULL ? ": not written by "
+		    "libckp (the seed review's files have none)" : "");
 		problems++;
 	} else {
-		problems += check_hfield(file, h, "format", CKP_TYPE_STRING);
-		problems += check_hfield(file, h, "format_version", CKP_TYPE_UINT32);
-		problems += check_hfield(file, h, "producer", CKP_TYPE_STRING);
-		problems += check_hfield(file, h, "created", CKP_TYPE_STRING);
 		if (problems == 0) {
 			const char *prod, *created;
 			uint32_t fv;
