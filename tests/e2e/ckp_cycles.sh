@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# 20 suspend/resume cycles in a row on one running churn workload, always
+# HYVE_CYCLES (20; `make soak` runs 100) suspend/resume cycles in a row on
+# one running churn workload, always
 # to the same checkpoint name: each restored hyve runs from a MAP_PRIVATE
 # mapping of the RAM file that its own suspend then replaces (every other
 # cycle reads RAM eagerly instead, --eager).  Every fifth cycle also takes a
@@ -10,9 +11,11 @@
 # must never go back, and it must never boot again.
 . "$(dirname "$0")/ckp_lib.inc"
 
-args=(-c 2 -m 64M --kernel "$GUEST" --append "churn 600")
+N=${HYVE_CYCLES:-20}
+# Enough work for every cycle to find the guest still churning.
+args=(-c 2 -m 64M --kernel "$GUEST" --append "churn $((N * 30))")
 start ref "${args[@]}" -l com1,"$TMP/ref.console" ref
-wait_exit "$PID" 60
+wait_exit "$PID" $((N * 3 + 60))
 want=$(verdict "$TMP/ref.console" CHURN)
 [[ $want == "CHURN OK "* ]] || fail "uninterrupted run: '$want'"
 
@@ -20,7 +23,7 @@ con=$TMP/cyc.console ck=$TMP/cyc.ckp
 start c0 "${args[@]}" -l com1,"$con" cyc
 wait_for "$con" '^CHURN round 1/' 30
 prev=0
-for i in $(seq 20); do
+for i in $(seq "$N"); do
 	sleep 0.1
 	if [ $((i % 5)) = 0 ]; then
 		out=$("$HYVECTL" --vm=cyc --checkpoint "$TMP/mid.ckp") || fail "cycle $i: checkpoint: $out"
@@ -38,11 +41,11 @@ for i in $(seq 20); do
 	start "c$i" -r "$ck" "${eager[@]}" cyc
 	[ -S "$HYVE_RUNDIR/cyc.sock" ] || fail "cycle $i: the restored hyve did not start"
 done
-wait_exit "$PID" 60
-no_crash "$TMP/c20.log"
+wait_exit "$PID" $((N * 3 + 60))
+no_crash "$TMP/c$N.log"
 [ "$RC" = 0 ] || fail "the last restored hyve exited $RC"
 got=$(verdict "$con" CHURN)
-[ "$got" = "$want" ] || fail "after 20 cycles: '$got', uninterrupted: '$want'"
+[ "$got" = "$want" ] || fail "after $N cycles: '$got', uninterrupted: '$want'"
 [ "$(grep -c HYVE-GUEST "$con")" = 1 ] || fail "the guest booted again"
 grep -q "RAM read" "$TMP/c2.log" && grep -q "RAM mapped" "$TMP/c1.log" ||
 	fail "the restores did not alternate between mapped and read RAM"
@@ -50,7 +53,7 @@ start mid -r "$TMP/mid.ckp" -l com1,"$TMP/mid.console" mid
 wait_exit "$PID" 60
 [ "$RC" = 0 ] || fail "the restored checkpoint-and-continue exited $RC"
 [ "$(verdict "$TMP/mid.console" CHURN)" = "$want" ] ||
-	fail "checkpoint of cycle 20: '$(verdict "$TMP/mid.console" CHURN)', uninterrupted: '$want'"
-echo "20 cycles, ticks up to $prev: $got"
+	fail "checkpoint of cycle $((N / 5 * 5)): '$(verdict "$TMP/mid.console" CHURN)', uninterrupted: '$want'"
+echo "$N cycles ($((N / 5)) with a checkpoint-and-continue first), ticks up to $prev: $got"
 all_clean
 echo PASS
