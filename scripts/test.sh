@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command (README quick start, .ci/run):
 # installs what is missing, builds, runs the suite normally and under
-# ASan+UBSan, then runs every fuzz target for a bounded time.
+# ASan+UBSan, runs every fuzz target for a bounded time, then the
+# hardware-KVM tier (tests/nested/run.sh, docs/NESTED.md).
 #   FUZZ_SECONDS=N  seconds per fuzz target (default 20; 0 skips fuzzing)
-#   QUICK=1         skip the sanitizer pass and fuzzing
+#   QUICK=1         skip the sanitizer pass, fuzzing and the nested tier
+#   NESTED=0        skip the nested tier
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -21,6 +23,10 @@ if [ "${QUICK:-0}" != 1 ]; then
 	if [ "${FUZZ_SECONDS:-20}" != 0 ]; then
 		echo "== fuzz (${FUZZ_SECONDS:-20}s per target)"
 		make -j"$jobs" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+	fi
+	if [ "${NESTED:-1}" != 0 ]; then
+		echo "== the hardware-KVM tier (nested)"
+		tests/nested/run.sh -b build
 	fi
 fi
 echo "== all tests passed in $((SECONDS - t0))s"
