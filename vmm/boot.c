@@ -343,3 +343,17 @@ vm_boot_setup(struct vm *vm)
 	}
 	return 0;
 }
+
+/* "kernel NAME: ...", -EINVAL: the loaders' one way to refuse a file. */
+int
+kernel_fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "kernel %s: %s", name, msg);
+	return -EINVAL;
+}

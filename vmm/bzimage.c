@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,18 +106,6 @@ wr64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
-static int
-fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
-{
-	char msg[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(err, errlen, "kernel %s: %s", name, msg);
-	return -EINVAL;
-}
 
 int
 bzimage_parse(struct vm *vm, const void *file, size_t size, const char *name,
@@ -131,42 +118,42 @@ bzimage_parse(struct vm *vm, const void *file, size_t size, const char *name,
 
 	memset(bz, 0, sizeof(*bz));
 	if (size < OFF_MAGIC + 4 || memcmp(b + OFF_MAGIC, "HdrS", 4) != 0)
-		return fail(err, errlen, name, "no \"HdrS\" signature at offset "
+		return kernel_fail(err, errlen, name, "no \"HdrS\" signature at offset "
 		    "0x202: not a Linux bzImage");
 	if (size < HDR_MIN_END)
-		return fail(err, errlen, name, "truncated bzImage setup header "
+		return kernel_fail(err, errlen, name, "truncated bzImage setup header "
 		    "(%zu bytes)", size);
 	bz->version = rd16(b + OFF_VERSION);
 	if (bz->version < PROTO_MIN)
-		return fail(err, errlen, name, "Linux boot protocol %u.%02u is "
+		return kernel_fail(err, errlen, name, "Linux boot protocol %u.%02u is "
 		    "too old: hyve needs 2.12 or later (xloadflags, for the "
 		    "64-bit entry)", bz->version >> 8, bz->version & 0xff);
 	xlf = rd16(b + OFF_XLOADFLAGS);
 	if ((xlf & XLF_KERNEL_64) == 0)
-		return fail(err, errlen, name, "not a 64-bit kernel (xloadflags "
+		return kernel_fail(err, errlen, name, "not a 64-bit kernel (xloadflags "
 		    "%#x lacks XLF_KERNEL_64): hyve starts Linux at its 64-bit "
 		    "entry only", xlf);
 	bz->hdr_end = 0x202 + b[OFF_HDR_LEN];
 	if (bz->hdr_end < HDR_MIN_END || bz->hdr_end > HDR_MAX_END)
-		return fail(err, errlen, name, "setup header ends at %#x "
+		return kernel_fail(err, errlen, name, "setup header ends at %#x "
 		    "(0x202 + the byte at 0x201); protocol 2.12 needs %#x to "
 		    "%#x", bz->hdr_end, HDR_MIN_END, HDR_MAX_END);
 	/* 0 means 4, for kernels older than anything hyve takes. */
 	sects = b[OFF_SETUP_SECTS] != 0 ? b[OFF_SETUP_SECTS] : 4;
 	if (sects > SETUP_SECTS_MAX)
-		return fail(err, errlen, name, "setup_sects %u is out of range "
+		return kernel_fail(err, errlen, name, "setup_sects %u is out of range "
 		    "(at most %d: 32 KiB of real-mode setup)", sects,
 		    SETUP_SECTS_MAX);
 	bz->setup_size = ((uint64_t)sects + 1) * 512;
 	if (bz->setup_size >= size)
-		return fail(err, errlen, name, "setup_sects %u puts the 64-bit "
+		return kernel_fail(err, errlen, name, "setup_sects %u puts the 64-bit "
 		    "kernel at offset %#" PRIx64 ", at or past the end of the "
 		    "file (%zu bytes): truncated?", sects, bz->setup_size,
 		    size);
 	bz->pm_size = size - bz->setup_size;
 	syssize = (uint64_t)rd32(b + OFF_SYSSIZE) * 16;
 	if (syssize > bz->pm_size)
-		return fail(err, errlen, name, "truncated: the setup header "
+		return kernel_fail(err, errlen, name, "truncated: the setup header "
 		    "says %#" PRIx64 " bytes of kernel (syssize) follow the "
 		    "setup, the file has %#" PRIx64, syssize, bz->pm_size);
 
@@ -174,7 +161,7 @@ bzimage_parse(struct vm *vm, const void *file, size_t size, const char *name,
 	pref = rd64(b + OFF_PREF_ADDRESS);
 	align = rd32(b + OFF_KERNEL_ALIGNMENT);
 	if (init_size == 0)
-		return fail(err, errlen, name, "init_size is 0: the header "
+		return kernel_fail(err, errlen, name, "init_size is 0: the header "
 		    "does not say how much memory the kernel needs to start");
 	if (b[OFF_RELOCATABLE] != 0) {
 		/*
@@ -183,7 +170,7 @@ bzimage_parse(struct vm *vm, const void *file, size_t size, const char *name,
 		 * nothing.
 		 */
 		if (align < 4096 || (align & (align - 1)) != 0)
-			return fail(err, errlen, name, "kernel_alignment %#"
+			return kernel_fail(err, errlen, name, "kernel_alignment %#"
 			    PRIx64 " is not a power of two of at least 4 KiB",
 			    align);
 		bz->run_start = pref < MiB ? MiB : pref;
@@ -194,21 +181,21 @@ bzimage_parse(struct vm *vm, const void *file, size_t size, const char *name,
 	} else {
 		/* It moves itself from 1 MiB to pref_address. */
 		if (pref < MiB)
-			return fail(err, errlen, name, "not relocatable, and "
+			return kernel_fail(err, errlen, name, "not relocatable, and "
 			    "its pref_address %#" PRIx64 " is below 1 MiB",
 			    pref);
 		bz->run_start = pref;
 		bz->load = MiB;
 	}
 	if (bz->run_start > low || init_size > low - bz->run_start)
-		return fail(err, errlen, name, "needs RAM at [%#" PRIx64 ", %#"
+		return kernel_fail(err, errlen, name, "needs RAM at [%#" PRIx64 ", %#"
 		    PRIx64 ") to start (pref_address and init_size), but low "
 		    "RAM ends at %#" PRIx64 " (%" PRIu64 " MiB of guest RAM): "
 		    "give the guest more memory", bz->run_start,
 		    bz->run_start + init_size, low, vm->mem_size >> 20);
 	bz->run_end = bz->run_start + init_size;
 	if (bz->load > low || bz->pm_size > low - bz->load)
-		return fail(err, errlen, name, "its %#" PRIx64 " bytes of "
+		return kernel_fail(err, errlen, name, "its %#" PRIx64 " bytes of "
 		    "64-bit kernel at %#" PRIx64 " do not fit in low RAM "
 		    "(ends at %#" PRIx64 ", %" PRIu64 " MiB of guest RAM)",
 		    bz->pm_size, bz->load, low, vm->mem_size >> 20);

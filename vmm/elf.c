@@ -10,7 +10,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +25,6 @@ struct seg {
 	uint64_t off, filesz, memsz, paddr;
 };
 
-static int
-fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
-{
-	char msg[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(err, errlen, "kernel %s: %s", name, msg);
-	return -EINVAL;
-}
 
 /* [off, off + len) inside a buffer of @size bytes, without overflow. */
 static bool
@@ -64,7 +51,7 @@ find_pvh_note(const uint8_t *buf, size_t size, const struct seg *note,
 		descoff = nameoff + (((uint64_t)namesz + 3) & ~3ULL);
 		next = descoff + (((uint64_t)descsz + 3) & ~3ULL);
 		if (descoff > end || next > end || descoff + descsz > end)
-			return fail(err, errlen, name, "note in program header "
+			return kernel_fail(err, errlen, name, "note in program header "
 			    "%u runs past its segment (offset %#" PRIx64 ")",
 			    note->idx, pos);
 		if (namesz == 4 && memcmp(buf + nameoff, "Xen", 4) == 0 &&
@@ -76,7 +63,7 @@ find_pvh_note(const uint8_t *buf, size_t size, const struct seg *note,
 			} else if (descsz == 8) {
 				memcpy(entry, buf + descoff, 8);
 			} else {
-				return fail(err, errlen, name, "PVH entry note "
+				return kernel_fail(err, errlen, name, "PVH entry note "
 				    "has a %u-byte address (4 or 8 expected)",
 				    descsz);
 			}
@@ -106,60 +93,60 @@ elf_load(struct vm *vm, const void *file, size_t size, const char *name,
 	int rc;
 
 	if (size < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG) != 0)
-		return fail(err, errlen, name, "not an ELF file");
+		return kernel_fail(err, errlen, name, "not an ELF file");
 	if (buf[EI_CLASS] != ELFCLASS64 && buf[EI_CLASS] != ELFCLASS32)
-		return fail(err, errlen, name, "unknown ELF class %u",
+		return kernel_fail(err, errlen, name, "unknown ELF class %u",
 		    buf[EI_CLASS]);
 	is64 = buf[EI_CLASS] == ELFCLASS64;
 	if (buf[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, name, "not a little-endian ELF file");
+		return kernel_fail(err, errlen, name, "not a little-endian ELF file");
 	if (buf[EI_VERSION] != EV_CURRENT)
-		return fail(err, errlen, name, "unknown ELF version %u",
+		return kernel_fail(err, errlen, name, "unknown ELF version %u",
 		    buf[EI_VERSION]);
 	if (is64) {
 		Elf64_Ehdr eh;
 		if (size < sizeof(eh))
-			return fail(err, errlen, name, "truncated ELF header "
+			return kernel_fail(err, errlen, name, "truncated ELF header "
 			    "(%zu bytes)", size);
 		memcpy(&eh, buf, sizeof(eh));
 		if (eh.e_machine != EM_X86_64)
-			return fail(err, errlen, name, "64-bit ELF for machine "
+			return kernel_fail(err, errlen, name, "64-bit ELF for machine "
 			    "%u, not x86-64", eh.e_machine);
 		if (eh.e_type != ET_EXEC)
-			return fail(err, errlen, name, "ELF type %u is not an "
+			return kernel_fail(err, errlen, name, "ELF type %u is not an "
 			    "executable (ET_EXEC)", eh.e_type);
 		phoff = eh.e_phoff;
 		phnum = eh.e_phnum;
 		phentsize = eh.e_phentsize;
 		if (phentsize != sizeof(Elf64_Phdr) && phnum != 0)
-			return fail(err, errlen, name, "program header size %u "
+			return kernel_fail(err, errlen, name, "program header size %u "
 			    "(expected %zu)", phentsize, sizeof(Elf64_Phdr));
 	} else {
 		Elf32_Ehdr eh;
 		if (size < sizeof(eh))
-			return fail(err, errlen, name, "truncated ELF header "
+			return kernel_fail(err, errlen, name, "truncated ELF header "
 			    "(%zu bytes)", size);
 		memcpy(&eh, buf, sizeof(eh));
 		if (eh.e_machine != EM_386)
-			return fail(err, errlen, name, "32-bit ELF for machine "
+			return kernel_fail(err, errlen, name, "32-bit ELF for machine "
 			    "%u, not i386", eh.e_machine);
 		if (eh.e_type != ET_EXEC)
-			return fail(err, errlen, name, "ELF type %u is not an "
+			return kernel_fail(err, errlen, name, "ELF type %u is not an "
 			    "executable (ET_EXEC)", eh.e_type);
 		phoff = eh.e_phoff;
 		phnum = eh.e_phnum;
 		phentsize = eh.e_phentsize;
 		if (phentsize != sizeof(Elf32_Phdr) && phnum != 0)
-			return fail(err, errlen, name, "program header size %u "
+			return kernel_fail(err, errlen, name, "program header size %u "
 			    "(expected %zu)", phentsize, sizeof(Elf32_Phdr));
 	}
 	if (phnum == 0)
-		return fail(err, errlen, name, "no program headers");
+		return kernel_fail(err, errlen, name, "no program headers");
 	if (phnum > ELF_MAX_PHDRS)
-		return fail(err, errlen, name, "%u program headers (at most "
+		return kernel_fail(err, errlen, name, "%u program headers (at most "
 		    "%d)", phnum, ELF_MAX_PHDRS);
 	if (!in_file(phoff, (uint64_t)phnum * phentsize, size))
-		return fail(err, errlen, name, "program headers at offset %#"
+		return kernel_fail(err, errlen, name, "program headers at offset %#"
 		    PRIx64 " run past the end of the file (%zu bytes)", phoff,
 		    size);
 
@@ -189,7 +176,7 @@ elf_load(struct vm *vm, const void *file, size_t size, const char *name,
 		if (type != PT_LOAD && type != PT_NOTE)
 			continue;
 		if (!in_file(s.off, s.filesz, size))
-			return fail(err, errlen, name, "program header %u: "
+			return kernel_fail(err, errlen, name, "program header %u: "
 			    "%#" PRIx64 " bytes at offset %#" PRIx64 " run past "
 			    "the end of the file (%zu bytes)", i, s.filesz,
 			    s.off, size);
@@ -200,44 +187,44 @@ elf_load(struct vm *vm, const void *file, size_t size, const char *name,
 		if (s.memsz == 0)
 			continue;
 		if (s.filesz > s.memsz)
-			return fail(err, errlen, name, "segment %u: file size "
+			return kernel_fail(err, errlen, name, "segment %u: file size "
 			    "%#" PRIx64 " exceeds memory size %#" PRIx64, i,
 			    s.filesz, s.memsz);
 		if (s.paddr + s.memsz < s.paddr ||
 		    vm_gpa_ptr(vm, s.paddr, s.memsz) == NULL)
-			return fail(err, errlen, name, "segment %u "
+			return kernel_fail(err, errlen, name, "segment %u "
 			    "[%#" PRIx64 ", %#" PRIx64 ") is not inside guest "
 			    "RAM (%" PRIu64 " MiB; low RAM ends at %#" PRIx64
 			    ")", i, s.paddr, s.paddr + s.memsz,
 			    vm->mem_size >> 20, vm->mem[0].size);
 		if (s.paddr < BOOT_AREA_END &&
 		    s.paddr + s.memsz > BOOT_AREA_BASE)
-			return fail(err, errlen, name, "segment %u "
+			return kernel_fail(err, errlen, name, "segment %u "
 			    "[%#" PRIx64 ", %#" PRIx64 ") overlaps hyve's boot "
 			    "data [%#llx, %#llx)", i, s.paddr,
 			    s.paddr + s.memsz, BOOT_AREA_BASE, BOOT_AREA_END);
 		for (j = 0; j < nload; j++)
 			if (s.paddr < load[j].paddr + load[j].memsz &&
 			    load[j].paddr < s.paddr + s.memsz)
-				return fail(err, errlen, name, "segments %u and "
+				return kernel_fail(err, errlen, name, "segments %u and "
 				    "%u overlap in memory", load[j].idx, i);
 		load[nload++] = s;
 	}
 	if (nload == 0)
-		return fail(err, errlen, name, "no loadable segment");
+		return kernel_fail(err, errlen, name, "no loadable segment");
 	for (i = 0; i < nnote; i++)
 		if ((rc = find_pvh_note(buf, size, &notes[i], is64, &entry,
 		    &found, name, err, errlen)) != 0)
 			return rc;
 	if (!found)
-		return fail(err, errlen, name, "no PVH entry note "
+		return kernel_fail(err, errlen, name, "no PVH entry note "
 		    "(XEN_ELFNOTE_PHYS32_ENTRY): not a PVH kernel");
 	for (i = 0; i < nload; i++)
 		if (entry >= load[i].paddr &&
 		    entry < load[i].paddr + load[i].filesz)
 			break;
 	if (i == nload || entry > 0xffffffffULL)
-		return fail(err, errlen, name, "PVH entry %#" PRIx64 " is not "
+		return kernel_fail(err, errlen, name, "PVH entry %#" PRIx64 " is not "
 		    "inside a loaded segment below 4 GiB", entry);
 
 	for (i = 0; i < nload; i++)

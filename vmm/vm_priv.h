@@ -469,6 +469,9 @@ int pvh_load_elf_buf(struct vm *vm, const void *buf, size_t len,
  * Only the checks of pvh_load_elf_buf(): *end gets the end of the highest
  * segment below 4 GiB (where an initrd may start).
  */
+/* Set @err to "kernel @name: <fmt...>" and return -EINVAL (vmm/boot.c). */
+int kernel_fail(char *err, size_t errlen, const char *name, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
 int pvh_check_elf_buf(struct vm *vm, const void *buf, size_t len,
     const char *name, uint64_t *entry, uint64_t *end, char *err,
     size_t errlen);

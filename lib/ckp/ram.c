@@ -227,10 +227,6 @@ out:
 	return r;
 }
 
-/*
- * With CKP_OPEN_OWNED: is the open file @p fd this user's own?  0, or a
- * negative errno with @p why.
- */
 /* Is the open file @p fd a regular file?  0, or a negative errno with @p why. */
 static int
 fd_regular(int fd, const char *path, char *why, size_t whylen)
@@ -250,6 +246,10 @@ fd_regular(int fd, const char *path, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * With CKP_OPEN_OWNED: is the open file @p fd this user's own?  0, or a
+ * negative errno with @p why.
+ */
 static int
 fd_owned(int fd, const char *path, char *why, size_t whylen)
 {
