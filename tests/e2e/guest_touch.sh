@@ -90,7 +90,8 @@ restored() {
 	local n=$1 ck=$2
 	shift 2
 	start "$n" -r "$ck" -l com1,"$TMP/$n.console" "$@" "$n"
-	wait_for "$TMP/$n.console" '^TOUCH VERIFY ' 60
+	# The console is written a byte at a time: wait for the whole verdict.
+	wait_for "$TMP/$n.console" '^TOUCH VERIFY (OK n=[0-9]+ checksum=[0-9a-f]{16} |FAIL n=[0-9]+: )' 60
 }
 
 suspend idle "ticks 100000"
