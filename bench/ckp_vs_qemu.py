@@ -885,7 +885,7 @@ def machine(env):
         ("RAM", mem),
         ("kernel", platform.release()),
         ("work directory", "%s: %s" % (env.dir, fsline)),
-        ("KVM", "/dev/kvm of a nested VM (kvm_pvm host module, see /work/shared/notes/kvm-here.md)"
+        ("KVM", "/dev/kvm of a nested VM (kvm_pvm host module, see docs/KVM-HOSTS.md)"
          if "pvm" in sh("cat /proc/modules 2>/dev/null") + sh("dmesg 2>/dev/null | grep -m1 -i pvm") else "/dev/kvm"),
         ("QEMU", sh("%s --version | head -1" % env.qemu)),
         ("hyve", os.environ.get("HYVE_REV") or
