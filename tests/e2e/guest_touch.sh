@@ -68,7 +68,9 @@ suspend() {
 	start "$1" -c 2 -m 1G -l com1,"$TMP/$1.console" --kernel "$GUEST" --append "$2" "$1"
 	local pid=$PID
 	if [[ $2 == touch* ]]; then
-		wait_for "$TMP/$1.console" '^TOUCH OK ' 60
+		# The console is written a byte at a time: wait until the whole
+		# checksum is out, it is what the restored guest must find.
+		wait_for "$TMP/$1.console" '^TOUCH OK size=[^ ]+ checksum=[0-9a-f]{16} ' 60
 	else
 		wait_for "$TMP/$1.console" '^HYVE-GUEST ' 30
 		sleep 0.3
