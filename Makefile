@@ -64,7 +64,8 @@ test: all testbins
 # Not in every CI run: 100 suspend/restore cycles (CI runs 20), and the
 # Linux guest's 100 where KVM is hardware-assisted.
 soak: all testbins
-	HYVE_CYCLES=100 LINUX_CYCLES=100 ONLY='ckp_cycles|linux_cycles' \
+	HYVE_CYCLES=100 LINUX_CYCLES=100 HYVE_CRASHES=100 \
+		ONLY='ckp_cycles|ckp_crash_kill|linux_cycles' \
 		tests/run.sh $(BUILD)
 
 clean:
