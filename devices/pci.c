@@ -572,7 +572,17 @@ msix_deliver_locked(struct pci_dev *pd, unsigned vec)
 	int rc;
 
 	rc = vm_msi(pd->vm, e->addr, e->data);
-	if (rc < 0)
+	/*
+	 * KVM_SIGNAL_MSI's -1 for "no local APIC matched" reaches us as
+	 * EPERM, which reads like a host permission problem: it is the
+	 * guest's programming (destination ID in address bits 19-12).
+	 */
+	if (rc == -EPERM)
+		vm_log_guest(pd->vm, "%s: MSI-X vector %u (addr 0x%" PRIx64
+		    " data 0x%x) not delivered: no vCPU has the destination "
+		    "APIC ID %u the guest programmed", pd->name, vec, e->addr,
+		    e->data, (unsigned)((e->addr >> 12) & 0xff));
+	else if (rc < 0)
 		vm_log_guest(pd->vm, "%s: MSI-X vector %u (addr 0x%" PRIx64
 		    " data 0x%x) not delivered: %s", pd->name, vec, e->addr,
 		    e->data, strerror(-rc));
