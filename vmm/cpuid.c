@@ -172,6 +172,42 @@ cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned id,
 	return 0;
 }
 
+/*
+ * The TSC deadline timer is emulated by every KVM with an in-kernel LAPIC,
+ * but only kernels after 6.12 list it in KVM_GET_SUPPORTED_CPUID: offering
+ * it wherever the capability is gives guests the same CPU on every host
+ * (and checkpoints that move between them).
+ */
+int
+kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
+{
+	struct kvm_cpuid2 *c;
+	unsigned n, j;
+	int rc;
+
+	*out = NULL;
+	for (n = 64; n <= 4096; n *= 2) {
+		if ((c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]))) ==
+		    NULL)
+			return -ENOMEM;
+		c->nent = n;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			if (ioctl(kvm_fd, KVM_CHECK_EXTENSION,
+			    KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+				for (j = 0; j < c->nent; j++)
+					if (c->entries[j].function == 1)
+						c->entries[j].ecx |= 1U << 24;
+			*out = c;
+			return 0;
+		}
+		rc = -errno;
+		free(c);
+		if (rc != -E2BIG)
+			return rc;
+	}
+	return -E2BIG;
+}
+
 int
 kvm_ioctl_sys(int fd, unsigned long req, void *arg)
 {

@@ -169,37 +169,12 @@ setup_routing(struct vm *vm)
 static int
 get_supported_cpuid(struct vm *vm)
 {
-	struct kvm_cpuid2 *c;
-	unsigned n;
+	int rc = kvm_supported_cpuid(vm->kvm_fd, &vm->supported_cpuid);
 
-	for (n = 64; n <= 4096; n *= 2) {
-		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-		if (c == NULL)
-			return -EIO;
-		c->nent = n;
-		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			/*
-			 * The TSC deadline timer is emulated by every KVM with
-			 * an in-kernel LAPIC, but only kernels after 6.12 list it
-			 * here: offering it everywhere gives guests the same CPU
-			 * on every host (and checkpoints that move between them).
-			 */
-			if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-			    KVM_CAP_TSC_DEADLINE_TIMER) > 0)
-				for (unsigned j = 0; j < c->nent; j++)
-					if (c->entries[j].function == 1)
-						c->entries[j].ecx |= 1U << 24;
-			vm->supported_cpuid = c;
-			return 0;
-		}
-		free(c);
-		if (errno != E2BIG) {
-			vm_log(vm, "KVM_GET_SUPPORTED_CPUID: %s",
-			    strerror(errno));
-			return -EIO;
-		}
-	}
-	vm_log(vm, "KVM_GET_SUPPORTED_CPUID: too many entries");
+	if (rc == 0)
+		return 0;
+	vm_log(vm, "KVM_GET_SUPPORTED_CPUID: %s", rc == -E2BIG ?
+	    "too many entries" : strerror(-rc));
 	return -EIO;
 }
 

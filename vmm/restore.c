@@ -332,7 +332,8 @@ check_vcpu_fields(struct restore *r, char *err, size_t errlen)
 	int rc = 0;
 
 	/* Without /dev/kvm, creating the VM says so; check what needs none. */
-	(void)vcpu_host_probe(&host);
+	if (vcpu_host_probe(&host) == 0)
+		(void)vcpu_host_probe_cpuid(&host);
 	/* This is a first reading: the restore proper reports unknown fields. */
 	ckp_doc_set_warn(r->doc, NULL, NULL);
 	for (i = 0; i < r->ncpus && rc == 0; i++)

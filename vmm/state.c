@@ -573,11 +573,10 @@ cpuid_io(ckp_io_t *io, struct vcpu_state *s)
 	ckp_io_leave(io);
 }
 
-/* Register @reg of leaf @fn (index 0) in KVM_GET_SUPPORTED_CPUID. */
+/* Register @reg of leaf @fn (index 0) in KVM_GET_SUPPORTED_CPUID @c. */
 static uint32_t
-cpuid_supported(const struct vm *vm, uint32_t fn, int reg)
+cpuid_supported(const struct kvm_cpuid2 *c, uint32_t fn, int reg)
 {
-	const struct kvm_cpuid2 *c = vm->supported_cpuid;
 	uint32_t i;
 
 	for (i = 0; c != NULL && i < c->nent; i++)
@@ -600,14 +599,16 @@ cpuid_find(const struct kvm_cpuid_entry2 *e, uint32_t n, uint32_t fn,
 
 /*
  * The feature flags a guest may have used must exist here: compare the
- * saved leaves with what KVM reports for this VM's (fresh) vCPU, which is
- * what the guest would see if it booted here.  Flags that follow the
- * guest's own settings (OSXSAVE, OSPKE, the APIC enable) are not features.
- * KVM_GET_SUPPORTED_CPUID is not the reference: some KVMs (kvm_pvm) report
- * less there than a vCPU really gets.
+ * saved leaves @a (@na entries) of vCPU @id with @b (@nb), the CPUID hyve
+ * gives that vCPU on this host, which is what the guest would see if it
+ * booted here.  Flags that follow the guest's own settings (OSXSAVE,
+ * OSPKE, the APIC enable) are not features.  @supported (may be NULL) is
+ * KVM_GET_SUPPORTED_CPUID.  0, or -EINVAL with the message in @msg.
  */
 static int
-cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
+cpuid_features_check(const struct kvm_cpuid_entry2 *a, uint32_t na,
+    const struct kvm_cpuid_entry2 *b, uint32_t nb,
+    const struct kvm_cpuid2 *supported, unsigned id, char *msg, size_t len)
 {
 	static const struct {
 		uint32_t fn, idx;
@@ -621,12 +622,77 @@ cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 		{ 0xd, 1, 0, 0 },
 		{ 0x80000001, 0, 2, 0 }, { 0x80000001, 0, 3, 0 },
 		{ 0x80000021, 0, 0, 0 },		/* AutoIBRS... */
+		/*
+		 * KVM's paravirtual features (kvmclock, async PF, PV EOI...):
+		 * a guest that enabled one would otherwise fail in
+		 * KVM_SET_MSRS on a KVM without it, unnamed.
+		 */
+		{ 0x40000001, 0, 0, 0 },
 	};
 	static const char *const regname[] = { "eax", "ebx", "ecx", "edx" };
-	const struct kvm_cpuid_entry2 *a, *b;
-	struct vcpu_state now;
+	const struct kvm_cpuid_entry2 *ea, *eb;
 	uint32_t va, vb, missing;
 	size_t i;
+
+	for (i = 0; i < sizeof(feat) / sizeof(feat[0]); i++) {
+		ea = cpuid_find(a, na, feat[i].fn, feat[i].idx);
+		eb = cpuid_find(b, nb, feat[i].fn, feat[i].idx);
+		if (ea == NULL)
+			continue;
+		va = (&ea->eax)[feat[i].reg];
+		vb = eb != NULL ? (&eb->eax)[feat[i].reg] : 0;
+		missing = va & ~vb & ~feat[i].ignore;
+		/*
+		 * VMX and SVM: hyve stopped offering them (it does not save a
+		 * nested guest); a checkpoint of an older hyve that had them
+		 * still restores where KVM supports them.
+		 */
+		if (feat[i].fn == 1 && feat[i].reg == 2)
+			missing &= ~(cpuid_supported(supported, 1, 2) &
+			    (1U << 5));
+		if (feat[i].fn == 0x80000001 && feat[i].reg == 2)
+			missing &= ~(cpuid_supported(supported, 0x80000001, 2) &
+			    (1U << 2));
+		if (missing != 0) {
+			snprintf(msg, len, "devices.vcpu@%u.cpuid.leaf_%08x_%u."
+			    "%s: the checkpoint's CPU has features this host's "
+			    "KVM does not offer (bits %#x)", id, feat[i].fn,
+			    feat[i].idx, regname[feat[i].reg], missing);
+			return -EINVAL;
+		}
+	}
+	/*
+	 * The XSAVE area is the CPU's layout: each component the guest may
+	 * have saved must be as big and at the same offset here.
+	 */
+	for (i = 2; i < 64; i++) {
+		ea = cpuid_find(a, na, 0xd, (uint32_t)i);
+		eb = cpuid_find(b, nb, 0xd, (uint32_t)i);
+		if (ea == NULL || ea->eax == 0)
+			continue;
+		if (eb == NULL || eb->eax != ea->eax || eb->ebx != ea->ebx) {
+			snprintf(msg, len, "devices.vcpu@%u.cpuid.leaf_0000000d_"
+			    "%zu: XSAVE component %zu is %u bytes at offset %u "
+			    "in the checkpoint, %u at %u on this host", id, i, i,
+			    ea->eax, ea->ebx, eb != NULL ? eb->eax : 0,
+			    eb != NULL ? eb->ebx : 0);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * cpuid_features_check() against the vCPU KVM created here: the restore
+ * compared a scratch vCPU's before creating anything, and this is the
+ * one the guest will run on (and the only check when the scratch VM
+ * could not be made).
+ */
+static int
+cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
+{
+	struct vcpu_state now;
+	char msg[256];
 	int rc;
 
 	if (s->ncpuid == 0 || vm->test || id >= vm->ncpus)
@@ -638,51 +704,10 @@ cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 		return ckp_doc_set_error(ckp_io_doc(io), -EIO,
 		    "devices.vcpu@%u.cpuid: cannot read this host's CPUID", id);
 	}
-	rc = 0;
-	for (i = 0; i < sizeof(feat) / sizeof(feat[0]); i++) {
-		a = cpuid_find(s->cpuid, s->ncpuid, feat[i].fn, feat[i].idx);
-		b = cpuid_find(now.cpuid, now.ncpuid, feat[i].fn, feat[i].idx);
-		if (a == NULL)
-			continue;
-		va = (&a->eax)[feat[i].reg];
-		vb = b != NULL ? (&b->eax)[feat[i].reg] : 0;
-		missing = va & ~vb & ~feat[i].ignore;
-		/*
-		 * VMX and SVM: hyve stopped offering them (it does not save a
-		 * nested guest); a checkpoint of an older hyve that had them
-		 * still restores where KVM supports them.
-		 */
-		if (feat[i].fn == 1 && feat[i].reg == 2)
-			missing &= ~(cpuid_supported(vm, 1, 2) & (1U << 5));
-		if (feat[i].fn == 0x80000001 && feat[i].reg == 2)
-			missing &= ~(cpuid_supported(vm, 0x80000001, 2) &
-			    (1U << 2));
-		if (missing != 0) {
-			rc = ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
-			    "devices.vcpu@%u.cpuid.leaf_%08x_%u.%s: the "
-			    "checkpoint's CPU has features this host's KVM does "
-			    "not offer (bits %#x)", id, feat[i].fn, feat[i].idx,
-			    regname[feat[i].reg], missing);
-			break;
-		}
-	}
-	/*
-	 * The XSAVE area is the CPU's layout: each component the guest may
-	 * have saved must be as big and at the same offset here.
-	 */
-	for (i = 2; rc == 0 && i < 64; i++) {
-		a = cpuid_find(s->cpuid, s->ncpuid, 0xd, (uint32_t)i);
-		b = cpuid_find(now.cpuid, now.ncpuid, 0xd, (uint32_t)i);
-		if (a == NULL || a->eax == 0)
-			continue;
-		if (b == NULL || b->eax != a->eax || b->ebx != a->ebx)
-			rc = ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
-			    "devices.vcpu@%u.cpuid.leaf_0000000d_%zu: XSAVE "
-			    "component %zu is %u bytes at offset %u in the "
-			    "checkpoint, %u at %u on this host", id, i, i,
-			    a->eax, a->ebx, b != NULL ? b->eax : 0,
-			    b != NULL ? b->ebx : 0);
-	}
+	rc = cpuid_features_check(s->cpuid, s->ncpuid, now.cpuid, now.ncpuid,
+	    vm->supported_cpuid, id, msg, sizeof(msg));
+	if (rc != 0)
+		ckp_doc_set_error(ckp_io_doc(io), rc, "%s", msg);
 	vcpu_state_fini(&now);
 	return rc;
 }
@@ -724,31 +749,14 @@ vcpu_host_probe(struct vcpu_host *h)
 	uint8_t fx[512] __attribute__((aligned(16)));
 	struct kvm_cpuid2 *c = NULL;
 	uint32_t mask;
-	unsigned n;
 	int fd, rc = 0;
 
 	memset(h, 0, sizeof(*h));
 	h->xcr0 = XFEAT_FP | XFEAT_SSE;
 	if ((fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0)
 		return -errno;
-	for (n = 64; n <= 4096; n *= 2) {
-		if ((c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]))) ==
-		    NULL) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		c->nent = n;
-		if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
-			break;
-		rc = errno == E2BIG ? -E2BIG : -errno;
-		free(c);
-		c = NULL;
-		if (rc != -E2BIG)
-			goto out;
-	}
-	if (c == NULL)
+	if ((rc = kvm_supported_cpuid(fd, &c)) != 0)
 		goto out;
-	rc = 0;
 	h->supported = c;
 	/* KVM_SET_XSAVE takes the XSAVE features KVM supports, no others. */
 	if ((e = cpuid_find(c->entries, c->nent, 0xd, 0)) != NULL)
@@ -768,11 +776,69 @@ out:
 	return rc;
 }
 
+/*
+ * Some KVMs (kvm_pvm) give a vCPU more than KVM_GET_SUPPORTED_CPUID lists,
+ * so the CPUID a vCPU of hyve's really has is learned from one: a scratch
+ * VM whose vCPU 0 gets what vcpu_setup_cpuid() sets, read back.
+ */
+int
+vcpu_host_probe_cpuid(struct vcpu_host *h)
+{
+	struct kvm_cpuid2 *set = NULL;
+	struct kvm_cpuid_entry2 *e = NULL;
+	int kfd = -1, vmfd = -1, cfd = -1, rc;
+	uint32_t n = 0;
+	char why[160];
+
+	if (!h->known || h->supported == NULL)
+		return -ENODEV;
+	if ((e = calloc(STATE_MAX_CPUID, sizeof(*e))) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0 ||
+	    (vmfd = ioctl(kfd, KVM_CREATE_VM, 0)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	/* As kvm_open() does it: the in-kernel LAPIC exists first. */
+	(void)ioctl(vmfd, KVM_CREATE_IRQCHIP, 0);
+	if ((cfd = ioctl(vmfd, KVM_CREATE_VCPU, 0UL)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rc = cpuid_for_vcpu(h->supported, 0, 1, &set)) != 0)
+		goto out;
+	if (ioctl(cfd, KVM_SET_CPUID2, set) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rc = cpuid_read(cfd, kvm_ioctl_sys, e, STATE_MAX_CPUID, &n, why,
+	    sizeof(why))) != 0)
+		goto out;
+	h->vcpu_cpuid = e;
+	h->nvcpu_cpuid = n;
+	e = NULL;
+out:
+	free(set);
+	free(e);
+	if (cfd >= 0)
+		close(cfd);
+	if (vmfd >= 0)
+		close(vmfd);
+	if (kfd >= 0)
+		close(kfd);
+	return rc;
+}
+
 void
 vcpu_host_fini(struct vcpu_host *h)
 {
 	free(h->supported);
+	free(h->vcpu_cpuid);
 	h->supported = NULL;
+	h->vcpu_cpuid = NULL;
+	h->nvcpu_cpuid = 0;
 	h->known = false;
 }
 
@@ -1236,6 +1302,13 @@ vcpu_state_precheck(ckp_doc_t *doc, unsigned id, unsigned ncpus,
 		nc = built->nent;
 	}
 	if ((rc = vcpu_state_check(s, c, nc, h, path, msg, sizeof(msg))) != 0)
+		goto fail;
+	/* The features the guest may use, against a vCPU of hyve's here. */
+	if (s->ncpuid > 0 && h != NULL && h->vcpu_cpuid != NULL)
+		rc = cpuid_features_check(s->cpuid, s->ncpuid, h->vcpu_cpuid,
+		    h->nvcpu_cpuid, h->supported, id, msg, sizeof(msg));
+fail:
+	if (rc != 0)
 		ckp_doc_set_error(doc, rc, "%s", msg);
 out:
 	ckp_io_free(io);

@@ -72,6 +72,9 @@ struct vcpu_host {
 	uint32_t	 mxcsr_mask;	/* MXCSR bits this CPU has (FXSAVE) */
 	bool		 smm;		/* KVM_CAP_X86_SMM */
 	struct kvm_cpuid2 *supported;	/* KVM_GET_SUPPORTED_CPUID */
+	/* A vCPU's CPUID as hyve sets it (vcpu_host_probe_cpuid), or NULL */
+	struct kvm_cpuid_entry2 *vcpu_cpuid;
+	uint32_t	 nvcpu_cpuid;
 };
 
 /*
@@ -79,6 +82,12 @@ struct vcpu_host {
  * that need no host are made (creating the VM then says what is wrong).
  */
 int vcpu_host_probe(struct vcpu_host *h);
+/*
+ * After vcpu_host_probe(): the CPUID a vCPU of hyve's gets on this host,
+ * from a scratch VM, so that the CPU features a checkpoint's guest may
+ * use are compared before anything is created.  0 or -errno (left NULL).
+ */
+int vcpu_host_probe_cpuid(struct vcpu_host *h);
 void vcpu_host_fini(struct vcpu_host *h);
 
 /*

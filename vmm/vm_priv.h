@@ -174,6 +174,13 @@ void vcpu_kick(struct vcpu *vcpu);
 int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned id,
     unsigned ncpus, struct kvm_cpuid2 **out);
 
+/*
+ * KVM_GET_SUPPORTED_CPUID of /dev/kvm @kvm_fd as hyve offers it (TSC
+ * deadline wherever KVM emulates it) into *@out (malloc'd): 0, -E2BIG when
+ * KVM lists more than 4096 entries, or -errno.
+ */
+int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);
+
 /* ioctl(2) as a parameter, so that tests can act as another kernel. */
 typedef int kvm_ioctl_fn(int fd, unsigned long req, void *arg);
 int kvm_ioctl_sys(int fd, unsigned long req, void *arg);

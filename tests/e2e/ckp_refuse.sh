@@ -5,7 +5,8 @@
 # directory (so no control socket ever appeared).  The cases: vCPU fields
 # (apic_base all ones or an invalid x2APIC mode, dr6/dr7 all ones, events
 # junk, a random XSAVE area, XSTATE_BV or MXCSR this host refuses, an MP
-# state and a cr4 bit KVM does not take), BARs over each other, guest RAM,
+# state and a cr4 bit KVM does not take, CPU features and KVM paravirtual
+# features this host's KVM does not offer), BARs over each other, guest RAM,
 # the IOAPIC and a LAPIC, and a meta without its header or a header field
 # (which `ckp check` calls BAD too).  A checkpoint with a BAR moved where
 # nothing else is, and one over RAM with decoding off, restores and
@@ -96,6 +97,23 @@ refused xsbv 'devices\.vcpu@0\.xsave: XSTATE_BV 0x[0-9a-f]+ has state components
 copy mxcsr
 xsave_edit mxcsr 'x[512] |= 1; x[24:28] = b"\xff\xff\xff\xff"'
 refused mxcsr 'devices\.vcpu@0\.xsave: MXCSR 0xffffffff sets reserved bits'
+
+# CPU features the checkpoint's vCPU had and this host's KVM does not offer
+# (the lowest bit clear in the saved leaf: hyve's vCPU here has it clear
+# too): a structured feature leaf, and KVM's paravirtual features.
+# feature NAME LEAF REG: that bit set in vcpu@1's LEAF.REG
+feature() {
+	local v
+	v=$(get "devices.vcpu@1.cpuid.$2.$3")
+	v=$((v))
+	for ((bit = 0; bit < 32; bit++)); do ((v >> bit & 1)) || break; done
+	[ $bit -lt 32 ] || fail "$1: every bit of $2.$3 is set"
+	copy "$1"
+	edit "$1" "devices.vcpu@1.cpuid.$2.$3" $((v | 1 << bit))
+	refused "$1" "devices\\.vcpu@1\\.cpuid\\.$2\\.$3: the checkpoint's CPU has features this host's KVM does not offer \\(bits $(printf %#x $((1 << bit)))\\)"
+}
+feature leaf7 leaf_00000007_0 ebx
+feature kvmpv leaf_40000001_0 eax
 
 # BARs that overlap, each while decoding (the devices enable memory decoding).
 [ "$(get devices.virtio-blk@1.pci.command)" != 0 ] || fail "virtio-blk@1 does not decode memory"
