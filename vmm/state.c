@@ -654,10 +654,14 @@ cpuid_features_check(const struct kvm_cpuid_entry2 *a, uint32_t na,
 			missing &= ~(cpuid_supported(supported, 0x80000001, 2) &
 			    (1U << 2));
 		if (missing != 0) {
+			char what[256];
+			cpuid_feature_names(feat[i].fn, feat[i].idx,
+			    feat[i].reg, missing, what, sizeof(what));
 			snprintf(msg, len, "devices.vcpu@%u.cpuid.leaf_%08x_%u."
-			    "%s: the checkpoint's CPU has features this host's "
-			    "KVM does not offer (bits %#x)", id, feat[i].fn,
-			    feat[i].idx, regname[feat[i].reg], missing);
+			    "%s: this host lacks %s (bits %#x): the checkpoint's "
+			    "CPU has features this host's KVM does not offer", id,
+			    feat[i].fn, feat[i].idx, regname[feat[i].reg], what,
+			    missing);
 			return -EINVAL;
 		}
 	}
@@ -692,7 +696,7 @@ static int
 cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 {
 	struct vcpu_state now;
-	char msg[256];
+	char msg[512];
 	int rc;
 
 	if (s->ncpuid == 0 || vm->test || id >= vm->ncpus)

@@ -181,6 +181,14 @@ int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned id,
  */
 int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);
 
+/*
+ * The names of @bits in CPUID leaf @fn, subleaf @idx, register @reg (0 eax
+ * .. 3 edx), as /proc/cpuinfo names them, comma-separated ("bit N" for one
+ * without a name) into @buf: what snprintf() returns.
+ */
+size_t cpuid_feature_names(uint32_t fn, uint32_t idx, int reg, uint32_t bits,
+    char *buf, size_t len);
+
 /* ioctl(2) as a parameter, so that tests can act as another kernel. */
 typedef int kvm_ioctl_fn(int fd, unsigned long req, void *arg);
 int kvm_ioctl_sys(int fd, unsigned long req, void *arg);

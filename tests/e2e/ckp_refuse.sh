@@ -101,19 +101,25 @@ refused mxcsr 'devices\.vcpu@0\.xsave: MXCSR 0xffffffff sets reserved bits'
 # CPU features the checkpoint's vCPU had and this host's KVM does not offer
 # (the lowest bit clear in the saved leaf: hyve's vCPU here has it clear
 # too): a structured feature leaf, and KVM's paravirtual features.
-# feature NAME LEAF REG: that bit set in vcpu@1's LEAF.REG
+# feature NAME LEAF REG BITNAMES: the lowest clear bit set in vcpu@1's
+# LEAF.REG; BITNAMES: the names of LEAF.REG's bits 0-31 (what the refusal
+# must call it)
 feature() {
 	local v
 	v=$(get "devices.vcpu@1.cpuid.$2.$3")
 	v=$((v))
 	for ((bit = 0; bit < 32; bit++)); do ((v >> bit & 1)) || break; done
 	[ $bit -lt 32 ] || fail "$1: every bit of $2.$3 is set"
+	local name
+	name=$(cut -d' ' -f$((bit + 1)) <<<"$4")
+	[ -n "$name" ] && [ "$name" != "bit_$bit" ] || name="bit $bit"
+	set -- "$1" "$2" "$3" "$name"
 	copy "$1"
 	edit "$1" "devices.vcpu@1.cpuid.$2.$3" $((v | 1 << bit))
-	refused "$1" "devices\\.vcpu@1\\.cpuid\\.$2\\.$3: the checkpoint's CPU has features this host's KVM does not offer \\(bits $(printf %#x $((1 << bit)))\\)"
+	refused "$1" "devices\\.vcpu@1\\.cpuid\\.$2\\.$3: this host lacks $4 \\(bits $(printf %#x $((1 << bit)))\\): the checkpoint's CPU has features this host's KVM does not offer"
 }
-feature leaf7 leaf_00000007_0 ebx
-feature kvmpv leaf_40000001_0 eax
+feature leaf7 leaf_00000007_0 ebx "fsgsbase tsc_adjust sgx bmi1 hle avx2 fdp_excptn_only smep bmi2 erms invpcid rtm cqm zero_fcs_fds mpx rdt_a avx512f avx512dq rdseed adx smap avx512ifma pcommit clflushopt clwb intel_pt avx512pf avx512er avx512cd sha_ni avx512bw avx512vl"
+feature kvmpv leaf_40000001_0 eax "kvmclock nop_io_delay mmu_op kvmclock2 async_pf steal_time pv_eoi pv_unhalt bit_8 pv_tlb_flush async_pf_vmexit pv_send_ipi poll_control pv_sched_yield async_pf_int msi_ext_dest_id hc_map_gpa_range migration_control"
 
 # BARs that overlap, each while decoding (the devices enable memory decoding).
 [ "$(get devices.virtio-blk@1.pci.command)" != 0 ] || fail "virtio-blk@1 does not decode memory"

@@ -222,6 +222,29 @@ check_cpuid_read(void)
 	}
 }
 
+/* What a refusal names: /proc/cpuinfo's names, "bit N" for the rest. */
+static void
+check_feature_names(void)
+{
+	char b[128];
+	size_t n;
+
+	n = cpuid_feature_names(7, 0, 1, (1U << 16) | (1U << 30), b, sizeof(b));
+	CHECK(strcmp(b, "avx512f, avx512bw") == 0 && n == strlen(b));
+	cpuid_feature_names(1, 0, 2, 1U << 28, b, sizeof(b));
+	CHECK(strcmp(b, "avx") == 0);
+	cpuid_feature_names(0x40000001, 0, 0, (1U << 3) | (1U << 30), b,
+	    sizeof(b));
+	CHECK(strcmp(b, "kvmclock2, bit 30") == 0);
+	cpuid_feature_names(0x80000001, 0, 3, 1U << 20, b, sizeof(b));
+	CHECK(strcmp(b, "nx") == 0);
+	cpuid_feature_names(0x12345678, 0, 0, 1U << 4, b, sizeof(b));
+	CHECK(strcmp(b, "bit 4") == 0);
+	/* Truncated, still terminated; the length is the whole list's. */
+	n = cpuid_feature_names(7, 0, 1, 0xffffffffU, b, 16);
+	CHECK(strlen(b) == 15 && n > 100);
+}
+
 int
 main(void)
 {
@@ -242,6 +265,7 @@ main(void)
 	}
 	free(sup);
 	check_cpuid_read();
+	check_feature_names();
 
 	if ((fd = open("/dev/kvm", O_RDWR)) >= 0) {
 		unsigned n = 512;
