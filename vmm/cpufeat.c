@@ -94,3 +94,33 @@ cpuid_feature_names(uint32_t fn, uint32_t idx, int reg, uint32_t bits,
 	}
 	return n;
 }
+
+/* XSAVE state components by XSTATE bit (Intel SDM vol. 1, 13.1). */
+static const char *const xstate[] = {
+	"x87", "sse", "avx", "bndregs", "bndcsr", "opmask", "zmm_hi256",
+	"hi16_zmm", "pt", "pkru", "pasid", "cet_u", "cet_s", "hdc", "uintr",
+	"lbr", "hwp", "xtilecfg", "xtiledata", "apx",
+};
+
+size_t
+xstate_names(uint64_t bits, char *buf, size_t len)
+{
+	size_t n = 0;
+	int bit, w;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (bit = 0; bit < 64; bit++) {
+		if (!(bits & (1ULL << bit)))
+			continue;
+		if ((size_t)bit < sizeof(xstate) / sizeof(xstate[0]))
+			w = snprintf(buf + n, len > n ? len - n : 0, "%s%s",
+			    n > 0 ? ", " : "", xstate[bit]);
+		else
+			w = snprintf(buf + n, len > n ? len - n : 0,
+			    "%scomponent %d", n > 0 ? ", " : "", bit);
+		if (w > 0)
+			n += (size_t)w;
+	}
+	return n;
+}

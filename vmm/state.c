@@ -1067,11 +1067,14 @@ check_xsave(const struct vcpu_state *s, const struct vcpu_host *h,
 		if (s->xsave[i] != 0)
 			BAD("%s.xsave: byte %zu of the XSAVE header (reserved) is "
 			    "%#x, not 0", path, i - XSAVE_HDR, s->xsave[i]);
-	if (h != NULL && h->known && (bv & ~h->xcr0) != 0)
-		BAD("%s.xsave: XSTATE_BV %#llx has state components %#llx this "
-		    "host's KVM does not support (it supports %#llx)", path,
+	if (h != NULL && h->known && (bv & ~h->xcr0) != 0) {
+		char what[256];
+		xstate_names(bv & ~h->xcr0, what, sizeof(what));
+		BAD("%s.xsave: XSTATE_BV %#llx has state components %#llx (%s) "
+		    "this host's KVM does not support (it supports %#llx)", path,
 		    (unsigned long long)bv, (unsigned long long)(bv & ~h->xcr0),
-		    (unsigned long long)h->xcr0);
+		    what, (unsigned long long)h->xcr0);
+	}
 	/* Bits 31-16 are reserved on every CPU; the rest per this one. */
 	mask = h != NULL && h->known ? h->mxcsr_mask : 0xffff;
 	if ((bv & (XFEAT_FP | XFEAT_SSE | XFEAT_YMM)) != 0 &&

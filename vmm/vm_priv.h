@@ -188,6 +188,8 @@ int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);
  */
 size_t cpuid_feature_names(uint32_t fn, uint32_t idx, int reg, uint32_t bits,
     char *buf, size_t len);
+/* The same for XSAVE state components (XSTATE_BV / XCR0 bits). */
+size_t xstate_names(uint64_t bits, char *buf, size_t len);
 
 /* ioctl(2) as a parameter, so that tests can act as another kernel. */
 typedef int kvm_ioctl_fn(int fd, unsigned long req, void *arg);

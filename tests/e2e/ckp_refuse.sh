@@ -93,7 +93,7 @@ xsave_edit xsrand 'import os; x[:] = os.urandom(len(x))'
 refused xsrand 'devices\.vcpu@0\.xsave: '
 copy xsbv
 xsave_edit xsbv 'x[519] |= 0x80'	# XSTATE_BV bit 63: no CPU has that component
-refused xsbv 'devices\.vcpu@0\.xsave: XSTATE_BV 0x[0-9a-f]+ has state components 0x8000000000000000 this host'
+refused xsbv 'devices\.vcpu@0\.xsave: XSTATE_BV 0x[0-9a-f]+ has state components 0x8000000000000000 \(component 63\) this host'
 copy mxcsr
 xsave_edit mxcsr 'x[512] |= 1; x[24:28] = b"\xff\xff\xff\xff"'
 refused mxcsr 'devices\.vcpu@0\.xsave: MXCSR 0xffffffff sets reserved bits'

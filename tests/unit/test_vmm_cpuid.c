@@ -240,6 +240,8 @@ check_feature_names(void)
 	CHECK(strcmp(b, "nx") == 0);
 	cpuid_feature_names(0x12345678, 0, 0, 1U << 4, b, sizeof(b));
 	CHECK(strcmp(b, "bit 4") == 0);
+	xstate_names((1ULL << 2) | (1ULL << 17) | (1ULL << 63), b, sizeof(b));
+	CHECK(strcmp(b, "avx, xtilecfg, component 63") == 0);
 	/* Truncated, still terminated; the length is the whole list's. */
 	n = cpuid_feature_names(7, 0, 1, 0xffffffffU, b, 16);
 	CHECK(strlen(b) == 15 && n > 100);
