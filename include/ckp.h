@@ -145,6 +145,12 @@ ckp_sec_t *ckp_doc_root(ckp_doc_t *doc);
 
 /** Decoder flags. */
 #define CKP_LOAD_NOVERIFY 0x1 /**< keep going when the checksum is missing or wrong */
+/**
+ * Keep going when the checksum is missing (a hand-written document, the seed
+ * review's files: ckp_doc_sum_state() then says CKP_SUM_NONE); a wrong one
+ * is still an error.
+ */
+#define CKP_LOAD_UNSEALED 0x2
 
 /** State of a decoded document's own checksum. */
 typedef enum ckp_sum_state {

@@ -201,6 +201,24 @@ test_checksum_states(void)
 	CHECK_HAS(ckp_doc_errmsg(d), sum);
 	CHECK(ckp_sec_first(ckp_doc_root(d)) == NULL);	/* nothing half-read */
 	ckp_doc_free(d);
+	/* CKP_LOAD_UNSEALED takes a missing checksum only, not a wrong one */
+	d = ckp_doc_decode(js, len, "f.json", CKP_LOAD_UNSEALED);
+	CHECK(ckp_doc_error(d) == -EBADMSG);
+	CHECK_HAS(ckp_doc_errmsg(d), ": checksum mismatch: ");
+	ckp_doc_free(d);
+	{
+		static const char hand[] = "{ \"a$uint8\": 1 }";
+		d = ckp_doc_decode(hand, sizeof(hand) - 1, "h.json", 0);
+		CHECK(ckp_doc_error(d) == -EBADMSG);
+		CHECK_HAS(ckp_doc_errmsg(d), "h.json: no checksum");
+		ckp_doc_free(d);
+		d = ckp_doc_decode(hand, sizeof(hand) - 1, "h.json",
+		    CKP_LOAD_UNSEALED);
+		CHECK(ckp_doc_error(d) == 0 &&
+		    ckp_doc_sum_state(d) == CKP_SUM_NONE);
+		CHECK(ckp_sec_lookup(ckp_doc_root(d), "a") != NULL);
+		ckp_doc_free(d);
+	}
 	d = ckp_doc_decode(js, len, "f.json", CKP_LOAD_NOVERIFY);
 	CHECK(ckp_doc_error(d) == 0 && ckp_doc_sum_state(d) == CKP_SUM_BAD);
 	CHECK(strcmp(ckp_doc_checksum(d), sum) != 0);

@@ -149,10 +149,12 @@ want_args(const struct opts *o, const char *cmd, const char *const *names)
 /* ------------------------------------------------------------------ */
 
 static ckp_doc_t *
-load(const char *path, const struct opts *o)
+load_flags(const char *path, const struct opts *o, unsigned flags)
 {
-	unsigned flags = o->noverify ? CKP_LOAD_NOVERIFY : 0;
 	ckp_doc_t *doc;
+
+	if (o->noverify)
+		flags |= CKP_LOAD_NOVERIFY;
 
 	if (strcmp(path, "-") == 0)
 		doc = ckp_doc_load_fd(STDIN_FILENO, "<stdin>", flags, o->max);
@@ -168,6 +170,33 @@ load(const char *path, const struct opts *o)
 		    ckp_doc_error(doc) == -EFBIG ? " (--max-size raises it)" : "");
 		ckp_doc_free(doc);
 		return NULL;
+	}
+	return doc;
+}
+
+/* A document to change or check: its checksum must be right. */
+static ckp_doc_t *
+load(const char *path, const struct opts *o)
+{
+	return load_flags(path, o, 0);
+}
+
+/*
+ * A document to look at (show, get, diff): one without a checksum, written
+ * by hand or by the seed review's tools, is shown with a warning; a wrong
+ * checksum is still refused (--no-verify reads it).
+ */
+static ckp_doc_t *
+load_view(const char *path, const struct opts *o)
+{
+	ckp_doc_t *doc = load_flags(path, o, CKP_LOAD_UNSEALED);
+
+	if (doc != NULL && !o->noverify &&
+	    ckp_doc_sum_state(doc) == CKP_SUM_NONE) {
+		fflush(stdout);
+		fprintf(stderr, "ckp: warning: %s has no checksum (written by "
+		    "hand or incomplete; content is %s): shown as read, 'ckp "
+		    "check' fails it\n", path, ckp_doc_checksum(doc));
 	}
 	return doc;
 }
@@ -493,7 +522,7 @@ cmd_show(struct opts *o)
 
 	if (want_args(o, "show", (const char *[]){ "FILE", NULL }) != 0)
 		return EX_BAD;
-	if ((doc = load(o->pos[0], o)) == NULL)
+	if ((doc = load_view(o->pos[0], o)) == NULL)
 		return EX_BAD;
 	show_sec(stdout, ckp_doc_root(doc), 0, o->verbose);
 	hostpaths(doc, show_hostpath, &first);
@@ -532,7 +561,7 @@ cmd_get(struct opts *o)
 
 	if (want_args(o, "get", (const char *[]){ "FILE", "PATH", NULL }) != 0)
 		return EX_BAD;
-	if ((doc = load(o->pos[0], o)) == NULL)
+	if ((doc = load_view(o->pos[0], o)) == NULL)
 		return EX_BAD;
 	path = strdup(o->pos[1]);
 	if (path == NULL)
@@ -922,9 +951,9 @@ cmd_diff(struct opts *o)
 
 	if (want_args(o, "diff", (const char *[]){ "A", "B", NULL }) != 0)
 		return EX_BAD;
-	if ((a = load(o->pos[0], o)) == NULL)
+	if ((a = load_view(o->pos[0], o)) == NULL)
 		return EX_BAD;
-	if ((b = load(o->pos[1], o)) == NULL) {
+	if ((b = load_view(o->pos[1], o)) == NULL) {
 		ckp_doc_free(a);
 		return EX_BAD;
 	}
