@@ -21,9 +21,12 @@ start orig -c 2 -m 256M -s 0,hostbridge -s 1,lpc -s 2,virtio-net,tap0 \
 	--append "$APPEND_BASE hyve.run=seed hyve.copy=$MB hyve.pings=$PINGS" lcont
 pid=$PID
 wait_for "$con" "^COPY (3[2-9]|[4-9][0-9]|[1-9][0-9][0-9])/$MB MiB" 600
-out=$("$HYVECTL" --vm=lcont --checkpoint "$ck") || fail "hyvectl --checkpoint failed: $out"
+# The guest runs on while the checkpoint is written and after it: only
+# what it printed before the command was given is surely older than the
+# checkpoint's stop (a restore must not go back past that).
 n=$(lines "$con")
 before=$(uptime_before "$con" "$n")
+out=$("$HYVECTL" --vm=lcont --checkpoint "$ck") || fail "hyvectl --checkpoint failed: $out"
 grep -q '^COPY DONE' "$con" && fail "the copy finished before the checkpoint"
 wait_exit "$pid" 600
 no_crash "$TMP/orig.log"
