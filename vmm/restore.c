@@ -235,7 +235,8 @@ check_vcpus(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
 			    "has %u vCPUs (cpus=%s) but the checkpoint holds "
 			    "state for %u", r->ncpus, cfg_lookup(r->cfg, "cpus")
 			    ? cfg_lookup(r->cfg, "cpus")->val : "1", i);
-		if (need_sec(r, root, name, 1, err, errlen) == NULL)
+		if (need_sec(r, root, name, VCPU_STATE_VERSION, err,
+		    errlen) == NULL)
 			return -EINVAL;
 	}
 	snprintf(name, sizeof(name), "vcpu@%u", r->ncpus);

@@ -369,7 +369,7 @@ regs_io(ckp_io_t *io, struct kvm_regs *r)
 }
 
 static void
-sregs_io(ckp_io_t *io, struct kvm_sregs *sr)
+sregs_io(ckp_io_t *io, struct kvm_sregs *sr, uint32_t version)
 {
 	struct kvm_sregs *s = sr;
 
@@ -386,8 +386,13 @@ sregs_io(ckp_io_t *io, struct kvm_sregs *sr)
 	seg_io(io, "ldt", &sr->ldt);
 	dtable_io(io, "gdt", &sr->gdt);
 	dtable_io(io, "idt", &sr->idt);
-	ckp_io_bytes(io, "interrupt_bitmap", sr->interrupt_bitmap,
-	    sizeof(sr->interrupt_bitmap), 0);
+	/* Version 2: a 256-bit number, bit N for vector N (vmm/regfile.c). */
+	if (version >= 2)
+		regfile_hex_io(io, "interrupt_bitmap", sr->interrupt_bitmap,
+		    sizeof(sr->interrupt_bitmap));
+	else
+		ckp_io_bytes(io, "interrupt_bitmap", sr->interrupt_bitmap,
+		    sizeof(sr->interrupt_bitmap), 0);
 }
 
 static void
@@ -1269,7 +1274,7 @@ vcpu_state_precheck(ckp_doc_t *doc, unsigned id, unsigned ncpus,
 	char path[32], msg[512];
 	uint32_t nc = 0;
 	size_t len = 0;
-	int rc;
+	int rc, ver;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->xsave = malloc(XSAVE_READ_MAX)) == NULL ||
@@ -1281,17 +1286,36 @@ vcpu_state_precheck(ckp_doc_t *doc, unsigned id, unsigned ncpus,
 	snprintf(path, sizeof(path), "devices.vcpu@%u", id);
 	/* As vcpu_state_io() reads it, so that both take the same fields. */
 	if (ckp_io_enter(io, "devices", 1) >= 0) {
-		if (ckp_io_enterf(io, 1, "vcpu@%u", id) >= 0) {
+		if ((ver = ckp_io_enterf(io, VCPU_STATE_VERSION, "vcpu@%u",
+		    id)) >= 0) {
 			regs_io(io, &s->regs);
-			sregs_io(io, &s->sregs);
-			ckp_io_bytes_var(io, "xsave", s->xsave, XSAVE_READ_MAX,
-			    &len, 0);
+			sregs_io(io, &s->sregs, (uint32_t)ver);
+			cpuid_io(io, s);
+			if (ver >= 2) {
+				const struct kvm_cpuid_entry2 *lc = s->cpuid;
+				uint32_t ln = s->ncpuid;
+				if (ln == 0 && h != NULL && h->vcpu_cpuid) {
+					lc = h->vcpu_cpuid;
+					ln = h->nvcpu_cpuid;
+				}
+				regfile_xsave_io(io, s->xsave, XSAVE_READ_MAX,
+				    &len, lc, ln);
+			} else {
+				ckp_io_bytes_var(io, "xsave", s->xsave,
+				    XSAVE_READ_MAX, &len, 0);
+			}
 			xcrs_io(io, &s->xcrs);
+			/* Not checked against KVM, but read: a bad value
+			 * stops the restore here, before anything exists. */
+			if (ver >= 2)
+				regfile_lapic_io(io, &s->lapic);
+			else
+				ckp_io_bytes(io, "lapic", s->lapic.regs,
+				    sizeof(s->lapic.regs), 0);
 			events_io(io, &s->events);
 			CKP_IO_NAMED(io, "mp_state", s->mp.mp_state);
 			dregs_io(io, &s->dregs);
 			msrs_precheck_io(io, s);
-			cpuid_io(io, s);
 			ckp_io_leave(io);
 		}
 		ckp_io_leave(io);
@@ -1333,16 +1357,35 @@ vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
 {
 	ckp_doc_t *doc = ckp_io_doc(io);
 
+	uint32_t ver = ckp_io_saving(io) ? VCPU_STATE_VERSION :
+	    ckp_sec_version(ckp_io_section(io));
+	size_t len = s->xsave_size;
+
 	regs_io(io, &s->regs);
-	sregs_io(io, &s->sregs);
-	ckp_io_bytes(io, "xsave", s->xsave, s->xsave_size, 0);
+	sregs_io(io, &s->sregs, ver);
+	/* The XSAVE layout is the vCPU's CPUID leaf 0xD: read it first. */
+	cpuid_io(io, s);
+	if (ver >= 2) {
+		const struct kvm_cpuid_entry2 *lc = s->cpuid;
+		uint32_t ln = s->ncpuid;
+		if (ln == 0 && vm->supported_cpuid != NULL) {
+			lc = vm->supported_cpuid->entries;
+			ln = vm->supported_cpuid->nent;
+		}
+		regfile_xsave_io(io, s->xsave, s->xsave_size, &len, lc, ln);
+	} else {
+		ckp_io_bytes(io, "xsave", s->xsave, s->xsave_size, 0);
+	}
 	xcrs_io(io, &s->xcrs);
-	ckp_io_bytes(io, "lapic", s->lapic.regs, sizeof(s->lapic.regs), 0);
+	if (ver >= 2)
+		regfile_lapic_io(io, &s->lapic);
+	else
+		ckp_io_bytes(io, "lapic", s->lapic.regs, sizeof(s->lapic.regs),
+		    0);
 	events_io(io, &s->events);
 	CKP_IO_NAMED(io, "mp_state", s->mp.mp_state);
 	dregs_io(io, &s->dregs);
 	msrs_io(vm, io, s);
-	cpuid_io(io, s);
 	if (ckp_io_error(io) != 0 || ckp_io_saving(io))
 		return ckp_io_error(io);
 
@@ -1605,7 +1648,7 @@ vm_save_state(struct vm *vm, ckp_io_t *io)
 				    "KVM state failed", i);
 				break;
 			}
-			if (ckp_io_enterf(io, 1, "vcpu@%u", i) < 0)
+			if (ckp_io_enterf(io, VCPU_STATE_VERSION, "vcpu@%u", i) < 0)
 				break;
 			vcpu_state_io(vm, io, &vs);
 			ckp_io_leave(io);
@@ -1692,7 +1735,7 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 	if (ckp_io_error(io) == 0 && ckp_io_enter(io, "devices", 1) >= 0) {
 		devsec = ckp_io_section(io);
 		for (i = 0; i < vm->ncpus && ckp_io_error(io) == 0; i++) {
-			if (ckp_io_enterf(io, 1, "vcpu@%u", i) < 0)
+			if (ckp_io_enterf(io, VCPU_STATE_VERSION, "vcpu@%u", i) < 0)
 				break;
 			if (vcpu_state_io(vm, io, &r->vcpus[i]) == 0 &&
 			    vcpu_check(vm, io, i, &r->vcpus[i], &host) == 0)

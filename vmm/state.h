@@ -62,6 +62,29 @@ int vcpu_state_set(struct vcpu *v, const struct vcpu_state *s);
 int vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s);
 
 /*
+ * The version of a devices.vcpu@N section hyve writes.  1: the XSAVE area,
+ * the LAPIC page and the interrupt bitmap as b64 blocks (still read);
+ * 2: register by register (vmm/regfile.c).
+ */
+#define VCPU_STATE_VERSION	2
+
+/*
+ * vmm/regfile.c.  @p's @len bytes (a little-endian value) as a string of
+ * hex digits, the most significant first.
+ */
+void regfile_hex_io(ckp_io_t *io, const char *name, void *p, size_t len);
+/* Section "lapic": the xAPIC register page by register name. */
+void regfile_lapic_io(ckp_io_t *io, struct kvm_lapic_state *l);
+/*
+ * Section "xsave": the standard-format XSAVE @area by register, each
+ * component in use placed per CPUID leaf 0xD of @c (@nc entries).  Save:
+ * *@len bytes.  Restore: fills @area (@cap bytes; zero where nothing is
+ * saved) and sets *@len to the extent used.  0 or the document's error.
+ */
+int regfile_xsave_io(ckp_io_t *io, uint8_t *area, size_t cap, size_t *len,
+    const struct kvm_cpuid_entry2 *c, uint32_t nc);
+
+/*
  * What this host's KVM takes in a vCPU's state, learned from /dev/kvm and
  * the CPU without creating a VM, so that a restore refuses a checkpoint
  * KVM would refuse before anything exists.

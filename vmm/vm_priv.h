@@ -18,7 +18,7 @@
 #include "vm_test.h"
 
 /* hyve's version: the producer of its checkpoints ("hyve 0.1.0"). */
-#define HYVE_VERSION	"0.1.0"
+#define HYVE_VERSION	"0.2.0"
 
 struct kvm_run;
 struct kvm_cpuid2;

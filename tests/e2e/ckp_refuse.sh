@@ -32,7 +32,14 @@ copy() {	# copy NAME: the checkpoint under another name
 edit() {	# edit NAME PATH VALUE: ckp set (which seals the checksum again)
 	"$CKP" set "$TMP/$1.ckp.meta" "$2" "$3" || fail "$1: ckp set $2 $3"
 }
-# xsave_edit NAME PYTHON: the XSAVE area of vcpu@0 as bytearray x, edited
+# v1copy NAME: the frozen format-1 suspend (tests/compat/v1), whose vCPU
+# sections hold the XSAVE area as one b64 block
+v1copy() {
+	cp tests/compat/v1/susp.ckp.meta "$TMP/$1.ckp.meta" &&
+		xz -dc tests/compat/v1/susp.ckp.xz | cp --sparse=always /dev/stdin "$TMP/$1.ckp" ||
+		fail "cannot copy the frozen v1 checkpoint"
+}
+# xsave_edit NAME PYTHON: the XSAVE area (format 1: b64) of vcpu@0 as bytearray x, edited
 xsave_edit() {
 	local b64
 	b64=$(python3 - "$TMP/$1.ckp.meta" "$2" <<'EOF'
@@ -88,15 +95,36 @@ refused mp 'devices\.vcpu@1\.mp_state 5: not an x86 KVM MP state'
 copy cr4
 edit cr4 devices.vcpu@0.cr4 "$(printf %x $((0x$(get devices.vcpu@0.cr4) | 1 << 14)))"
 refused cr4 'devices\.vcpu@0\.cr4 0x[0-9a-f]+: bits 0x4000 are reserved'
-copy xsrand
+# The XSAVE area and the LAPIC, register by register (vCPU version 2).
+copy xscomp
+edit xscomp devices.vcpu@0.xsave.xcomp_bv 8000000000000000
+refused xscomp 'devices\.vcpu@0\.xsave: XCOMP_BV 0x8000000000000000 \(the compacted format\)'
+copy xsbv
+edit xsbv devices.vcpu@0.xsave.xstate_bv 8000000000000003	# bit 63: no CPU has it
+refused xsbv "devices\\.vcpu@0\\.xsave\\.xstate_bv: XSTATE_BV bit 63 \\(component 63\\) is in use but the vCPU's CPUID leaf 0xD does not place it"
+copy mxcsr
+edit mxcsr devices.vcpu@0.xsave.xstate_bv 3
+edit mxcsr devices.vcpu@0.xsave.mxcsr 4294967295
+refused mxcsr 'devices\.vcpu@0\.xsave: MXCSR 0xffffffff sets reserved bits'
+copy xmmlen
+edit xmmlen devices.vcpu@0.xsave.xmm3 1234
+refused xmmlen 'devices\.vcpu@0\.xsave\.xmm3: not 32 hexadecimal digits'
+copy xmmhex
+edit xmmhex devices.vcpu@0.xsave.xmm3 0000000000000000000000000000zz00
+refused xmmhex "devices\\.vcpu@0\\.xsave\\.xmm3: '0+zz00' is not hexadecimal"
+copy isr
+edit isr devices.vcpu@1.lapic.isr 12
+refused isr 'devices\.vcpu@1\.lapic\.isr: not 64 hexadecimal digits'
+# The same block checks on a format-1 checkpoint (XSAVE area as b64).
+v1copy xsrand
 xsave_edit xsrand 'import os; x[:] = os.urandom(len(x))'
 refused xsrand 'devices\.vcpu@0\.xsave: '
-copy xsbv
-xsave_edit xsbv 'x[519] |= 0x80'	# XSTATE_BV bit 63: no CPU has that component
-refused xsbv 'devices\.vcpu@0\.xsave: XSTATE_BV 0x[0-9a-f]+ has state components 0x8000000000000000 \(component 63\) this host'
-copy mxcsr
-xsave_edit mxcsr 'x[512] |= 1; x[24:28] = b"\xff\xff\xff\xff"'
-refused mxcsr 'devices\.vcpu@0\.xsave: MXCSR 0xffffffff sets reserved bits'
+v1copy v1xsbv
+xsave_edit v1xsbv 'x[519] |= 0x80'	# XSTATE_BV bit 63: no CPU has that component
+refused v1xsbv 'devices\.vcpu@0\.xsave: XSTATE_BV 0x[0-9a-f]+ has state components 0x8000000000000000 \(component 63\) this host'
+v1copy v1mxcsr
+xsave_edit v1mxcsr 'x[512] |= 1; x[24:28] = b"\xff\xff\xff\xff"'
+refused v1mxcsr 'devices\.vcpu@0\.xsave: MXCSR 0xffffffff sets reserved bits'
 
 # CPU features the checkpoint's vCPU had and this host's KVM does not offer
 # (the lowest bit clear in the saved leaf: hyve's vCPU here has it clear

@@ -51,7 +51,7 @@ devs=$("$CKP" get "$ck.meta" devices) || fail "ckp get devices failed"
 for d in pm rtc uart@0 hostbridge@0 lpc@0 virtio-net@0 virtio-blk@0 virtio-blk@1; do
 	grep -q "^  $d (v[0-9]*)" <<<"$devs" || fail "no section devices.$d in ckp show"
 done
-"$CKP" show "$ck.meta" | grep -q '^  vcpu@1 (v1)' || fail "no vcpu@1 in ckp show"
+"$CKP" show "$ck.meta" | grep -Eq '^  vcpu@1 \(v[0-9]+\)' || fail "no vcpu@1 in ckp show"
 rip=$("$CKP" get "$ck.meta" devices.vcpu@0.rip) || fail "no devices.vcpu@0.rip"
 echo "devices.vcpu@0.rip=$rip, $(du -k --apparent-size "$ck" | cut -f1) KiB apparent," \
 	"$(du -k "$ck" | cut -f1) KiB allocated, meta $(stat -c %s "$ck.meta") bytes"

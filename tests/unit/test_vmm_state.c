@@ -721,7 +721,7 @@ vcpu_precheck(void)
 	    sizeof(good_cpuid));
 	s.ncpuid = NGOOD;
 	ckp_io_enter(io, "devices", 1);
-	ckp_io_enter(io, "vcpu@0", 1);
+	ckp_io_enter(io, "vcpu@0", VCPU_STATE_VERSION);
 	CHECK(vcpu_state_io(vm, io, &s) == 0);
 	ckp_io_leave(io);
 	ckp_io_leave(io);
