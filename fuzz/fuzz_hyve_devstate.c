@@ -757,7 +757,7 @@ seed_vcpu(struct vm *vm, ckp_io_t *io)
 	s.mp.mp_state = KVM_MP_STATE_HALTED;
 	s.dregs.dr6 = 0xffff0ff0;
 	s.dregs.dr7 = 0x400;
-	FUZZ_ASSERT(ckp_io_enter(io, "vcpu@0", 1) >= 0);
+	FUZZ_ASSERT(ckp_io_enter(io, "vcpu@0", VCPU_STATE_VERSION) >= 0);
 	FUZZ_ASSERT(vcpu_state_io(vm, io, &s) == 0);
 	ckp_io_leave(io);
 }
