@@ -34,6 +34,15 @@
 extern "C" {
 #endif
 
+/*
+ * What this header declares is libckp's interface, and all a shared libckp
+ * exports: its objects are built with -fvisibility=hidden, so the library's
+ * internals (ckp__*) stay inside it.
+ */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility push(default)
+#endif
+
 /** Name written in header.format of every document. */
 #define CKP_FORMAT_NAME "ckp"
 /** Newest document format version this library reads and the one it writes. */
@@ -855,6 +864,10 @@ int ckp_ram_lazy_finish(ckp_ram_lazy_t *l, char *err, size_t errlen);
 
 /** Close the file and free @p l (NULL is a no-op). */
 void ckp_ram_lazy_close(ckp_ram_lazy_t *l);
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
