@@ -48,6 +48,22 @@ all:
 # Objects, unit-test programs and archives are kept between builds.
 .SECONDARY:
 
+# `make install`: every fragment adds what it installs (install-* targets)
+# under $(DESTDIR)$(PREFIX).  hyve and hyvectl go to bin/ like ckp, not
+# sbin/: they are made to run as an ordinary user with access to /dev/kvm
+# (a control socket directory per user), as qemu-system-* in /usr/bin is,
+# and Debian's PATH has no sbin/ for users.  HYVE_BINDIR=$(PREFIX)/sbin
+# puts them where bhyve and bhyvectl are on FreeBSD.
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+HYVE_BINDIR  ?= $(BINDIR)
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL      ?= install
+.PHONY: install
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
@@ -76,6 +92,15 @@ soak: all testbins
 	HYVE_CYCLES=100 LINUX_CYCLES=100 HYVE_CRASHES=100 \
 		ONLY='ckp_cycles|ckp_crash_kill|linux_cycles' \
 		tests/run.sh $(BUILD)
+
+# Only a release build is installed: not one with the sanitizers (no shared
+# library, programs that need the sanitizer runtimes) nor with test hooks.
+ifeq ($(filter 1,$(SAN) $(TEST_HOOKS)),)
+install: install-lib install-tools install-hyve
+else
+install:
+	@echo "make install: installs the release build only (not SAN=1 or TEST_HOOKS=1)" >&2; exit 2
+endif
 
 clean:
 	rm -rf build build-san build-fuzz

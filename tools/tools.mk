@@ -16,3 +16,12 @@ ifneq ($(HYVECTL_OBJS),)
 tools: $(BUILD)/hyvectl
 endif
 all: tools
+
+.PHONY: install-tools
+install-tools: $(BUILD)/ckp $(BUILD)/hyvectl
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(HYVE_BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 0755 $(BUILD)/ckp $(DESTDIR)$(BINDIR)/ckp
+	$(INSTALL) -m 0755 $(BUILD)/hyvectl $(DESTDIR)$(HYVE_BINDIR)/hyvectl
+	$(INSTALL) -m 0644 docs/ckp.1 $(DESTDIR)$(MANDIR)/man1/ckp.1
+	$(INSTALL) -m 0644 docs/hyvectl.8 $(DESTDIR)$(MANDIR)/man8/hyvectl.8

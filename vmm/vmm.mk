@@ -19,3 +19,9 @@ ifneq ($(wildcard vmm/main.c),)
 hyve: $(BUILD)/hyve
 all: hyve
 endif
+
+.PHONY: install-hyve
+install-hyve: $(BUILD)/hyve
+	$(INSTALL) -d $(DESTDIR)$(HYVE_BINDIR) $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 0755 $(BUILD)/hyve $(DESTDIR)$(HYVE_BINDIR)/hyve
+	$(INSTALL) -m 0644 docs/hyve.8 $(DESTDIR)$(MANDIR)/man8/hyve.8

@@ -49,3 +49,23 @@ endif
 all: lib
 
 -include $(shell find $(BUILD)/obj-pic -name '*.d' 2>/dev/null)
+
+# ckp.pc names directories under the prefix through ${prefix}, so that
+# pkg-config's --define-prefix and sysroot handling can move them.
+CKP_PC_SED := -e 's|@PREFIX@|$(PREFIX)|' \
+	-e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	-e 's|@VERSION@|$(CKP_VERSION)|'
+
+.PHONY: install-lib
+install-lib: lib
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3
+	$(INSTALL) -m 0644 $(LIBCKP) $(DESTDIR)$(LIBDIR)/libckp.a
+	$(INSTALL) -m 0755 $(LIBCKP_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIBCKP_SO)) $(DESTDIR)$(LIBDIR)/$(CKP_SONAME)
+	ln -sf $(CKP_SONAME) $(DESTDIR)$(LIBDIR)/libckp.so
+	$(INSTALL) -m 0644 include/ckp.h $(DESTDIR)$(INCLUDEDIR)/ckp.h
+	sed $(CKP_PC_SED) lib/ckp/ckp.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/ckp.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/ckp.pc
+	$(INSTALL) -m 0644 docs/libckp.3 $(DESTDIR)$(MANDIR)/man3/libckp.3
