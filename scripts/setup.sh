@@ -4,6 +4,7 @@
 set -euo pipefail
 PKGS=(
 	build-essential		# gcc, make
+	pkg-config groff-base	# tests/e2e/libckp_install.sh: ckp.pc, the man pages render
 	clang llvm libclang-rt-14-dev	# libFuzzer, sanitizer runtimes
 	libxxhash-dev		# XXH3 checksums (libckp)
 	libseccomp-dev		# hyve's per-thread system call filters (docs/SANDBOX.md)
