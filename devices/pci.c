@@ -981,8 +981,8 @@ pci_dev_save(struct pci_dev *pd, ckp_io_t *io)
 	pthread_mutex_lock(&pd->bus->cfg_lock);
 	pthread_mutex_lock(&pd->lock);
 	command = pci_get16(pd, PCIR_COMMAND);
-	CKP_IO_BUF(io, pd->cfg, PCI_CFG_SIZE);
-	CKP_IO(io, command);
+	ckp_io_bytes(io, "cfg", pd->cfg, PCI_CFG_SIZE, 0);
+	CKP_IO_NAMED(io, "command", command);
 	for (i = 0; i < PCI_NBARS; i++) {
 		struct pci_bar *bar = &pd->bar[i];
 		const char *type;
@@ -991,29 +991,29 @@ pci_dev_save(struct pci_dev *pd, ckp_io_t *io)
 		type = bar->type == PCI_BAR_IO ? "io" : "mem32";
 		ckp_io_enterf(io, 1, "bar@%u", i);
 		ckp_io_string(io, "type", (char *)(uintptr_t)type, 8, 0);
-		CKP_IO(io, bar->size);
-		CKP_IO(io, bar->addr);
+		CKP_IO_NAMED(io, "size", bar->size);
+		CKP_IO_NAMED(io, "addr", bar->addr);
 		ckp_io_leave(io);
 	}
 	if (pd->msix.present) {
 		struct pci_msix *m = &pd->msix;
 		ckp_io_enter(io, "msix", 1);
-		CKP_IO(io, m->nvec);
-		CKP_IO(io, m->enabled);
+		CKP_IO_NAMED(io, "nvec", m->nvec);
+		CKP_IO_NAMED(io, "enabled", m->enabled);
 		CKP_IO_NAMED(io, "function_mask", m->fmask);
-		CKP_IO(io, m->pba);
+		CKP_IO_NAMED(io, "pba", m->pba);
 		for (i = 0; i < m->nvec; i++) {
 			ckp_io_enterf(io, 1, "vector@%u", i);
-			CKP_IO(io, m->table[i].addr);
-			CKP_IO(io, m->table[i].data);
-			CKP_IO(io, m->table[i].ctrl);
+			CKP_IO_NAMED(io, "addr", m->table[i].addr);
+			CKP_IO_NAMED(io, "data", m->table[i].data);
+			CKP_IO_NAMED(io, "ctrl", m->table[i].ctrl);
 			ckp_io_leave(io);
 		}
 		ckp_io_leave(io);
 	}
 	if (pci_bus_first(pd))
 		CKP_IO_NAMED(io, "bus_cf8", pd->bus->cf8);
-	CKP_IO(io, pd->intx_asserted);
+	CKP_IO_NAMED(io, "intx_asserted", pd->intx_asserted);
 	pthread_mutex_unlock(&pd->lock);
 	pthread_mutex_unlock(&pd->bus->cfg_lock);
 	ckp_io_leave(io);
@@ -1059,8 +1059,8 @@ pci_dev_restore(struct pci_dev *pd, ckp_io_t *io)
 	rc = ckp_io_enter(io, "pci", 1);
 	if (rc < 0)
 		return (rc);
-	CKP_IO_BUF(io, cfg, PCI_CFG_SIZE);
-	CKP_IO(io, command);
+	ckp_io_bytes(io, "cfg", cfg, PCI_CFG_SIZE, 0);
+	CKP_IO_NAMED(io, "command", command);
 	if ((rc = ckp_io_error(io)) < 0)
 		goto out;
 	if (memcmp(cfg, pd->cfg_init, 4) != 0 ||
@@ -1085,7 +1085,7 @@ pci_dev_restore(struct pci_dev *pd, ckp_io_t *io)
 		if ((rc = ckp_io_enterf(io, 1, "bar@%u", i)) < 0)
 			goto out;
 		ckp_io_string(io, "type", type, sizeof(type), 0);
-		CKP_IO(io, size);
+		CKP_IO_NAMED(io, "size", size);
 		CKP_IO_NAMED(io, "addr", addr[i]);
 		ckp_io_leave(io);
 		if ((rc = ckp_io_error(io)) < 0)
@@ -1116,10 +1116,10 @@ pci_dev_restore(struct pci_dev *pd, ckp_io_t *io)
 		uint16_t nvec = m.nvec;
 		if ((rc = ckp_io_enter(io, "msix", 1)) < 0)
 			goto out;
-		CKP_IO(io, nvec);
-		CKP_IO(io, m.enabled);
+		CKP_IO_NAMED(io, "nvec", nvec);
+		CKP_IO_NAMED(io, "enabled", m.enabled);
 		CKP_IO_NAMED(io, "function_mask", m.fmask);
-		CKP_IO(io, m.pba);
+		CKP_IO_NAMED(io, "pba", m.pba);
 		if ((rc = ckp_io_error(io)) < 0)
 			goto out;
 		if (nvec != m.nvec) {
@@ -1131,9 +1131,9 @@ pci_dev_restore(struct pci_dev *pd, ckp_io_t *io)
 		for (i = 0; i < m.nvec; i++) {
 			if ((rc = ckp_io_enterf(io, 1, "vector@%u", i)) < 0)
 				goto out;
-			CKP_IO(io, m.table[i].addr);
-			CKP_IO(io, m.table[i].data);
-			CKP_IO(io, m.table[i].ctrl);
+			CKP_IO_NAMED(io, "addr", m.table[i].addr);
+			CKP_IO_NAMED(io, "data", m.table[i].data);
+			CKP_IO_NAMED(io, "ctrl", m.table[i].ctrl);
 			m.table[i].ctrl &= PCIM_MSIX_VCTRL_MASK;
 			ckp_io_leave(io);
 		}

@@ -244,10 +244,10 @@ struct pm_state {
 static int
 pm_state_io(ckp_io_t *io, struct pm_state *s)
 {
-	CKP_IO(io, s->pm1_sts);
-	CKP_IO(io, s->pm1_en);
-	CKP_IO(io, s->pm1_cnt);
-	CKP_IO(io, s->tmr);
+	CKP_IO_NAMED(io, "pm1_sts", s->pm1_sts);
+	CKP_IO_NAMED(io, "pm1_en", s->pm1_en);
+	CKP_IO_NAMED(io, "pm1_cnt", s->pm1_cnt);
+	CKP_IO_NAMED(io, "tmr", s->tmr);
 	return ckp_io_error(io);
 }
 

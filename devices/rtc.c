@@ -389,13 +389,13 @@ struct rtc_state {
 static int
 rtc_state_io(ckp_io_t *io, struct rtc_state *s)
 {
-	CKP_IO(io, s->index);
-	CKP_IO(io, s->nmi_disabled);
-	CKP_IO_BUF(io, s->nvram, sizeof(s->nvram));
-	CKP_IO(io, s->offset);
-	CKP_IO(io, s->frozen);
-	CKP_IO_OPT(io, s->last_sec, 0);
-	CKP_IO_OPT(io, s->time, 0);
+	CKP_IO_NAMED(io, "index", s->index);
+	CKP_IO_NAMED(io, "nmi_disabled", s->nmi_disabled);
+	ckp_io_bytes(io, "nvram", s->nvram, sizeof(s->nvram), 0);
+	CKP_IO_NAMED(io, "offset", s->offset);
+	CKP_IO_NAMED(io, "frozen", s->frozen);
+	CKP_IO_NAMED_OPT(io, "last_sec", s->last_sec, 0);
+	CKP_IO_NAMED_OPT(io, "time", s->time, 0);
 	return ckp_io_error(io);
 }
 

@@ -599,16 +599,16 @@ struct uart_regs {
 static int
 uart_regs_io(ckp_io_t *io, struct uart_regs *r)
 {
-	CKP_IO(io, r->dll);
-	CKP_IO(io, r->dlm);
-	CKP_IO(io, r->ier);
-	CKP_IO(io, r->fcr);
-	CKP_IO(io, r->lcr);
-	CKP_IO(io, r->mcr);
-	CKP_IO(io, r->lsr_err);
-	CKP_IO(io, r->msr);
-	CKP_IO(io, r->scr);
-	CKP_IO(io, r->thre_pending);
+	CKP_IO_NAMED(io, "dll", r->dll);
+	CKP_IO_NAMED(io, "dlm", r->dlm);
+	CKP_IO_NAMED(io, "ier", r->ier);
+	CKP_IO_NAMED(io, "fcr", r->fcr);
+	CKP_IO_NAMED(io, "lcr", r->lcr);
+	CKP_IO_NAMED(io, "mcr", r->mcr);
+	CKP_IO_NAMED(io, "lsr_err", r->lsr_err);
+	CKP_IO_NAMED(io, "msr", r->msr);
+	CKP_IO_NAMED(io, "scr", r->scr);
+	CKP_IO_NAMED(io, "thre_pending", r->thre_pending);
 	ckp_io_bytes_var(io, "rx_fifo", r->rx_fifo, sizeof(r->rx_fifo),
 	    &r->rx_len, 0);
 	return ckp_io_error(io);

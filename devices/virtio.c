@@ -767,28 +767,28 @@ virtio_io(struct virtio_dev *vd, ckp_io_t *io, struct virtio_dev *st)
 
 	if ((rc = ckp_io_enter(io, "virtio", 1)) < 0)
 		return (rc);
-	CKP_IO_MATCH(io, st->device_features);
-	CKP_IO(io, st->driver_features);
-	CKP_IO(io, st->device_feature_select);
-	CKP_IO(io, st->driver_feature_select);
-	CKP_IO(io, st->status);
-	CKP_IO(io, st->isr);
-	CKP_IO(io, st->config_generation);
-	CKP_IO(io, st->msix_config);
-	CKP_IO(io, st->queue_select);
+	CKP_IO_NAMED_MATCH(io, "device_features", st->device_features);
+	CKP_IO_NAMED(io, "driver_features", st->driver_features);
+	CKP_IO_NAMED(io, "device_feature_select", st->device_feature_select);
+	CKP_IO_NAMED(io, "driver_feature_select", st->driver_feature_select);
+	CKP_IO_NAMED(io, "status", st->status);
+	CKP_IO_NAMED(io, "isr", st->isr);
+	CKP_IO_NAMED(io, "config_generation", st->config_generation);
+	CKP_IO_NAMED(io, "msix_config", st->msix_config);
+	CKP_IO_NAMED(io, "queue_select", st->queue_select);
 	for (i = 0; i < vd->ops->nqueues && ckp_io_error(io) == 0; i++) {
 		struct virtqueue *vq = &st->vq[i];
 		if ((rc = ckp_io_enterf(io, 1, "queue@%u", i)) < 0)
 			break;
-		CKP_IO(io, vq->size);
-		CKP_IO(io, vq->enabled);
-		CKP_IO(io, vq->msix_vector);
+		CKP_IO_NAMED(io, "size", vq->size);
+		CKP_IO_NAMED(io, "enabled", vq->enabled);
+		CKP_IO_NAMED(io, "msix_vector", vq->msix_vector);
 		CKP_IO_NAMED(io, "desc", vq->desc_gpa);
 		CKP_IO_NAMED(io, "avail", vq->avail_gpa);
 		CKP_IO_NAMED(io, "used", vq->used_gpa);
-		CKP_IO(io, vq->last_avail_idx);
-		CKP_IO(io, vq->used_idx);
-		CKP_IO_OPT(io, vq->broken, false);
+		CKP_IO_NAMED(io, "last_avail_idx", vq->last_avail_idx);
+		CKP_IO_NAMED(io, "used_idx", vq->used_idx);
+		CKP_IO_NAMED_OPT(io, "broken", vq->broken, false);
 		ckp_io_leave(io);
 	}
 	ckp_io_leave(io);

@@ -714,10 +714,10 @@ blk_save(struct dev *d, ckp_io_t *io)
 	}
 
 	ckp_io_string(io, "path", sc->path, sizeof(sc->path), 0);
-	CKP_IO(io, sc->ro);
-	CKP_IO(io, sc->capacity);
-	CKP_IO(io, sc->image_size);
-	CKP_IO(io, sc->image_mtime_ns);
+	CKP_IO_NAMED(io, "ro", sc->ro);
+	CKP_IO_NAMED(io, "capacity", sc->capacity);
+	CKP_IO_NAMED(io, "image_size", sc->image_size);
+	CKP_IO_NAMED(io, "image_mtime_ns", sc->image_mtime_ns);
 	ckp_io_string(io, "serial", sc->serial, sizeof(sc->serial), 0);
 	if ((rc = ckp_io_error(io)) < 0)
 		return (rc);
@@ -740,10 +740,10 @@ blk_restore(struct dev *d, ckp_io_t *io)
 	int rc;
 
 	ckp_io_string(io, "path", path, sizeof(path), 0);
-	CKP_IO(io, ro);
-	CKP_IO(io, capacity);
-	CKP_IO(io, image_size);
-	CKP_IO(io, image_mtime_ns);
+	CKP_IO_NAMED(io, "ro", ro);
+	CKP_IO_NAMED(io, "capacity", capacity);
+	CKP_IO_NAMED(io, "image_size", image_size);
+	CKP_IO_NAMED(io, "image_mtime_ns", image_mtime_ns);
 	ckp_io_string(io, "serial", serial, sizeof(serial), CKP_F_OPTIONAL);
 	if ((rc = ckp_io_error(io)) < 0)
 		return (rc);

@@ -567,10 +567,10 @@ net_save(struct dev *d, ckp_io_t *io)
 	ckp_io_string(io, "mac", mac, sizeof(mac), 0);
 	ckp_io_string(io, "backend", sc->backend, sizeof(sc->backend), 0);
 	pthread_mutex_lock(&sc->vd.lock);
-	CKP_IO(io, sc->rx_packets);
-	CKP_IO(io, sc->rx_dropped);
-	CKP_IO(io, sc->tx_packets);
-	CKP_IO(io, sc->tx_dropped);
+	CKP_IO_NAMED(io, "rx_packets", sc->rx_packets);
+	CKP_IO_NAMED(io, "rx_dropped", sc->rx_dropped);
+	CKP_IO_NAMED(io, "tx_packets", sc->tx_packets);
+	CKP_IO_NAMED(io, "tx_dropped", sc->tx_dropped);
 	pthread_mutex_unlock(&sc->vd.lock);
 	if ((rc = ckp_io_error(io)) < 0)
 		return (rc);
@@ -594,10 +594,10 @@ net_restore(struct dev *d, ckp_io_t *io)
 	net_rx_stop(sc);	/* restarted by net_resume() */
 	ckp_io_string(io, "mac", mac, sizeof(mac), 0);
 	ckp_io_string(io, "backend", backend, sizeof(backend), CKP_F_OPTIONAL);
-	CKP_IO_OPT(io, rx_packets, 0);
-	CKP_IO_OPT(io, rx_dropped, 0);
-	CKP_IO_OPT(io, tx_packets, 0);
-	CKP_IO_OPT(io, tx_dropped, 0);
+	CKP_IO_NAMED_OPT(io, "rx_packets", rx_packets, 0);
+	CKP_IO_NAMED_OPT(io, "rx_dropped", rx_dropped, 0);
+	CKP_IO_NAMED_OPT(io, "tx_packets", tx_packets, 0);
+	CKP_IO_NAMED_OPT(io, "tx_dropped", tx_dropped, 0);
 	if ((rc = ckp_io_error(io)) < 0)
 		return (rc);
 	if (parse_mac(mac, m) < 0)

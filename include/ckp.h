@@ -520,6 +520,12 @@ const char *ckp_io_basename(const char *expr, char *buf, size_t size);
 /** Field that must match: restore compares instead of storing. */
 #define CKP_IO_MATCH(io, lval) ckp_io_field((io), CKP__NAME(lval),           \
 	CKP_TYPEOF(lval), &(lval), sizeof(lval), CKP_F_MATCH, 0)
+/** As CKP_IO_OPT() with an explicit field name. */
+#define CKP_IO_NAMED_OPT(io, name, lval, def) ckp_io_field((io), (name),     \
+	CKP_TYPEOF(lval), &(lval), sizeof(lval), CKP_F_OPTIONAL, (int64_t)(def))
+/** As CKP_IO_MATCH() with an explicit field name. */
+#define CKP_IO_NAMED_MATCH(io, name, lval) ckp_io_field((io), (name),        \
+	CKP_TYPEOF(lval), &(lval), sizeof(lval), CKP_F_MATCH, 0)
 /** Fixed-size byte buffer (an array, or a pointer with explicit length). */
 #define CKP_IO_BUF(io, lval, len) ckp_io_bytes((io), CKP__NAME(lval),        \
 	(lval), (len), 0)
