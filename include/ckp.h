@@ -482,14 +482,6 @@ int ckp_io_bytes_var(ckp_io_t *io, const char *name, void *buf, size_t cap,
 int ckp_io_string(ckp_io_t *io, const char *name, char *buf, size_t cap,
     unsigned flags);
 
-/**
- * @return the last identifier of a C lvalue's spelling ("sc->lcr",
- * "s.regs.lcr", "*lcr" -> "lcr"), written into @p buf.  An expression that
- * does not end in an identifier ("regs[i]") is returned whole, so that
- * saving fails with a message asking for CKP_IO_NAMED().
- */
-const char *ckp_io_basename(const char *expr, char *buf, size_t size);
-
 /** The ckp_type_t of an integer or bool lvalue, from its C type and size. */
 #define CKP_TYPEOF(x) _Generic((x),                                          \
 	_Bool: CKP_TYPE_BOOL,                                                    \
@@ -506,31 +498,21 @@ const char *ckp_io_basename(const char *expr, char *buf, size_t size);
 	(n) == 4 ? CKP_TYPE_UINT32 : CKP_TYPE_UINT64)
 
 /**
- * CKP_IO(io, sc->lcr): save or restore the field "lcr" with the type of
- * sc->lcr.  The bhyve SNAPSHOT_VAR_OR_LEAVE idea, by name and type.
+ * CKP_IO_NAMED(io, "lcr", sc->lcr): save or restore the field "lcr" with
+ * the type of sc->lcr.  The bhyve SNAPSHOT_VAR_OR_LEAVE idea, by name and
+ * type.  The name is always a string written in the source, never derived
+ * from the C spelling: the names are the checkpoint format, and renaming a
+ * struct member must not change it (an older checkpoint would then miss the
+ * field).  Arrays and structs go through ckp_io_bytes().
  */
-#define CKP_IO(io, lval) ckp_io_field((io), CKP__NAME(lval), CKP_TYPEOF(lval), \
-	&(lval), sizeof(lval), 0, 0)
-/** As CKP_IO() with an explicit field name. */
 #define CKP_IO_NAMED(io, name, lval) ckp_io_field((io), (name),              \
 	CKP_TYPEOF(lval), &(lval), sizeof(lval), 0, 0)
 /** Optional field: restoring a checkpoint without it stores @p def. */
-#define CKP_IO_OPT(io, lval, def) ckp_io_field((io), CKP__NAME(lval),        \
-	CKP_TYPEOF(lval), &(lval), sizeof(lval), CKP_F_OPTIONAL, (int64_t)(def))
-/** Field that must match: restore compares instead of storing. */
-#define CKP_IO_MATCH(io, lval) ckp_io_field((io), CKP__NAME(lval),           \
-	CKP_TYPEOF(lval), &(lval), sizeof(lval), CKP_F_MATCH, 0)
-/** As CKP_IO_OPT() with an explicit field name. */
 #define CKP_IO_NAMED_OPT(io, name, lval, def) ckp_io_field((io), (name),     \
 	CKP_TYPEOF(lval), &(lval), sizeof(lval), CKP_F_OPTIONAL, (int64_t)(def))
-/** As CKP_IO_MATCH() with an explicit field name. */
+/** Field that must match: restore compares instead of storing. */
 #define CKP_IO_NAMED_MATCH(io, name, lval) ckp_io_field((io), (name),        \
 	CKP_TYPEOF(lval), &(lval), sizeof(lval), CKP_F_MATCH, 0)
-/** Fixed-size byte buffer (an array, or a pointer with explicit length). */
-#define CKP_IO_BUF(io, lval, len) ckp_io_bytes((io), CKP__NAME(lval),        \
-	(lval), (len), 0)
-#define CKP__NAME(lval) ckp_io_basename(#lval, (char[CKP_MAX_NAME]){0},      \
-	CKP_MAX_NAME)
 
 /* ------------------------------------------------------------------------ */
 /* RAM files and publishing a checkpoint                                     */

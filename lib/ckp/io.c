@@ -290,9 +290,9 @@ valid_name(ckp_io_t *io, const char *name)
 	if (ckp_sec_path(io->cur, path, sizeof(path)) != 0)
 		snprintf(path, sizeof(path), "...");
 	ckp_doc_set_error(io->doc, -EINVAL,
-	    "invalid field name '%s' in %s%s (derived from a C expression? "
-	    "use CKP_IO_NAMED)", name != NULL ? name : "(null)",
-	    path[0] ? "section " : "the root", path);
+	    "invalid field name '%s' in %s%s (names match [A-Za-z0-9_-]+, "
+	    "at most %d bytes)", name != NULL ? name : "(null)",
+	    path[0] ? "section " : "the root", path, CKP_MAX_NAME);
 	return false;
 }
 
@@ -314,7 +314,7 @@ ckp_io_field(ckp_io_t *io, const char *name, ckp_type_t type, void *ptr,
 		if (!(ckp__type_is_int(type) || type == CKP_TYPE_BOOL))
 			return ckp_doc_set_error(io->doc, -EINVAL,
 			    "field %s: unsupported C type (integers and bool only; "
-			    "use CKP_IO_BUF for arrays and structs)", path);
+			    "use ckp_io_bytes for arrays and structs)", path);
 		return ckp_doc_set_error(io->doc, -EINVAL,
 		    "field %s: a C variable of %zu bytes cannot hold a %s", path,
 		    size, ckp_type_name(type));
@@ -475,34 +475,4 @@ ckp_io_string(ckp_io_t *io, const char *name, char *buf, size_t cap,
 		    path, e->v.s.len, cap);
 	memcpy(buf, e->v.s.p, e->v.s.len + 1);
 	return 0;
-}
-
-static bool
-ident(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '_';
-}
-
-const char *
-ckp_io_basename(const char *expr, char *buf, size_t size)
-{
-	size_t n = strlen(expr), s;
-
-	if (size == 0)
-		return "";
-	while (n > 0 && (expr[n - 1] == ' ' || expr[n - 1] == '\t'))
-		n--;
-	s = n;
-	while (s > 0 && ident(expr[s - 1]))
-		s--;
-	/*
-	 * "sc->lcr", "s.regs.lcr", "*p" -> the last identifier.  Anything else
-	 * ("regs[i]", "(x)") is returned whole so that name validation fails
-	 * with a message pointing at CKP_IO_NAMED.
-	 */
-	if (s == n)
-		s = 0;
-	snprintf(buf, size, "%.*s", (int)(n - s), expr + s);
-	return buf;
 }

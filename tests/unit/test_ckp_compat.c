@@ -27,14 +27,14 @@ uart_io(ckp_io_t *io, struct uart *sc)
 	if (ckp_io_enter(io, "devices", 1) < 0 ||
 	    (ver = ckp_io_enter(io, "uart@0", 2)) < 0)
 		return ckp_io_error(io);
-	CKP_IO(io, sc->lcr);
-	CKP_IO(io, sc->ier);
+	CKP_IO_NAMED(io, "lcr", sc->lcr);
+	CKP_IO_NAMED(io, "ier", sc->ier);
 	if (ver >= 2 || ckp_io_saving(io))
-		CKP_IO(io, sc->scr);
+		CKP_IO_NAMED(io, "scr", sc->scr);
 	else
 		sc->scr = 0xee;	/* what v1 hardware read back */
-	CKP_IO_OPT(io, sc->divisor, 12);
-	CKP_IO_BUF(io, sc->fifo, sizeof(sc->fifo));
+	CKP_IO_NAMED_OPT(io, "divisor", sc->divisor, 12);
+	ckp_io_bytes(io, "fifo", sc->fifo, sizeof(sc->fifo), 0);
 	ckp_io_leave(io);
 	ckp_io_leave(io);
 	return ckp_io_error(io);

@@ -74,35 +74,6 @@ test_typeof(void)
 	CHECK(CKP_TYPEOF(p) == CKP_TYPE_INVALID);
 }
 
-static void
-test_basename(void)
-{
-	static const struct {
-		const char *expr, *name;
-	} cases[] = {
-		{ "sc->lcr", "lcr" },
-		{ "sc -> lcr", "lcr" },
-		{ "s.regs.lcr", "lcr" },
-		{ "lcr", "lcr" },
-		{ "(*sc).fifo_len ", "fifo_len" },
-		{ "*count", "count" },
-		{ "a->b->c_9", "c_9" },
-		{ "regs[3]", "regs[3]" },	/* no name: validation says so */
-		{ "sc->regs[i]", "sc->regs[i]" },
-		{ "(x)", "(x)" },
-	};
-	char buf[CKP_MAX_NAME];
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		CHECK_STR(ckp_io_basename(cases[i].expr, buf, sizeof(buf)),
-		    cases[i].name);
-	/* the macro's spelling */
-	struct { int lcr; } s, *sc = &s;
-	(void)sc;
-	CHECK_STR(CKP__NAME(sc->lcr), "lcr");
-	CHECK_STR(CKP__NAME(s.lcr), "lcr");
-}
-
 /* The one function a device would write: describes its state once. */
 static int
 dev_io(ckp_io_t *io, struct dev *d, unsigned idx)
@@ -113,29 +84,29 @@ dev_io(ckp_io_t *io, struct dev *d, unsigned idx)
 		ckp_io_leave(io);
 		return ckp_io_error(io);
 	}
-	CKP_IO_MATCH(io, d->id);
-	CKP_IO(io, d->b);
-	CKP_IO(io, d->c);
-	CKP_IO(io, d->sc);
-	CKP_IO(io, d->uc);
-	CKP_IO(io, d->s);
-	CKP_IO(io, d->us);
-	CKP_IO(io, d->i);
-	CKP_IO(io, d->ui);
-	CKP_IO(io, d->l);
-	CKP_IO(io, d->ul);
-	CKP_IO(io, d->ll);
-	CKP_IO(io, d->ull);
-	CKP_IO(io, d->i8);
-	CKP_IO(io, d->u16);
-	CKP_IO(io, d->i32);
-	CKP_IO(io, d->u64);
-	CKP_IO(io, d->sz);
-	CKP_IO(io, d->col);
-	CKP_IO_BUF(io, d->fifo, sizeof(d->fifo));
+	CKP_IO_NAMED_MATCH(io, "id", d->id);
+	CKP_IO_NAMED(io, "b", d->b);
+	CKP_IO_NAMED(io, "c", d->c);
+	CKP_IO_NAMED(io, "sc", d->sc);
+	CKP_IO_NAMED(io, "uc", d->uc);
+	CKP_IO_NAMED(io, "s", d->s);
+	CKP_IO_NAMED(io, "us", d->us);
+	CKP_IO_NAMED(io, "i", d->i);
+	CKP_IO_NAMED(io, "ui", d->ui);
+	CKP_IO_NAMED(io, "l", d->l);
+	CKP_IO_NAMED(io, "ul", d->ul);
+	CKP_IO_NAMED(io, "ll", d->ll);
+	CKP_IO_NAMED(io, "ull", d->ull);
+	CKP_IO_NAMED(io, "i8", d->i8);
+	CKP_IO_NAMED(io, "u16", d->u16);
+	CKP_IO_NAMED(io, "i32", d->i32);
+	CKP_IO_NAMED(io, "u64", d->u64);
+	CKP_IO_NAMED(io, "sz", d->sz);
+	CKP_IO_NAMED(io, "col", d->col);
+	ckp_io_bytes(io, "fifo", d->fifo, sizeof(d->fifo), 0);
 	ckp_io_string(io, "name", d->name, sizeof(d->name), 0);
 	ckp_io_bytes_var(io, "var", d->var, sizeof(d->var), &d->varlen, 0);
-	CKP_IO_OPT(io, d->opt, 77);
+	CKP_IO_NAMED_OPT(io, "opt", d->opt, 77);
 	ckp_io_leave(io);
 	ckp_io_leave(io);
 	return ckp_io_error(io);
@@ -301,14 +272,14 @@ test_save_errors(void)
 	struct { int regs[4]; double f; char s[4]; } st = { { 1 }, 1.0, "abc" };
 	int i = 0;
 
-	/* a subscript gives no name: the message says what to do */
-	CKP_IO(io, st.regs[i]);
-	CHECK_HAS(ckp_doc_errmsg(doc), "invalid field name 'st.regs[i]' in the root (derived from a C expression? use CKP_IO_NAMED)");
+	/* a name that is not one: the message says what names are */
+	CKP_IO_NAMED(io, "regs[i]", st.regs[i]);
+	CHECK_HAS(ckp_doc_errmsg(doc), "invalid field name 'regs[i]' in the root (names match [A-Za-z0-9_-]+, at most 128 bytes)");
 	ckp_doc_clear_error(doc);
 	CKP_IO_NAMED(io, "regs_0", st.regs[0]);
 	CHECK(ckp_doc_error(doc) == 0 && ckp_sec_has(ckp_doc_root(doc), "regs_0"));
-	CKP_IO(io, st.f);
-	CHECK_HAS(ckp_doc_errmsg(doc), "field f: unsupported C type (integers and bool only; use CKP_IO_BUF for arrays and structs)");
+	CKP_IO_NAMED(io, "f", st.f);
+	CHECK_HAS(ckp_doc_errmsg(doc), "field f: unsupported C type (integers and bool only; use ckp_io_bytes for arrays and structs)");
 	ckp_doc_clear_error(doc);
 	CHECK(ckp_io_field(io, "w", CKP_TYPE_UINT32, &i, 2, 0, 0) == -EINVAL);
 	CHECK_HAS(ckp_doc_errmsg(doc), "field w: a C variable of 2 bytes cannot hold a uint32");
@@ -330,7 +301,7 @@ test_save_errors(void)
 	io = ckp_io_new(doc, CKP_IO_RESTORE);
 	CHECK(ckp_io_enter(io, "devices", 1) == -ENOENT);
 	CHECK_STR(ckp_doc_errmsg(doc), "missing section devices");
-	CKP_IO(io, i);
+	CKP_IO_NAMED(io, "i", i);
 	ckp_io_leave(io);
 	CHECK(ckp_io_section(io) == ckp_doc_root(doc));
 	CHECK_STR(ckp_doc_errmsg(doc), "missing section devices");
@@ -375,7 +346,6 @@ int
 main(void)
 {
 	test_typeof();
-	test_basename();
 	test_roundtrip();
 	test_restore_rules();
 	test_save_errors();
