@@ -178,7 +178,8 @@ void vm_log_guest(const struct vm *vm, const char *fmt, ...)
 /*
  * One const table per device model, listed in one explicit array
  * (devices/devices.c), like bhyve's pci_devemu.  A device's checkpoint code
- * lives in its own file, field by field, by name (CKP_IO...).
+ * lives in its own file, field by field, by a name written in the source
+ * (CKP_IO_NAMED...).
  *
  * save and restore are called with the checkpoint cursor inside the
  * device's own section (named d->id, version emu->version); they add or
