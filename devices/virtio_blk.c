@@ -698,28 +698,56 @@ blk_resume(struct dev *d)
 	return (0);
 }
 
+/*
+ * The disk in a checkpoint: which image and how it looked, not its
+ * contents.  One schema for save and restore (blk_state_io()).
+ */
+struct blk_state {
+	char	 path[PATH_MAX];
+	bool	 ro;
+	uint64_t capacity;	/* sectors */
+	uint64_t image_size;	/* bytes */
+	int64_t	 image_mtime_ns;
+	char	 serial[VIRTIO_BLK_ID_BYTES + 1];
+};
+
+static int
+blk_state_io(ckp_io_t *io, struct blk_state *st)
+{
+	ckp_io_string(io, "path", st->path, sizeof(st->path), 0);
+	CKP_IO_NAMED(io, "ro", st->ro);
+	CKP_IO_NAMED(io, "capacity", st->capacity);
+	CKP_IO_NAMED(io, "image_size", st->image_size);
+	CKP_IO_NAMED(io, "image_mtime_ns", st->image_mtime_ns);
+	/* Always written; optional on restore, as it always was. */
+	ckp_io_string(io, "serial", st->serial, sizeof(st->serial),
+	    CKP_F_OPTIONAL);
+	return (ckp_io_error(io));
+}
+
 static int
 blk_save(struct dev *d, ckp_io_t *io)
 {
 	struct blk *sc = d->softc;
-	struct stat st;
+	struct blk_state st = { .ro = sc->ro, .capacity = sc->capacity,
+	    .image_size = sc->image_size,
+	    .image_mtime_ns = sc->image_mtime_ns };
+	struct stat sb;
 	int rc;
 
-	/* The disk as it is now (paused: no write in flight). */
-	if (fstat(sc->fd, &st) == 0) {
-		if (S_ISREG(st.st_mode))
-			sc->image_size = (uint64_t)st.st_size;
-		sc->image_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
-		    st.st_mtim.tv_nsec;
+	snprintf(st.path, sizeof(st.path), "%s", sc->path);
+	snprintf(st.serial, sizeof(st.serial), "%s", sc->serial);
+	/*
+	 * The disk as it is now (paused: no write in flight), for the restore
+	 * to compare with; the device keeps what it saw at open.
+	 */
+	if (fstat(sc->fd, &sb) == 0) {
+		if (S_ISREG(sb.st_mode))
+			st.image_size = (uint64_t)sb.st_size;
+		st.image_mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 +
+		    sb.st_mtim.tv_nsec;
 	}
-
-	ckp_io_string(io, "path", sc->path, sizeof(sc->path), 0);
-	CKP_IO_NAMED(io, "ro", sc->ro);
-	CKP_IO_NAMED(io, "capacity", sc->capacity);
-	CKP_IO_NAMED(io, "image_size", sc->image_size);
-	CKP_IO_NAMED(io, "image_mtime_ns", sc->image_mtime_ns);
-	ckp_io_string(io, "serial", sc->serial, sizeof(sc->serial), 0);
-	if ((rc = ckp_io_error(io)) < 0)
+	if ((rc = blk_state_io(io, &st)) < 0)
 		return (rc);
 	return (virtio_dev_save(&sc->vd, io));
 }
@@ -727,42 +755,35 @@ blk_save(struct dev *d, ckp_io_t *io)
 /*
  * The disk itself is not in the checkpoint: say so when it is not the one
  * the checkpoint was taken with (another size or modification time), but
- * go on, since a checkpoint-and-continue changes it legitimately.
+ * go on, since a checkpoint-and-continue changes it legitimately.  The
+ * warnings go through the document, so that the restore counts them.
  */
 static int
 blk_restore(struct dev *d, ckp_io_t *io)
 {
 	struct blk *sc = d->softc;
-	char path[PATH_MAX] = "", serial[VIRTIO_BLK_ID_BYTES + 1] = "";
-	uint64_t capacity = 0, image_size = 0;
-	int64_t image_mtime_ns = 0;
-	bool ro = false;
+	struct blk_state st = { 0 };
+	ckp_doc_t *doc = ckp_io_doc(io);
 	int rc;
 
-	ckp_io_string(io, "path", path, sizeof(path), 0);
-	CKP_IO_NAMED(io, "ro", ro);
-	CKP_IO_NAMED(io, "capacity", capacity);
-	CKP_IO_NAMED(io, "image_size", image_size);
-	CKP_IO_NAMED(io, "image_mtime_ns", image_mtime_ns);
-	ckp_io_string(io, "serial", serial, sizeof(serial), CKP_F_OPTIONAL);
-	if ((rc = ckp_io_error(io)) < 0)
+	if ((rc = blk_state_io(io, &st)) < 0)
 		return (rc);
-	if (ro != sc->ro)
-		return (ckp_doc_set_error(ckp_io_doc(io), -EINVAL, "%s: the "
+	if (st.ro != sc->ro)
+		return (ckp_doc_set_error(doc, -EINVAL, "%s: the "
 		    "checkpoint's disk was %s, \"%s\" is opened %s",
-		    sc->vd.name, ro ? "read-only" : "read-write", sc->path,
+		    sc->vd.name, st.ro ? "read-only" : "read-write", sc->path,
 		    sc->ro ? "read-only" : "read-write"));
-	if (capacity != sc->capacity)
-		vm_log(d->vm, "%s: warning: the checkpoint's disk had %" PRIu64
+	if (st.capacity != sc->capacity)
+		ckp_doc_warn(doc, "%s: the checkpoint's disk had %" PRIu64
 		    " sectors, \"%s\" has %" PRIu64 "; the guest sees the new "
-		    "size", sc->vd.name, capacity, sc->path, sc->capacity);
-	else if (image_size != sc->image_size ||
-	    image_mtime_ns != sc->image_mtime_ns)
-		vm_log(d->vm, "%s: warning: \"%s\" changed since the checkpoint "
-		    "was taken (of \"%s\"; size %" PRIu64 " -> %" PRIu64
-		    ", mtime %" PRId64 " -> %" PRId64 " ns)", sc->vd.name,
-		    sc->path, path, image_size, sc->image_size, image_mtime_ns,
-		    sc->image_mtime_ns);
+		    "size", sc->vd.name, st.capacity, sc->path, sc->capacity);
+	else if (st.image_size != sc->image_size ||
+	    st.image_mtime_ns != sc->image_mtime_ns)
+		ckp_doc_warn(doc, "\"%s\" changed since the checkpoint was "
+		    "taken (%s, of \"%s\"; size %" PRIu64 " -> %" PRIu64
+		    ", mtime %" PRId64 " -> %" PRId64 " ns)", sc->path,
+		    sc->vd.name, st.path, st.image_size, sc->image_size,
+		    st.image_mtime_ns, sc->image_mtime_ns);
 	return (virtio_dev_restore(&sc->vd, io));
 }
 
