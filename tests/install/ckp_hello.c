@@ -27,9 +27,9 @@ uart_io(ckp_io_t *io, struct uart *u)
 {
 	if (ckp_io_enter(io, "uart@0", 1) < 0)
 		return ckp_io_error(io);
-	CKP_IO(io, u->lcr);
-	CKP_IO(io, u->divisor);
-	CKP_IO_OPT(io, u->loopback, false);
+	CKP_IO_NAMED(io, "lcr", u->lcr);
+	CKP_IO_NAMED(io, "divisor", u->divisor);
+	CKP_IO_NAMED_OPT(io, "loopback", u->loopback, false);
 	ckp_io_leave(io);
 	return ckp_io_error(io);
 }
