@@ -968,56 +968,104 @@ pci_bus_first(const struct pci_dev *pd)
 	return (false);
 }
 
-int
-pci_dev_save(struct pci_dev *pd, ckp_io_t *io)
+static const char *
+bar_type_name(enum pci_bar_type type)
 {
-	uint16_t command;
-	uint32_t i;
-	int rc;
+	return (type == PCI_BAR_IO ? "io" : type == PCI_BAR_MEM32 ? "mem32" :
+	    "");
+}
 
-	rc = ckp_io_enter(io, "pci", 1);
-	if (rc < 0)
-		return (rc);
-	pthread_mutex_lock(&pd->bus->cfg_lock);
-	pthread_mutex_lock(&pd->lock);
-	command = pci_get16(pd, PCIR_COMMAND);
-	ckp_io_bytes(io, "cfg", pd->cfg, PCI_CFG_SIZE, 0);
-	CKP_IO_NAMED(io, "command", command);
-	for (i = 0; i < PCI_NBARS; i++) {
-		struct pci_bar *bar = &pd->bar[i];
-		const char *type;
-		if (bar->type == PCI_BAR_NONE)
+/*
+ * The fields of the "pci" section, once for save and restore.  Which
+ * BARs and MSI-X vectors there are comes from @st as the caller filled it
+ * from the function (pci_state_get()), so a restore reads the sections
+ * this function has; a count of vectors other than the function's stops
+ * the reading of vectors (the caller refuses it, naming both counts).
+ */
+static int
+pci_state_io(ckp_io_t *io, struct pci_state *st)
+{
+	uint16_t nvec;
+	uint32_t i;
+
+	/* A failed enter records the error; its leave below matches it. */
+	ckp_io_enter(io, "pci", 1);
+	ckp_io_bytes(io, "cfg", st->cfg, sizeof(st->cfg), 0);
+	CKP_IO_NAMED(io, "command", st->command);
+	for (i = 0; i < PCI_NBARS && ckp_io_error(io) == 0; i++) {
+		struct pci_bar_state *b = &st->bar[i];
+		if (b->type[0] == '\0')
 			continue;
-		type = bar->type == PCI_BAR_IO ? "io" : "mem32";
 		ckp_io_enterf(io, 1, "bar@%u", i);
-		ckp_io_string(io, "type", (char *)(uintptr_t)type, 8, 0);
-		CKP_IO_NAMED(io, "size", bar->size);
-		CKP_IO_NAMED(io, "addr", bar->addr);
+		ckp_io_string(io, "type", b->type, sizeof(b->type), 0);
+		CKP_IO_NAMED(io, "size", b->size);
+		CKP_IO_NAMED(io, "addr", b->addr);
 		ckp_io_leave(io);
 	}
-	if (pd->msix.present) {
-		struct pci_msix *m = &pd->msix;
+	if (st->msix) {
 		ckp_io_enter(io, "msix", 1);
-		CKP_IO_NAMED(io, "nvec", m->nvec);
-		CKP_IO_NAMED(io, "enabled", m->enabled);
-		CKP_IO_NAMED(io, "function_mask", m->fmask);
-		CKP_IO_NAMED(io, "pba", m->pba);
-		for (i = 0; i < m->nvec; i++) {
+		nvec = st->nvec;
+		CKP_IO_NAMED(io, "nvec", st->nvec);
+		CKP_IO_NAMED(io, "enabled", st->msix_enabled);
+		CKP_IO_NAMED(io, "function_mask", st->msix_fmask);
+		CKP_IO_NAMED(io, "pba", st->pba);
+		for (i = 0; i < nvec && st->nvec == nvec &&
+		    ckp_io_error(io) == 0; i++) {
 			ckp_io_enterf(io, 1, "vector@%u", i);
-			CKP_IO_NAMED(io, "addr", m->table[i].addr);
-			CKP_IO_NAMED(io, "data", m->table[i].data);
-			CKP_IO_NAMED(io, "ctrl", m->table[i].ctrl);
+			CKP_IO_NAMED(io, "addr", st->vec[i].addr);
+			CKP_IO_NAMED(io, "data", st->vec[i].data);
+			CKP_IO_NAMED(io, "ctrl", st->vec[i].ctrl);
 			ckp_io_leave(io);
 		}
 		ckp_io_leave(io);
 	}
-	if (pci_bus_first(pd))
-		CKP_IO_NAMED(io, "bus_cf8", pd->bus->cf8);
-	CKP_IO_NAMED(io, "intx_asserted", pd->intx_asserted);
-	pthread_mutex_unlock(&pd->lock);
-	pthread_mutex_unlock(&pd->bus->cfg_lock);
+	/* Only the first function on the bus saves the latch. */
+	if (ckp_io_restoring(io))
+		st->has_cf8 = ckp_sec_has(ckp_io_section(io), "bus_cf8");
+	if (st->has_cf8)
+		CKP_IO_NAMED(io, "bus_cf8", st->cf8);
+	CKP_IO_NAMED_OPT(io, "intx_asserted", st->intx_asserted, false);
 	ckp_io_leave(io);
 	return (ckp_io_error(io));
+}
+
+/* @pd's state as a checkpoint holds it.  bus cfg_lock and pd->lock held. */
+static void
+pci_state_get(struct pci_dev *pd, struct pci_state *st)
+{
+	uint32_t i;
+
+	memset(st, 0, sizeof(*st));
+	memcpy(st->cfg, pd->cfg, sizeof(st->cfg));
+	st->command = pci_get16(pd, PCIR_COMMAND);
+	for (i = 0; i < PCI_NBARS; i++) {
+		snprintf(st->bar[i].type, sizeof(st->bar[i].type), "%s",
+		    bar_type_name(pd->bar[i].type));
+		st->bar[i].size = pd->bar[i].size;
+		st->bar[i].addr = pd->bar[i].addr;
+	}
+	st->msix = pd->msix.present;
+	st->nvec = pd->msix.nvec;
+	st->msix_enabled = pd->msix.enabled;
+	st->msix_fmask = pd->msix.fmask;
+	st->pba = pd->msix.pba;
+	memcpy(st->vec, pd->msix.table, sizeof(st->vec));
+	st->has_cf8 = pci_bus_first(pd);
+	st->cf8 = pd->bus->cf8;
+	st->intx_asserted = pd->intx_asserted;
+}
+
+int
+pci_dev_save(struct pci_dev *pd, ckp_io_t *io)
+{
+	struct pci_state st;
+
+	pthread_mutex_lock(&pd->bus->cfg_lock);
+	pthread_mutex_lock(&pd->lock);
+	pci_state_get(pd, &st);
+	pthread_mutex_unlock(&pd->lock);
+	pthread_mutex_unlock(&pd->bus->cfg_lock);
+	return (pci_state_io(io, &st));
 }
 
 static int
@@ -1041,137 +1089,90 @@ pci_restore_fail(ckp_io_t *io, struct pci_dev *pd, const char *fmt, ...)
  * The decoded fields (command, BAR addresses, MSI-X control) are what a
  * person edits, so they win over the raw config bytes, which are patched
  * to match.  Identity (IDs, class, BAR types and sizes, vectors) must be
- * the same as the model built now.
+ * the same as the model built now.  @st is left as the commit applies it.
  */
 int
-pci_dev_restore(struct pci_dev *pd, ckp_io_t *io)
+pci_dev_restore_check(struct pci_dev *pd, ckp_io_t *io, struct pci_state *st)
 {
-	uint8_t cfg[PCI_CFG_SIZE];
-	uint64_t addr[PCI_NBARS];
-	struct pci_msix m;
-	uint16_t command, ctrl;
-	uint32_t cf8 = 0;
-	bool has_cf8 = false, intx = false;
-	char type[8];
+	uint8_t *cfg = st->cfg;
+	uint16_t ctrl;
+	uint8_t cap;
 	uint32_t i;
 	int rc;
 
-	rc = ckp_io_enter(io, "pci", 1);
-	if (rc < 0)
+	/* Start from the function as built: it says which sections to read. */
+	pthread_mutex_lock(&pd->bus->cfg_lock);
+	pthread_mutex_lock(&pd->lock);
+	pci_state_get(pd, st);
+	pthread_mutex_unlock(&pd->lock);
+	pthread_mutex_unlock(&pd->bus->cfg_lock);
+	if ((rc = pci_state_io(io, st)) < 0)
 		return (rc);
-	ckp_io_bytes(io, "cfg", cfg, PCI_CFG_SIZE, 0);
-	CKP_IO_NAMED(io, "command", command);
-	if ((rc = ckp_io_error(io)) < 0)
-		goto out;
+
 	if (memcmp(cfg, pd->cfg_init, 4) != 0 ||
 	    memcmp(cfg + PCIR_REVID, pd->cfg_init + PCIR_REVID, 4) != 0 ||
-	    memcmp(cfg + PCIR_SUBVEND, pd->cfg_init + PCIR_SUBVEND, 4) != 0) {
-		rc = pci_restore_fail(io, pd, "saved config space is of device "
-		    "%04x:%04x class %02x%02x%02x, this slot holds %04x:%04x class "
-		    "%02x%02x%02x", cfg[0] | cfg[1] << 8, cfg[2] | cfg[3] << 8,
-		    cfg[0xb], cfg[0xa], cfg[9], pci_get16(pd, 0),
-		    pci_get16(pd, 2), pd->cfg_init[0xb], pd->cfg_init[0xa],
-		    pd->cfg_init[9]);
-		goto out;
-	}
-	cfg[PCIR_COMMAND] = (uint8_t)command;
-	cfg[PCIR_COMMAND + 1] = (uint8_t)(command >> 8);
+	    memcmp(cfg + PCIR_SUBVEND, pd->cfg_init + PCIR_SUBVEND, 4) != 0)
+		return (pci_restore_fail(io, pd, "saved config space is of "
+		    "device %04x:%04x class %02x%02x%02x, this slot holds "
+		    "%04x:%04x class %02x%02x%02x", cfg[0] | cfg[1] << 8,
+		    cfg[2] | cfg[3] << 8, cfg[0xb], cfg[0xa], cfg[9],
+		    pci_get16(pd, 0), pci_get16(pd, 2), pd->cfg_init[0xb],
+		    pd->cfg_init[0xa], pd->cfg_init[9]));
+	cfg[PCIR_COMMAND] = (uint8_t)st->command;
+	cfg[PCIR_COMMAND + 1] = (uint8_t)(st->command >> 8);
 	for (i = 0; i < PCI_NBARS; i++) {
-		struct pci_bar *bar = &pd->bar[i];
-		uint64_t size = bar->size;
-		addr[i] = bar->addr;
+		const struct pci_bar *bar = &pd->bar[i];
+		struct pci_bar_state *b = &st->bar[i];
+		struct pci_bar tmp;
+		uint32_t v;
 		if (bar->type == PCI_BAR_NONE)
 			continue;
-		if ((rc = ckp_io_enterf(io, 1, "bar@%u", i)) < 0)
-			goto out;
-		ckp_io_string(io, "type", type, sizeof(type), 0);
-		CKP_IO_NAMED(io, "size", size);
-		CKP_IO_NAMED(io, "addr", addr[i]);
-		ckp_io_leave(io);
-		if ((rc = ckp_io_error(io)) < 0)
-			goto out;
-		if (strcmp(type, bar->type == PCI_BAR_IO ? "io" : "mem32") != 0 ||
-		    size != bar->size) {
-			rc = pci_restore_fail(io, pd, "bar@%u is %s of 0x%" PRIx64
-			    " bytes, this device has %s of 0x%" PRIx64, i, type,
-			    size, bar->type == PCI_BAR_IO ? "io" : "mem32",
-			    bar->size);
-			goto out;
-		}
-		if ((addr[i] & (size - 1)) != 0 || addr[i] > 0xffffffffULL) {
-			rc = pci_restore_fail(io, pd, "bar@%u.addr 0x%" PRIx64
+		if (strcmp(b->type, bar_type_name(bar->type)) != 0 ||
+		    b->size != bar->size)
+			return (pci_restore_fail(io, pd, "bar@%u is %s of 0x%"
+			    PRIx64 " bytes, this device has %s of 0x%" PRIx64,
+			    i, b->type, b->size, bar_type_name(bar->type),
+			    bar->size));
+		if ((b->addr & (b->size - 1)) != 0 || b->addr > 0xffffffffULL)
+			return (pci_restore_fail(io, pd, "bar@%u.addr 0x%" PRIx64
 			    " is not a 32-bit address aligned to its size 0x%"
-			    PRIx64, i, addr[i], size);
-			goto out;
-		}
-		{
-			struct pci_bar tmp = *bar;
-			tmp.addr = addr[i];
-			uint32_t v = bar_cfg_value(&tmp);
-			memcpy(cfg + PCIR_BAR0 + 4 * i, &v, 4);
-		}
+			    PRIx64, i, b->addr, b->size));
+		tmp = *bar;
+		tmp.addr = b->addr;
+		v = bar_cfg_value(&tmp);
+		memcpy(cfg + PCIR_BAR0 + 4 * i, &v, 4);
 	}
-	m = pd->msix;
 	if (pd->msix.present) {
-		uint16_t nvec = m.nvec;
-		if ((rc = ckp_io_enter(io, "msix", 1)) < 0)
-			goto out;
-		CKP_IO_NAMED(io, "nvec", nvec);
-		CKP_IO_NAMED(io, "enabled", m.enabled);
-		CKP_IO_NAMED(io, "function_mask", m.fmask);
-		CKP_IO_NAMED(io, "pba", m.pba);
-		if ((rc = ckp_io_error(io)) < 0)
-			goto out;
-		if (nvec != m.nvec) {
-			ckp_io_leave(io);
-			rc = pci_restore_fail(io, pd, "msix.nvec is %u, this "
-			    "device has %u vectors", nvec, m.nvec);
-			goto out;
-		}
-		for (i = 0; i < m.nvec; i++) {
-			if ((rc = ckp_io_enterf(io, 1, "vector@%u", i)) < 0)
-				goto out;
-			CKP_IO_NAMED(io, "addr", m.table[i].addr);
-			CKP_IO_NAMED(io, "data", m.table[i].data);
-			CKP_IO_NAMED(io, "ctrl", m.table[i].ctrl);
-			m.table[i].ctrl &= PCIM_MSIX_VCTRL_MASK;
-			ckp_io_leave(io);
-		}
-		ckp_io_leave(io);
-		if (m.nvec < 64)
-			m.pba &= (1ULL << m.nvec) - 1;
-		ctrl = (uint16_t)((cfg[m.cap + 2] | cfg[m.cap + 3] << 8) &
+		if (st->nvec != pd->msix.nvec)
+			return (pci_restore_fail(io, pd, "msix.nvec is %u, this "
+			    "device has %u vectors", st->nvec, pd->msix.nvec));
+		/* Only the mask bit of a vector's control is writable. */
+		for (i = 0; i < st->nvec; i++)
+			st->vec[i].ctrl &= PCIM_MSIX_VCTRL_MASK;
+		if (st->nvec < 64)
+			st->pba &= (1ULL << st->nvec) - 1;
+		cap = pd->msix.cap;
+		ctrl = (uint16_t)((cfg[cap + 2] | cfg[cap + 3] << 8) &
 		    ~(PCIM_MSIXCTRL_ENABLE | PCIM_MSIXCTRL_FMASK));
-		ctrl |= (m.enabled ? PCIM_MSIXCTRL_ENABLE : 0) |
-		    (m.fmask ? PCIM_MSIXCTRL_FMASK : 0);
-		cfg[m.cap + 2] = (uint8_t)ctrl;
-		cfg[m.cap + 3] = (uint8_t)(ctrl >> 8);
+		ctrl |= (st->msix_enabled ? PCIM_MSIXCTRL_ENABLE : 0) |
+		    (st->msix_fmask ? PCIM_MSIXCTRL_FMASK : 0);
+		cfg[cap + 2] = (uint8_t)ctrl;
+		cfg[cap + 3] = (uint8_t)(ctrl >> 8);
 	}
-	if (ckp_sec_has(ckp_io_section(io), "bus_cf8")) {
-		CKP_IO_NAMED(io, "bus_cf8", cf8);
-		has_cf8 = true;
-	}
-	/* Saved as "intx_asserted" (pci_dev_save): the same name here. */
-	ckp_io_field(io, "intx_asserted", CKP_TYPE_BOOL, &intx, sizeof(intx),
-	    CKP_F_OPTIONAL, 0);
-	if ((rc = ckp_io_error(io)) < 0)
-		goto out;
 	/*
 	 * pci_dev_resume() drives the line as saved, and only pci_intx_set()
 	 * (a model's own interrupt) ever lowers it: a line no model raises
 	 * (no pin), or one MSI-X or INTx disable keeps low, would stay
 	 * asserted for good, a level interrupt the guest cannot acknowledge.
 	 */
-	if (intx && pd->cfg_init[PCIR_INTPIN] == 0) {
-		rc = pci_restore_fail(io, pd, "intx_asserted is true, but this "
-		    "function has no interrupt pin");
-		goto out;
-	}
-	if (intx && (m.enabled || (command & PCIM_CMD_INTxDIS) != 0)) {
-		rc = pci_restore_fail(io, pd, "intx_asserted is true with %s",
-		    m.enabled ? "msix.enabled" : "INTx disabled in command");
-		goto out;
-	}
+	if (st->intx_asserted && pd->cfg_init[PCIR_INTPIN] == 0)
+		return (pci_restore_fail(io, pd, "intx_asserted is true, but "
+		    "this function has no interrupt pin"));
+	if (st->intx_asserted && ((pd->msix.present && st->msix_enabled) ||
+	    (st->command & PCIM_CMD_INTxDIS) != 0))
+		return (pci_restore_fail(io, pd, "intx_asserted is true with %s",
+		    pd->msix.present && st->msix_enabled ? "msix.enabled" :
+		    "INTx disabled in command"));
 	/* The status bit follows the line, which pci_dev_resume() drives. */
 	cfg[PCIR_STATUS] &= (uint8_t)~PCIM_STATUS_INTxSTATE;
 	/*
@@ -1190,32 +1191,55 @@ pci_dev_restore(struct pci_dev *pd, ckp_io_t *io)
 		if (((cfg[i] ^ pd->cfg_init[i]) & ro) == 0)
 			continue;
 		if (i == PCIR_COMMAND || i == PCIR_COMMAND + 1)
-			rc = pci_restore_fail(io, pd, "command 0x%04x sets bits "
-			    "the guest cannot write (writable: 0x%04x)", command,
-			    pd->wmask[PCIR_COMMAND] | pd->wmask[PCIR_COMMAND + 1] << 8);
-		else
-			rc = pci_restore_fail(io, pd, "cfg byte 0x%02x is 0x%02x, "
-			    "where this device has 0x%02x (read-only bits 0x%02x)",
-			    i, cfg[i], pd->cfg_init[i], ro);
-		goto out;
+			return (pci_restore_fail(io, pd, "command 0x%04x sets "
+			    "bits the guest cannot write (writable: 0x%04x)",
+			    st->command, pd->wmask[PCIR_COMMAND] |
+			    pd->wmask[PCIR_COMMAND + 1] << 8));
+		return (pci_restore_fail(io, pd, "cfg byte 0x%02x is 0x%02x, "
+		    "where this device has 0x%02x (read-only bits 0x%02x)", i,
+		    cfg[i], pd->cfg_init[i], ro));
 	}
+	st->cf8 &= 0x80fffffcU;
+	return (0);
+}
 
-	/* Everything checked: commit (mappings change in pci_dev_resume()). */
+/* Mappings and the INTx line change in pci_dev_resume(). */
+void
+pci_dev_restore_commit(struct pci_dev *pd, const struct pci_state *st)
+{
+	uint32_t i;
+
 	pthread_mutex_lock(&pd->bus->cfg_lock);
 	pthread_mutex_lock(&pd->lock);
-	memcpy(pd->cfg, cfg, sizeof(cfg));
+	memcpy(pd->cfg, st->cfg, sizeof(pd->cfg));
 	for (i = 0; i < PCI_NBARS; i++)
-		pd->bar[i].addr = addr[i];
-	pd->msix = m;
+		if (pd->bar[i].type != PCI_BAR_NONE)
+			pd->bar[i].addr = st->bar[i].addr;
+	if (pd->msix.present) {
+		pd->msix.enabled = st->msix_enabled;
+		pd->msix.fmask = st->msix_fmask;
+		pd->msix.pba = st->pba;
+		memcpy(pd->msix.table, st->vec,
+		    pd->msix.nvec * sizeof(pd->msix.table[0]));
+	}
 	pd->intx_asserted = false;
-	pd->intx_restore = intx;
-	if (has_cf8)
-		pd->bus->cf8 = cf8 & 0x80fffffcU;
+	pd->intx_restore = st->intx_asserted;
+	if (st->has_cf8)
+		pd->bus->cf8 = st->cf8;
 	pthread_mutex_unlock(&pd->lock);
 	pthread_mutex_unlock(&pd->bus->cfg_lock);
-out:
-	ckp_io_leave(io);
-	return (rc < 0 ? rc : ckp_io_error(io));
+}
+
+int
+pci_dev_restore(struct pci_dev *pd, ckp_io_t *io)
+{
+	struct pci_state st;
+	int rc;
+
+	if ((rc = pci_dev_restore_check(pd, io, &st)) < 0)
+		return (rc);
+	pci_dev_restore_commit(pd, &st);
+	return (0);
 }
 
 /* A BAR a restore would decode, read from a checkpoint's document. */

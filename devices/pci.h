@@ -254,6 +254,44 @@ int pci_dev_save(struct pci_dev *pd, ckp_io_t *io);
 int pci_dev_restore(struct pci_dev *pd, ckp_io_t *io);
 int pci_dev_resume(struct pci_dev *pd);
 
+/* One BAR in a checkpoint: section "bar@N". */
+struct pci_bar_state {
+	char	 type[8];	/* "io" or "mem32"; "" when the function has none */
+	uint64_t size;
+	uint64_t addr;
+};
+
+/*
+ * The "pci" section as plain data, the one list of its fields for save and
+ * restore (pci_state_io() in pci.c).  Which BARs, whether there is an
+ * "msix" section and how many vectors it has are the function's as built
+ * (pci_dev_restore_check() starts from them).
+ */
+struct pci_state {
+	uint8_t	 cfg[PCI_CFG_SIZE];
+	uint16_t command;
+	struct pci_bar_state bar[PCI_NBARS];
+	bool	 msix;		/* the function has MSI-X */
+	uint16_t nvec;
+	bool	 msix_enabled;
+	bool	 msix_fmask;
+	uint64_t pba;
+	struct pci_msix_entry vec[PCI_MSIX_MAX];
+	bool	 has_cf8;	/* the first function on a bus holds its latch */
+	uint32_t cf8;
+	bool	 intx_asserted;
+};
+
+/*
+ * A restore in two steps, for a model that must check its own state and
+ * the transport's before it changes anything: read the "pci" section into
+ * @st and check it against @pd (nothing of @pd changes), then commit it.
+ * pci_dev_restore() is the two in a row.
+ */
+int pci_dev_restore_check(struct pci_dev *pd, ckp_io_t *io,
+    struct pci_state *st);
+void pci_dev_restore_commit(struct pci_dev *pd, const struct pci_state *st);
+
 /*
  * A function that is an identity in config space and nothing else (host
  * bridge, LPC bridge): init with its IDs, and ops for the rest of
