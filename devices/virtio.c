@@ -759,14 +759,17 @@ virtio_dev_fini(struct virtio_dev *vd)
 /* Checkpoint                                                                */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * The fields of the "virtio" section, once for save and restore.  How many
+ * queues there are is the model's (@st->nqueues, set by the caller).
+ */
 static int
-virtio_io(struct virtio_dev *vd, ckp_io_t *io, struct virtio_dev *st)
+virtio_state_io(ckp_io_t *io, struct virtio_state *st)
 {
 	unsigned i;
-	int rc;
 
-	if ((rc = ckp_io_enter(io, "virtio", 1)) < 0)
-		return (rc);
+	/* A failed enter records the error; its leave below matches it. */
+	ckp_io_enter(io, "virtio", 1);
 	CKP_IO_NAMED_MATCH(io, "device_features", st->device_features);
 	CKP_IO_NAMED(io, "driver_features", st->driver_features);
 	CKP_IO_NAMED(io, "device_feature_select", st->device_feature_select);
@@ -776,110 +779,170 @@ virtio_io(struct virtio_dev *vd, ckp_io_t *io, struct virtio_dev *st)
 	CKP_IO_NAMED(io, "config_generation", st->config_generation);
 	CKP_IO_NAMED(io, "msix_config", st->msix_config);
 	CKP_IO_NAMED(io, "queue_select", st->queue_select);
-	for (i = 0; i < vd->ops->nqueues && ckp_io_error(io) == 0; i++) {
-		struct virtqueue *vq = &st->vq[i];
-		if ((rc = ckp_io_enterf(io, 1, "queue@%u", i)) < 0)
-			break;
-		CKP_IO_NAMED(io, "size", vq->size);
-		CKP_IO_NAMED(io, "enabled", vq->enabled);
-		CKP_IO_NAMED(io, "msix_vector", vq->msix_vector);
-		CKP_IO_NAMED(io, "desc", vq->desc_gpa);
-		CKP_IO_NAMED(io, "avail", vq->avail_gpa);
-		CKP_IO_NAMED(io, "used", vq->used_gpa);
-		CKP_IO_NAMED(io, "last_avail_idx", vq->last_avail_idx);
-		CKP_IO_NAMED(io, "used_idx", vq->used_idx);
-		CKP_IO_NAMED_OPT(io, "broken", vq->broken, false);
+	for (i = 0; i < st->nqueues && ckp_io_error(io) == 0; i++) {
+		struct virtio_queue_state *q = &st->vq[i];
+		ckp_io_enterf(io, 1, "queue@%u", i);
+		CKP_IO_NAMED(io, "size", q->size);
+		CKP_IO_NAMED(io, "enabled", q->enabled);
+		CKP_IO_NAMED(io, "msix_vector", q->msix_vector);
+		CKP_IO_NAMED(io, "desc", q->desc);
+		CKP_IO_NAMED(io, "avail", q->avail);
+		CKP_IO_NAMED(io, "used", q->used);
+		CKP_IO_NAMED(io, "last_avail_idx", q->last_avail_idx);
+		CKP_IO_NAMED(io, "used_idx", q->used_idx);
+		CKP_IO_NAMED_OPT(io, "broken", q->broken, false);
 		ckp_io_leave(io);
 	}
 	ckp_io_leave(io);
 	return (ckp_io_error(io));
 }
 
+/* The transport's fields of @vd (not "pci").  vd->lock held. */
+static void
+virtio_state_get(const struct virtio_dev *vd, struct virtio_state *st)
+{
+	unsigned i;
+
+	st->device_features = vd->device_features;
+	st->driver_features = vd->driver_features;
+	st->device_feature_select = vd->device_feature_select;
+	st->driver_feature_select = vd->driver_feature_select;
+	st->status = vd->status;
+	st->isr = vd->isr;
+	st->config_generation = vd->config_generation;
+	st->msix_config = vd->msix_config;
+	st->queue_select = vd->queue_select;
+	st->nqueues = vd->ops->nqueues;
+	memset(st->vq, 0, sizeof(st->vq));
+	for (i = 0; i < st->nqueues; i++) {
+		const struct virtqueue *vq = &vd->vq[i];
+		struct virtio_queue_state *q = &st->vq[i];
+		q->size = vq->size;
+		q->enabled = vq->enabled;
+		q->msix_vector = vq->msix_vector;
+		q->desc = vq->desc_gpa;
+		q->avail = vq->avail_gpa;
+		q->used = vq->used_gpa;
+		q->last_avail_idx = vq->last_avail_idx;
+		q->used_idx = vq->used_idx;
+		q->broken = vq->broken;
+	}
+}
+
 int
 virtio_dev_save(struct virtio_dev *vd, ckp_io_t *io)
 {
+	struct virtio_state st;
 	int rc;
 
 	rc = pci_dev_save(&vd->pci, io);
 	if (rc < 0)
 		return (rc);
 	pthread_mutex_lock(&vd->lock);
-	rc = virtio_io(vd, io, vd);
+	virtio_state_get(vd, &st);
 	pthread_mutex_unlock(&vd->lock);
-	return (rc);
+	return (virtio_state_io(io, &st));
 }
 
 int
-virtio_dev_restore(struct virtio_dev *vd, ckp_io_t *io)
+virtio_dev_restore_check(struct virtio_dev *vd, ckp_io_t *io,
+    struct virtio_state *st)
 {
-	struct virtio_dev st;
+	struct virtqueue tmp;
 	char why[160];
 	unsigned i;
 	int rc;
 
+	if ((rc = pci_dev_restore_check(&vd->pci, io, &st->pci)) < 0)
+		return (rc);
+	/* The model's features and queue count, to be matched and read. */
 	pthread_mutex_lock(&vd->lock);
-	memcpy(&st, vd, sizeof(st));
+	virtio_state_get(vd, st);
 	pthread_mutex_unlock(&vd->lock);
-	rc = virtio_io(vd, io, &st);
-	if (rc < 0)
-		goto out;
+	if ((rc = virtio_state_io(io, st)) < 0)
+		return (rc);
 	/*
 	 * Before FEATURES_OK the driver may write any bits (the device refuses
 	 * FEATURES_OK, not the write), so a saved state can hold them; once
 	 * FEATURES_OK is set they were checked and frozen.
 	 */
-	if ((st.status & VIRTIO_S_FEATURES_OK) != 0 &&
-	    ((st.driver_features & ~st.device_features) != 0 ||
-	    (st.driver_features & (1ULL << VIRTIO_F_VERSION_1)) == 0)) {
-		rc = ckp_doc_set_error(ckp_io_doc(io), -EINVAL, "%s: virtio."
+	if ((st->status & VIRTIO_S_FEATURES_OK) != 0 &&
+	    ((st->driver_features & ~st->device_features) != 0 ||
+	    (st->driver_features & (1ULL << VIRTIO_F_VERSION_1)) == 0))
+		return (ckp_doc_set_error(ckp_io_doc(io), -EINVAL, "%s: virtio."
 		    "driver_features 0x%" PRIx64 " with FEATURES_OK in status "
 		    "are not a subset of device_features 0x%" PRIx64 " with "
-		    "VIRTIO_F_VERSION_1", vd->name, st.driver_features,
-		    st.device_features);
-		goto out;
+		    "VIRTIO_F_VERSION_1", vd->name, st->driver_features,
+		    st->device_features));
+	/* A vector the function does not have is no vector, as for a guest. */
+	if (st->msix_config != VIRTIO_NO_VECTOR &&
+	    st->msix_config >= vd->pci.msix.nvec)
+		st->msix_config = VIRTIO_NO_VECTOR;
+	for (i = 0; i < st->nqueues; i++) {
+		struct virtio_queue_state *q = &st->vq[i];
+		if (q->msix_vector != VIRTIO_NO_VECTOR &&
+		    q->msix_vector >= vd->pci.msix.nvec)
+			q->msix_vector = VIRTIO_NO_VECTOR;
+		if (!q->enabled)
+			continue;
+		/* Only to check the rings: virtio_dev_resume() maps them. */
+		tmp = vd->vq[i];
+		tmp.size = q->size;
+		tmp.desc_gpa = q->desc;
+		tmp.avail_gpa = q->avail;
+		tmp.used_gpa = q->used;
+		if (vq_map(vd, &tmp, why, sizeof(why)) < 0)
+			return (ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
+			    "%s: virtio.queue@%u: %s", vd->name, i, why));
 	}
-	if (st.msix_config != VIRTIO_NO_VECTOR &&
-	    st.msix_config >= vd->pci.msix.nvec)
-		st.msix_config = VIRTIO_NO_VECTOR;
-	for (i = 0; i < vd->ops->nqueues; i++) {
-		struct virtqueue *vq = &st.vq[i];
-		vq->vd = vd;
+	return (0);
+}
+
+/* Nothing touches guest RAM before virtio_dev_resume() maps the rings. */
+void
+virtio_dev_restore_commit(struct virtio_dev *vd, const struct virtio_state *st)
+{
+	unsigned i;
+
+	pci_dev_restore_commit(&vd->pci, &st->pci);
+	pthread_mutex_lock(&vd->lock);
+	vd->driver_features = st->driver_features;
+	vd->device_feature_select = st->device_feature_select;
+	vd->driver_feature_select = st->driver_feature_select;
+	vd->status = st->status;
+	vd->isr = st->isr;
+	vd->config_generation = st->config_generation;
+	vd->msix_config = st->msix_config;
+	vd->queue_select = st->queue_select;
+	for (i = 0; i < st->nqueues; i++) {
+		const struct virtio_queue_state *q = &st->vq[i];
+		struct virtqueue *vq = &vd->vq[i];
+		vq->size = q->size;
+		vq->enabled = q->enabled;
+		vq->msix_vector = q->msix_vector;
+		vq->desc_gpa = q->desc;
+		vq->avail_gpa = q->avail;
+		vq->used_gpa = q->used;
+		vq->last_avail_idx = q->last_avail_idx;
+		vq->used_idx = q->used_idx;
+		vq->broken = q->broken;
 		vq->desc = NULL;
 		vq->avail = NULL;
 		vq->used = NULL;
-		if (vq->msix_vector != VIRTIO_NO_VECTOR &&
-		    vq->msix_vector >= vd->pci.msix.nvec)
-			vq->msix_vector = VIRTIO_NO_VECTOR;
-		if (!vq->enabled)
-			continue;
-		if (vq_map(vd, vq, why, sizeof(why)) < 0) {
-			rc = ckp_doc_set_error(ckp_io_doc(io), -EINVAL,
-			    "%s: virtio.queue@%u: %s", vd->name, i, why);
-			goto out;
-		}
 	}
-	/* Mapped again by virtio_dev_resume(): nothing touches guest RAM before. */
-	for (i = 0; i < vd->ops->nqueues; i++) {
-		st.vq[i].desc = NULL;
-		st.vq[i].avail = NULL;
-		st.vq[i].used = NULL;
-	}
-	rc = pci_dev_restore(&vd->pci, io);
-	if (rc < 0)
-		goto out;
-	pthread_mutex_lock(&vd->lock);
-	vd->driver_features = st.driver_features;
-	vd->device_feature_select = st.device_feature_select;
-	vd->driver_feature_select = st.driver_feature_select;
-	vd->status = st.status;
-	vd->isr = st.isr;
-	vd->config_generation = st.config_generation;
-	vd->msix_config = st.msix_config;
-	vd->queue_select = st.queue_select;
-	memcpy(vd->vq, st.vq, sizeof(vd->vq));
 	pthread_mutex_unlock(&vd->lock);
-out:
-	return (rc);
+}
+
+int
+virtio_dev_restore(struct virtio_dev *vd, ckp_io_t *io)
+{
+	struct virtio_state st;
+	int rc;
+
+	if ((rc = virtio_dev_restore_check(vd, io, &st)) < 0)
+		return (rc);
+	virtio_dev_restore_commit(vd, &st);
+	return (0);
 }
 
 int

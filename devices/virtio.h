@@ -223,6 +223,50 @@ int virtio_dev_save(struct virtio_dev *vd, ckp_io_t *io);
 int virtio_dev_restore(struct virtio_dev *vd, ckp_io_t *io);
 int virtio_dev_resume(struct virtio_dev *vd);
 
+/* One queue in a checkpoint: section "virtio.queue@N". */
+struct virtio_queue_state {
+	uint16_t size;
+	bool	 enabled;
+	uint16_t msix_vector;
+	uint64_t desc;
+	uint64_t avail;
+	uint64_t used;
+	uint16_t last_avail_idx;
+	uint16_t used_idx;
+	bool	 broken;
+};
+
+/*
+ * The transport in a checkpoint as plain data: the "pci" section
+ * (struct pci_state) and the "virtio" section, whose fields virtio.c lists
+ * once for save and restore.
+ */
+struct virtio_state {
+	struct pci_state pci;
+	uint64_t device_features;	/* must be the model's */
+	uint64_t driver_features;
+	uint32_t device_feature_select;
+	uint32_t driver_feature_select;
+	uint8_t	 status;
+	uint8_t	 isr;
+	uint8_t	 config_generation;
+	uint16_t msix_config;
+	uint16_t queue_select;
+	uint16_t nqueues;		/* the model's: how many queue@N */
+	struct virtio_queue_state vq[VIRTIO_MAX_QUEUES];
+};
+
+/*
+ * A restore in two steps, for a model that checks its own fields too before
+ * anything changes: read both sections into @st and check them against
+ * @vd (nothing of @vd changes), then commit.  virtio_dev_restore() is the
+ * two in a row.
+ */
+int virtio_dev_restore_check(struct virtio_dev *vd, ckp_io_t *io,
+    struct virtio_state *st);
+void virtio_dev_restore_commit(struct virtio_dev *vd,
+    const struct virtio_state *st);
+
 #ifdef HYVE_TEST_HOOKS
 /*
  * Test builds only: called by virtio-blk's I/O threads before each request
