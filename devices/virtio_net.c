@@ -556,67 +556,95 @@ mac_text(const uint8_t *mac, char *buf, size_t len)
 	    mac[2], mac[3], mac[4], mac[5]);
 }
 
+/*
+ * The device's own fields in a checkpoint, once for save and restore.  The
+ * backend and the counters are always written; a checkpoint without them
+ * restores (backend: the configuration names it; counters: from zero).
+ */
+struct net_state {
+	char	 mac[18];	/* "xx:xx:xx:xx:xx:xx" */
+	char	 backend[64];
+	uint64_t rx_packets, rx_dropped, tx_packets, tx_dropped;
+};
+
+static int
+net_state_io(ckp_io_t *io, struct net_state *st)
+{
+	ckp_io_string(io, "mac", st->mac, sizeof(st->mac), 0);
+	ckp_io_string(io, "backend", st->backend, sizeof(st->backend),
+	    CKP_F_OPTIONAL);
+	CKP_IO_NAMED_OPT(io, "rx_packets", st->rx_packets, 0);
+	CKP_IO_NAMED_OPT(io, "rx_dropped", st->rx_dropped, 0);
+	CKP_IO_NAMED_OPT(io, "tx_packets", st->tx_packets, 0);
+	CKP_IO_NAMED_OPT(io, "tx_dropped", st->tx_dropped, 0);
+	return (ckp_io_error(io));
+}
+
 static int
 net_save(struct dev *d, ckp_io_t *io)
 {
 	struct net *sc = d->softc;
-	char mac[18];
+	struct net_state st;
 	int rc;
 
-	mac_text(sc->mac, mac, sizeof(mac));
-	ckp_io_string(io, "mac", mac, sizeof(mac), 0);
-	ckp_io_string(io, "backend", sc->backend, sizeof(sc->backend), 0);
+	memset(&st, 0, sizeof(st));
+	snprintf(st.backend, sizeof(st.backend), "%s", sc->backend);
 	pthread_mutex_lock(&sc->vd.lock);
-	CKP_IO_NAMED(io, "rx_packets", sc->rx_packets);
-	CKP_IO_NAMED(io, "rx_dropped", sc->rx_dropped);
-	CKP_IO_NAMED(io, "tx_packets", sc->tx_packets);
-	CKP_IO_NAMED(io, "tx_dropped", sc->tx_dropped);
+	mac_text(sc->mac, st.mac, sizeof(st.mac));
+	st.rx_packets = sc->rx_packets;
+	st.rx_dropped = sc->rx_dropped;
+	st.tx_packets = sc->tx_packets;
+	st.tx_dropped = sc->tx_dropped;
 	pthread_mutex_unlock(&sc->vd.lock);
-	if ((rc = ckp_io_error(io)) < 0)
+	if ((rc = net_state_io(io, &st)) < 0)
 		return (rc);
 	return (virtio_dev_save(&sc->vd, io));
 }
 
 /*
  * The guest knows the MAC it read before the checkpoint, so the saved MAC
- * wins over the configured one (with a warning when they differ).  The
- * backend is whatever the configuration names now (-o may move it).
+ * wins over the configured one (with a warning when they differ, through
+ * the document so that the restore counts it).  The backend is whatever
+ * the configuration names now (-o may move it).  Everything is read and
+ * checked, the transport's sections too, before anything changes.
  */
 static int
 net_restore(struct dev *d, ckp_io_t *io)
 {
 	struct net *sc = d->softc;
-	char mac[18] = "", backend[64] = "", cur[18];
-	uint64_t rx_packets = 0, rx_dropped = 0, tx_packets = 0, tx_dropped = 0;
+	struct net_state st = { 0 };
+	struct virtio_state vst;
+	char cur[18];
 	uint8_t m[6];
 	int rc;
 
-	net_rx_stop(sc);	/* restarted by net_resume() */
-	ckp_io_string(io, "mac", mac, sizeof(mac), 0);
-	ckp_io_string(io, "backend", backend, sizeof(backend), CKP_F_OPTIONAL);
-	CKP_IO_NAMED_OPT(io, "rx_packets", rx_packets, 0);
-	CKP_IO_NAMED_OPT(io, "rx_dropped", rx_dropped, 0);
-	CKP_IO_NAMED_OPT(io, "tx_packets", tx_packets, 0);
-	CKP_IO_NAMED_OPT(io, "tx_dropped", tx_dropped, 0);
-	if ((rc = ckp_io_error(io)) < 0)
+	if ((rc = net_state_io(io, &st)) < 0)
 		return (rc);
-	if (parse_mac(mac, m) < 0)
+	if (parse_mac(st.mac, m) < 0)
 		return (ckp_doc_set_error(ckp_io_doc(io), -EINVAL, "%s: mac "
-		    "\"%s\" is not a unicast MAC address", sc->vd.name, mac));
-	if ((rc = virtio_dev_restore(&sc->vd, io)) < 0)
+		    "\"%s\" is not a unicast MAC address", sc->vd.name, st.mac));
+	if ((rc = virtio_dev_restore_check(&sc->vd, io, &vst)) < 0)
 		return (rc);
-	mac_text(sc->mac, cur, sizeof(cur));
-	if (strcmp(cur, mac) != 0)
-		vm_log(d->vm, "%s: the checkpoint's MAC %s replaces %s",
-		    sc->vd.name, mac, cur);
+
+	/*
+	 * All checked.  Frames that arrive until net_resume() restarts the
+	 * receive thread wait in the backend for the restored rings, rather
+	 * than being dropped against queues not mapped yet.
+	 */
+	net_rx_stop(sc);
+	virtio_dev_restore_commit(&sc->vd, &vst);
 	pthread_mutex_lock(&sc->vd.lock);
+	mac_text(sc->mac, cur, sizeof(cur));
 	memcpy(sc->mac, m, 6);
 	net_build_cfg(sc, sc->vd.devcfg);
-	sc->rx_packets = rx_packets;
-	sc->rx_dropped = rx_dropped;
-	sc->tx_packets = tx_packets;
-	sc->tx_dropped = tx_dropped;
+	sc->rx_packets = st.rx_packets;
+	sc->rx_dropped = st.rx_dropped;
+	sc->tx_packets = st.tx_packets;
+	sc->tx_dropped = st.tx_dropped;
 	pthread_mutex_unlock(&sc->vd.lock);
+	if (strcmp(cur, st.mac) != 0)
+		ckp_doc_warn(ckp_io_doc(io), "%s: the checkpoint's MAC %s "
+		    "replaces %s", sc->vd.name, st.mac, cur);
 	return (0);
 }
 

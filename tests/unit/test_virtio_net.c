@@ -365,9 +365,18 @@ test_pause(struct vm *vm, struct dev *d, int peer)
 	drv_set_status(&t, 0);
 }
 
+/* A restore's warnings as hyve reports them: counted, and on stderr. */
+static void
+warn_count(void *arg, const char *msg)
+{
+	(*(int *)arg)++;
+	fprintf(stderr, "warning: %s\n", msg);
+}
+
 static void
 test_checkpoint(struct vm *vm, struct dev *d, int peer)
 {
+	int nwarn = 0;
 	struct tdrv t, t2;
 	struct vm *vm2;
 	struct dev *d2;
@@ -404,6 +413,7 @@ test_checkpoint(struct vm *vm, struct dev *d, int peer)
 	if (d2 == NULL)
 		goto out;
 	memcpy(vm_gpa_ptr(vm2, 0, MEM), vm_gpa_ptr(vm, 0, MEM), MEM);
+	ckp_doc_set_warn(doc, warn_count, &nwarn);
 	io = ckp_io_new(doc, CKP_IO_RESTORE);
 	ckp_io_enter(io, d2->id, d2->emu->version);
 	cap_begin();
@@ -413,6 +423,7 @@ test_checkpoint(struct vm *vm, struct dev *d, int peer)
 	ckp_io_free(io);
 	CHECK_EQ(rc, 0);
 	CHECK_HAS(log, "replaces 52:54:00:00:00:01");
+	CHECK_EQ(nwarn, 1);
 	CHECK_EQ(d2->emu->resume(d2), 0);
 	t2 = t;
 	t2.vm = vm2;
