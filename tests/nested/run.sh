@@ -214,6 +214,13 @@ tier() {
 			pending=("${pending[@]:1}")
 		else
 			echo "RETRY nested/$NAME/$cur: $why; dump and console in $con"
+			# The run's directory goes when all passes: the dump
+			# stays in the log.
+			if [ -f "$dir/stall.$n.log" ]; then
+				tail -n 40 "$dir/stall.$n.log" | sed 's/^/    | /'
+			else
+				tail -n 15 "$con" | sed 's/^/    | /'
+			fi
 			retried+=("$cur")
 		fi
 	done
