@@ -13,15 +13,17 @@
 # XSAVE, as many older or cloud CPUs) and EPYC (XSAVE, AVX...).  One line per
 # test, as tests/run.sh prints them, then "nested: N passed, N failed, N
 # skipped".  A stall watchdog: when L1's console says nothing for $STALL
-# seconds, the vCPU state is dumped through the QEMU monitor into the log,
-# QEMU is killed, and the test that was running is retried once in a fresh
-# L1 (then counted as failed).
+# seconds, the vCPU and local APIC state are dumped through the QEMU monitor
+# into the log, QEMU is killed, and the test that was running is retried
+# once in a fresh L1 (then counted as failed).  L1 runs with a periodic
+# tick: docs/NESTED.md says why.
 #
 #   tests/nested/run.sh [-v] [-b BUILD] [-c qemu64|epyc]... [TEST...]
 #     TEST: unit/test_x, e2e/x.sh, linux/x.sh (paths under tests/), or the
 #     absolute path of a script of one's own
 #     -v: show what the tests print as they print it
-#   Env: STALL (120 s), NESTED_MEM (6G), TEST_TIMEOUT (900 s per test),
+#   Env: STALL (60 s), L1_APPEND (L1 kernel parameters added; default
+#        "nohz=off highres=off"), NESTED_MEM (6G), TEST_TIMEOUT (900 s per test),
 #        NESTED_JOBS (L1s at once: 2, or 1 on a 1-CPU machine), KEEP=1
 #        (keep build/nested/ logs even when everything passed)
 set -u
@@ -43,8 +45,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "nested: no build directory (make first)" >&2; exit 2; }
-STALL=${STALL:-120}
+STALL=${STALL:-60}
 MEM=${NESTED_MEM:-6G}
+L1_APPEND=${L1_APPEND-nohz=off highres=off}
 TEST_TIMEOUT=${TEST_TIMEOUT:-900}
 JOBS=${NESTED_JOBS:-$(( $(nproc) >= 2 ? 2 : 1 ))}
 WORK=$BUILD/nested
@@ -154,7 +157,7 @@ tier() {
 			-display none -vga none -nic none -no-reboot \
 			-serial file:"$con" -monitor unix:"$mon",server=on,wait=off \
 			-kernel "/boot/vmlinuz-$K" -initrd "$WORK/l1.cpio" \
-			-append "console=ttyS0 panic=-1 quiet" \
+			-append "console=ttyS0 panic=-1 quiet $L1_APPEND" \
 			-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
 			-virtfs local,path="$io",mount_tag=io,security_model=none \
 			</dev/null >"$dir/qemu.$n.err" 2>&1 &
@@ -174,10 +177,10 @@ tier() {
 				why="L1 stalled (no console output for ${quiet}s)"
 				{
 					echo "=== $why; QEMU monitor:"
-					python3 "$HERE/qmon.py" "$mon" "info cpus" "info registers -a" 'x/8i $pc'
+					python3 "$HERE/qmon.py" "$mon" "info cpus" "info registers -a" "info lapic" 'x/8i $pc'
 					sleep 5
 					echo "=== 5 s later:"
-					python3 "$HERE/qmon.py" "$mon" "info cpus" "info registers -a"
+					python3 "$HERE/qmon.py" "$mon" "info cpus" "info registers -a" "info lapic"
 				} >"$dir/stall.$n.log" 2>&1
 				kill -9 "$qpid" 2>/dev/null
 				break
