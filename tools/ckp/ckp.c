@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,32 +21,68 @@
 #define EX_DIFF	1
 #define EX_BAD	2
 
-/* A failure that ends the command: message already printed. */
+/*
+ * Options that belong to one command (the cmds[] entry that lists the bit
+ * owns it).  --no-verify, --max-size, -v and -h apply to every command:
+ * -v changes only what show, get and diff print, and the others have
+ * always accepted it.
+ */
+#define OPT_TO		0x1u	/* --to ENC, -t ENC */
+#define OPT_RECOVER	0x2u	/* --recover */
+
+static const struct {
+	unsigned	 bit;
+	const char	*name;
+} cmd_opts[] = {
+	{ OPT_TO, "--to" },
+	{ OPT_RECOVER, "--recover" },
+};
+
 struct opts {
 	bool	 noverify;
 	bool	 verbose;
 	bool	 recover;	/* check: complete or discard an interrupted publish */
 	size_t	 max;		/* largest document read; 0: libckp's default */
 	const char *to;
+	unsigned given;		/* OPT_* seen on the command line */
 	int	 npos;
 	char	**pos;
 };
 
+static int cmd_show(struct opts *);
+static int cmd_get(struct opts *);
+static int cmd_check(struct opts *);
+static int cmd_diff(struct opts *);
+static int cmd_convert(struct opts *);
+static int cmd_set(struct opts *);
+static int cmd_rm(struct opts *);
+static int cmd_help(struct opts *);
+
+/* The commands: dispatch, usage, help and the options each one takes. */
 static const struct cmd {
 	const char *name;
+	int	  (*run)(struct opts *);
 	const char *args;
 	const char *help;
+	unsigned  opts;		/* OPT_* it takes besides the common ones */
+	/*
+	 * The positional argument (from 0) that is a value: there "-1",
+	 * "-1a", "-8000000000000000" are negative numbers, not options.
+	 * -1: none.
+	 */
+	int	  value_arg;
 } cmds[] = {
-	{ "show", "[-v] FILE",
+	{ "show", cmd_show, "[-v] FILE",
 	  "Print the whole document as an indented tree with types.\n"
 	  "Large byte strings are abbreviated unless -v is given.  Then list\n"
-	  "the host paths its configuration names, as 'check' does." },
-	{ "get", "FILE PATH",
+	  "the host paths its configuration names, as 'check' does.", 0, -1 },
+	{ "get", cmd_get, "FILE PATH",
 	  "Print one value as the JSON encoding spells it, without quotes.\n"
 	  "PATH joins section and field names with dots, without the type\n"
 	  "suffix (devices.vcpu@0.rip).  PATH.$version prints a section's\n"
-	  "version; a section's PATH prints its subtree as 'show' does." },
-	{ "check", "[--recover] FILE",
+	  "version; a section's PATH prints its subtree as 'show' does.", 0,
+	  -1 },
+	{ "check", cmd_check, "[--recover] FILE",
 	  "Check structure, types, the header and the checksum.  For a\n"
 	  "checkpoint (FILE.ckp.meta, or FILE.ckp with its .meta or its\n"
 	  "temporaries beside it), check the pair a restore would read: after\n"
@@ -53,27 +90,30 @@ static const struct cmd {
 	  "remove leftovers) and check the pair it leaves, changing nothing;\n"
 	  "--recover does the recovery first.  Also check the RAM file's size\n"
 	  "and checksum, and list the host paths the configuration names\n"
-	  "(disk images, console files, tap interfaces, kernel)." },
-	{ "diff", "[-v] A B",
+	  "(disk images, console files, tap interfaces, kernel).",
+	  OPT_RECOVER, -1 },
+	{ "diff", cmd_diff, "[-v] A B",
 	  "Print field-level differences, one per line:\n"
 	  "  ~ path$type: old -> new    changed value\n"
 	  "  ~ path: uint8 1 -> uint16 1  changed type\n"
 	  "  ~ path.$version: 1 -> 2    changed section version\n"
 	  "  - path$type: value         only in A\n"
 	  "  + path$type: value         only in B\n"
-	  "Exit 0 when equal, 1 when different." },
-	{ "convert", "--to json|bin|conf IN OUT",
+	  "Exit 0 when equal, 1 when different.", 0, -1 },
+	{ "convert", cmd_convert, "--to json|bin|conf IN OUT",
 	  "Write IN in another encoding (IN's encoding is detected).  OUT is\n"
 	  "replaced atomically; '-' is standard output (and IN '-' standard\n"
-	  "input).  With --no-verify, re-seals a hand-edited document." },
-	{ "set", "FILE PATH[$type] VALUE",
+	  "input).  With --no-verify, re-seals a hand-edited document.",
+	  OPT_TO, -1 },
+	{ "set", cmd_set, "FILE PATH[$type] VALUE",
 	  "Change one field in place, keeping its type and the file's encoding;\n"
 	  "the checksum is recomputed and the file replaced atomically.\n"
 	  "PATH$type adds the field when missing (and missing sections, with\n"
-	  "version 1).  PATH.$version VALUE changes a section's version." },
-	{ "rm", "FILE PATH",
-	  "Remove a field or a whole section, in place (atomically)." },
-	{ "help", "[COMMAND]", "Describe a command." },
+	  "version 1).  PATH.$version VALUE changes a section's version.", 0,
+	  2 },
+	{ "rm", cmd_rm, "FILE PATH",
+	  "Remove a field or a whole section, in place (atomically).", 0, -1 },
+	{ "help", cmd_help, "[COMMAND]", "Describe a command.", 0, -1 },
 };
 
 static void
@@ -1201,109 +1241,154 @@ cmd_help(struct opts *o)
 	return EX_OK;
 }
 
+/* Long options without a short one. */
+enum { LO_NOVERIFY = 256, LO_MAXSIZE, LO_RECOVER };
+
+static const struct option longopts[] = {
+	{ "no-verify", no_argument, NULL, LO_NOVERIFY },
+	{ "max-size", required_argument, NULL, LO_MAXSIZE },
+	{ "recover", no_argument, NULL, LO_RECOVER },
+	{ "to", required_argument, NULL, 't' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/*
+ * Is @p arg, the next word of the command line, the value argument of
+ * command @p c ("set FILE PATH -1")?  Only a '-' followed by a hex digit
+ * is: no option starts with one, and a value that is no number gets the
+ * option's error it always got.
+ */
+static bool
+is_value_arg(const struct cmd *c, const struct opts *o, const char *arg)
+{
+	return c != NULL && c->value_arg == o->npos && arg[0] == '-' &&
+	    isxdigit((unsigned char)arg[1]);
+}
+
+/*
+ * One parse of the whole command line, in order, then the command's own
+ * checks: options have always been accepted before and after the command
+ * name ("ckp --no-verify show F", "ckp show F --max-size 1G"), and what an
+ * error names depends on what came before it (the usage line of the
+ * command already seen).  getopt_long returns the words that are not
+ * options in order ('-' at the start of the option string), which is
+ * where the command name and a command's value argument are recognised.
+ * @return -1 to go on and run the command, else the exit status.
+ */
+static int
+parse_args(int argc, char **argv, struct opts *o, const char **cmdp)
+{
+	const struct cmd *c = NULL;
+	const char *cmd = NULL, *word;
+	int ch;
+
+	opterr = 0;
+	for (;;) {
+		if (optind < argc && is_value_arg(c, o, argv[optind])) {
+			o->pos[o->npos++] = argv[optind++];
+			continue;
+		}
+		/* The word an option is in (getopt_long stays on it until done). */
+		word = optind < argc ? argv[optind] : "";
+		if ((ch = getopt_long(argc, argv, "-:hvt:", longopts, NULL)) == -1)
+			break;
+		switch (ch) {
+		case 1:
+			if (cmd == NULL) {
+				cmd = optarg;
+				c = find_cmd(cmd);
+			} else
+				o->pos[o->npos++] = optarg;
+			break;
+		case LO_NOVERIFY:
+			o->noverify = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case LO_RECOVER:
+			o->recover = true;
+			o->given |= OPT_RECOVER;
+			break;
+		case 't':
+			o->to = optarg;
+			o->given |= OPT_TO;
+			break;
+		case LO_MAXSIZE:
+			if (parse_size(optarg, &o->max) != 0)
+				return usage_error(cmd, "--max-size needs a size in "
+				    "bytes, with K, M or G for KiB, MiB, GiB (e.g. "
+				    "512M), not '%s'", optarg);
+			break;
+		case 'h':
+			if (cmd != NULL) {
+				o->pos[0] = (char *)cmd;
+				o->npos = 1;
+				return cmd_help(o);
+			}
+			usage_all(stdout);
+			return EX_OK;
+		case ':':
+			if (optopt == 't')
+				return usage_error("convert", "option '%s' needs an "
+				    "encoding", strncmp(word, "--", 2) == 0 ? word :
+				    "-t");
+			return usage_error(cmd, "--max-size needs a size in bytes, "
+			    "with K, M or G for KiB, MiB, GiB (e.g. 512M)");
+		default:
+			if (strncmp(word, "--", 2) == 0)
+				return usage_error(cmd, "unknown option '%s'", word);
+			return usage_error(cmd, "unknown option '-%c'", optopt);
+		}
+	}
+	/* After "--": the rest are words, whatever they look like. */
+	while (optind < argc) {
+		if (cmd == NULL)
+			cmd = argv[optind++];
+		else
+			o->pos[o->npos++] = argv[optind++];
+	}
+	*cmdp = cmd;
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct opts o = { 0 };
+	const struct cmd *c;
 	const char *cmd = NULL;
-	bool opts_done = false;
 	int rc;
 
 	o.pos = calloc((size_t)argc + 1, sizeof(char *));
 	if (o.pos == NULL)
 		return EX_BAD;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		/*
-		 * "-1", "-1a", "-8000000000000000": negative values for set,
-		 * not options (no option starts with a hex digit).
-		 */
-		bool value = a[0] == '-' && isxdigit((unsigned char)a[1]);
-		if (!opts_done && !value && a[0] == '-' && a[1] != '\0') {
-			if (strcmp(a, "--") == 0)
-				opts_done = true;
-			else if (strcmp(a, "--no-verify") == 0)
-				o.noverify = true;
-			else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
-				o.verbose = true;
-			else if (strcmp(a, "--recover") == 0)
-				o.recover = true;
-			else if (strcmp(a, "--max-size") == 0 ||
-			    strncmp(a, "--max-size=", 11) == 0) {
-				const char *v = a[10] == '=' ? a + 11 :
-				    i + 1 < argc ? argv[++i] : NULL;
-
-				if (v == NULL || parse_size(v, &o.max) != 0) {
-					rc = usage_error(cmd, "--max-size needs a "
-					    "size in bytes, with K, M or G for "
-					    "KiB, MiB, GiB (e.g. 512M)%s%s%s",
-					    v != NULL ? ", not '" : "",
-					    v != NULL ? v : "",
-					    v != NULL ? "'" : "");
-					goto out;
-				}
-			}
-			else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-				if (cmd != NULL) {
-					o.pos[0] = (char *)cmd;
-					o.npos = 1;
-					rc = cmd_help(&o);
-					goto out;
-				}
-				usage_all(stdout);
-				rc = EX_OK;
-				goto out;
-			} else if (strcmp(a, "--to") == 0 || strcmp(a, "-t") == 0) {
-				if (i + 1 >= argc) {
-					rc = usage_error("convert",
-					    "option '%s' needs an encoding", a);
-					goto out;
-				}
-				o.to = argv[++i];
-			} else if (strncmp(a, "--to=", 5) == 0)
-				o.to = a + 5;
-			else {
-				rc = usage_error(cmd, "unknown option '%s'", a);
-				goto out;
-			}
-			continue;
-		}
-		if (cmd == NULL)
-			cmd = a;
-		else
-			o.pos[o.npos++] = argv[i];
-	}
+	if ((rc = parse_args(argc, argv, &o, &cmd)) >= 0)
+		goto out;
 	if (cmd == NULL) {
 		usage_all(stderr);
 		rc = EX_BAD;
 		goto out;
 	}
-	if (o.to != NULL && strcmp(cmd, "convert") != 0) {
-		rc = usage_error(cmd, "option --to belongs to 'convert'");
-		goto out;
-	}
-	if (o.recover && strcmp(cmd, "check") != 0) {
-		rc = usage_error(cmd, "option --recover belongs to 'check'");
-		goto out;
-	}
-	if (strcmp(cmd, "show") == 0)
-		rc = cmd_show(&o);
-	else if (strcmp(cmd, "get") == 0)
-		rc = cmd_get(&o);
-	else if (strcmp(cmd, "check") == 0)
-		rc = cmd_check(&o);
-	else if (strcmp(cmd, "diff") == 0)
-		rc = cmd_diff(&o);
-	else if (strcmp(cmd, "convert") == 0)
-		rc = cmd_convert(&o);
-	else if (strcmp(cmd, "set") == 0)
-		rc = cmd_set(&o);
-	else if (strcmp(cmd, "rm") == 0)
-		rc = cmd_rm(&o);
-	else if (strcmp(cmd, "help") == 0)
-		rc = cmd_help(&o);
-	else
+	if ((c = find_cmd(cmd)) == NULL) {
 		rc = usage_error(NULL, "unknown command '%s'", cmd);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(cmd_opts) / sizeof(cmd_opts[0]); i++) {
+		const struct cmd *owner = NULL;
+
+		if (!(o.given & cmd_opts[i].bit) || (c->opts & cmd_opts[i].bit))
+			continue;
+		for (size_t j = 0; j < sizeof(cmds) / sizeof(cmds[0]); j++)
+			if (cmds[j].opts & cmd_opts[i].bit)
+				owner = &cmds[j];
+		rc = usage_error(cmd, "option %s belongs to '%s'",
+		    cmd_opts[i].name, owner->name);
+		goto out;
+	}
+	rc = c->run(&o);
 out:
 	free(o.pos);
 	return rc;
