@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -421,11 +422,16 @@ ncomps(const char *key)
 	return n;
 }
 
+/*
+ * True as hyve reads a boolean key (vmm/config.c: cfg_parse_bool, which
+ * this program does not link): any case, so that "ro=TRUE" is listed as
+ * read-only, as the restore opens it.
+ */
 static bool
 is_true(const char *v)
 {
-	return strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
-	    strcmp(v, "on") == 0 || strcmp(v, "1") == 0;
+	return strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+	    strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0;
 }
 
 /*
