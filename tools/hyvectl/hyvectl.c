@@ -208,9 +208,23 @@ main(int argc, char **argv)
 	double t0;
 	FILE *in;
 
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-		const char *v = NULL;
+	/*
+	 * Messages worded as ckp's ("PROG: unknown option 'X'"), so getopt's
+	 * are off; words in order ('-'), so that @word is the one an option
+	 * is in (getopt_long stays on it until it is done).
+	 */
+	opterr = 0;
+	for (;;) {
+		const char *v = NULL, *word = optind < argc ? argv[optind] : "";
+
+		if ((c = getopt_long(argc, argv, "-:qh", opts, NULL)) == -1)
+			break;
 		switch (c) {
+		case 1:
+			fprintf(stderr, "hyvectl: unexpected argument '%s'\n",
+			    optarg);
+			usage(stderr);
+			return EXIT_USAGE;
 		case 'v': vm = optarg; break;
 		case 's': v = "suspend"; file = optarg; break;
 		case 'c': v = "checkpoint"; file = optarg; break;
@@ -220,7 +234,20 @@ main(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 'e': enc = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		case ':':
+			fprintf(stderr, "hyvectl: option '%s' needs a value\n",
+			    word);
+			usage(stderr);
+			return EXIT_USAGE;
+		default:
+			if (strncmp(word, "--", 2) == 0)
+				fprintf(stderr, "hyvectl: unknown option '%s'\n",
+				    word);
+			else
+				fprintf(stderr, "hyvectl: unknown option '-%c'\n",
+				    optopt);
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 		if (v != NULL) {
 			if (verb != NULL) {
