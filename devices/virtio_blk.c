@@ -486,22 +486,6 @@ static const struct virtio_ops blk_ops = {
 /* Device                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static int
-parse_bool(const char *s, bool *out)
-{
-	if (s == NULL || strcmp(s, "true") == 0 || strcmp(s, "on") == 0 ||
-	    strcmp(s, "yes") == 0 || strcmp(s, "1") == 0) {
-		*out = true;
-		return (0);
-	}
-	if (strcmp(s, "false") == 0 || strcmp(s, "off") == 0 ||
-	    strcmp(s, "no") == 0 || strcmp(s, "0") == 0) {
-		*out = false;
-		return (0);
-	}
-	return (-EINVAL);
-}
-
 static void
 put_le(uint8_t *b, uint64_t v, unsigned n)
 {
@@ -546,7 +530,7 @@ static int
 blk_init(struct dev *d)
 {
 	struct blk *sc;
-	const char *path, *ro, *serial;
+	const char *path, *serial;
 	uint64_t bps;
 	char who[80];
 	uint8_t cfg[BLK_CFG_LEN] = { 0 };
@@ -556,7 +540,6 @@ blk_init(struct dev *d)
 
 	snprintf(who, sizeof(who), "virtio-blk@%s", d->cfg);
 	path = dev_cfg_get(d, "path");
-	ro = dev_cfg_get(d, "ro");
 	serial = dev_cfg_get(d, "serial");
 	if (dev_cfg_get_size(d, "bps", 0, 0, UINT64_MAX, &bps) != 0)
 		return (-EINVAL);
@@ -576,12 +559,9 @@ blk_init(struct dev *d)
 		goto fail;
 	}
 	snprintf(sc->path, sizeof(sc->path), "%s", path);
-	if (ro != NULL && parse_bool(ro, &sc->ro) < 0) {
-		vm_log(d->vm, "%s: %s.ro=\"%s\" is not true or false", who,
-		    d->cfg, ro);
-		rc = -EINVAL;
+	/* hyve's one reading of a boolean, and its message naming the key. */
+	if ((rc = dev_cfg_get_bool(d, "ro", false, &sc->ro)) < 0)
 		goto fail;
-	}
 	if (serial != NULL)
 		snprintf(sc->serial, sizeof(sc->serial), "%.20s", serial);
 	else

@@ -327,6 +327,70 @@ test_config_errors(void)
 	vm_free(vm);
 }
 
+/*
+ * ro is read as every boolean key of hyve, x86.strictio for one: the same
+ * spellings with the same meaning, and for a bad value the same message
+ * but for the key's name.
+ */
+static void
+test_ro_spellings(void)
+{
+	static const char *const vals[] = { "true", "TRUE", "Yes", "on", "1",
+	    "false", "FALSE", "No", "OFF", "0", "maybe", "2", "", "tru" };
+	static const char skey[] = "x86.strictio";
+	size_t i;
+
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		struct vm *vm = vm_new_for_test(MEM);
+		char *slog, *blog, *want = NULL, *p;
+		struct tdrv t;
+		struct dev *d;
+		bool strict = false;
+		int rc;
+
+		vm_test_cfg_set(vm, skey, vals[i]);
+		cap_begin();
+		rc = vm_cfg_get_bool(vm, skey, false, &strict);
+		slog = strdup(cap_end());
+		cap_begin();
+		d = blk_add(vm, img, vals[i], NULL);
+		blog = strdup(cap_end());
+		CHECK(slog != NULL && blog != NULL);
+		if (slog == NULL || blog == NULL)
+			goto next;
+		if (rc != 0) {
+			CHECK(d == NULL);
+			/* The key in the message is the only difference. */
+			p = strstr(slog, skey);
+			CHECK(p != NULL);
+			if (p == NULL || asprintf(&want, "%.*spci.0.3.0.ro%s",
+			    (int)(p - slog), slog, p + strlen(skey)) < 0) {
+				want = NULL;
+				goto next;
+			}
+			if (strcmp(want, blog) != 0)
+				fprintf(stderr, "ro=\"%s\": got '%s', want '%s'\n",
+				    vals[i], blog, want);
+			CHECK(strcmp(want, blog) == 0);
+			goto next;
+		}
+		CHECK(d != NULL);
+		CHECK_EQ(blog[0], '\0');
+		if (d == NULL)
+			goto next;
+		CHECK_EQ(drv_attach(&t, vm, SLOT), 0);
+		if (((drv_device_features(&t) >> 5) & 1) != strict)	/* F_RO */
+			fprintf(stderr, "ro=\"%s\" is read as %s\n", vals[i],
+			    strict ? "false" : "true");
+		CHECK_EQ((drv_device_features(&t) >> 5) & 1, (uint64_t)strict);
+next:
+		free(want);
+		free(slog);
+		free(blog);
+		vm_free(vm);
+	}
+}
+
 static double
 now_s(void)
 {
@@ -617,6 +681,7 @@ main(void)
 	vm_free(vm);
 	test_ro();
 	test_config_errors();
+	test_ro_spellings();
 	test_bps();
 	test_bps_pause();
 	unlink(img);
