@@ -4,7 +4,8 @@
 # installs the programs, the library, its header and ckp.pc, and the man pages.
 # `make testbins` builds the test build into $(BUILD)/test/: the same
 # sources with the test hooks (-DHYVE_TEST_HOOKS -DCKP_TEST_HOOKS), and the
-# unit tests; `make test` builds both and runs the suite (tests/run.sh).
+# unit tests; `make test` (or `make check`) builds both and runs the suite
+# (tests/run.sh).
 # `make SAN=1 ...` builds with ASan+UBSan into build-san/.
 # Each component keeps its rules in its own fragment (*/*.mk).
 
@@ -83,7 +84,8 @@ testbins:
 endif
 testprogs: libckp hyve tools guest unit
 
-test: all testbins
+# `make check` is the GNU Coding Standards' name for the same thing.
+test check: all testbins
 	tests/run.sh $(BUILD)
 
 # Not in every CI run: 100 suspend/restore cycles (CI runs 20), and the
