@@ -67,54 +67,62 @@ static const struct cmd {
 	const char *help;
 	unsigned  opts;		/* OPT_* it takes besides the common ones */
 	/*
-	 * The positional argument (from 0) that is a value: there "-1",
-	 * "-1a", "-8000000000000000" are negative numbers, not options.
-	 * -1: none.
+	 * Which argument (from 1; 0: none) is a value: there "-1", "-1a",
+	 * "-8000000000000000" are negative numbers, not options.
 	 */
 	int	  value_arg;
 } cmds[] = {
-	{ "show", cmd_show, "[-v] FILE",
-	  "Print the whole document as an indented tree with types.\n"
-	  "Large byte strings are abbreviated unless -v is given.  Then list\n"
-	  "the host paths its configuration names, as 'check' does.", 0, -1 },
-	{ "get", cmd_get, "FILE PATH",
-	  "Print one value as the JSON encoding spells it, without quotes.\n"
-	  "PATH joins section and field names with dots, without the type\n"
-	  "suffix (devices.vcpu@0.rip).  PATH.$version prints a section's\n"
-	  "version; a section's PATH prints its subtree as 'show' does.", 0,
-	  -1 },
-	{ "check", cmd_check, "[--recover] FILE",
-	  "Check structure, types, the header and the checksum.  For a\n"
-	  "checkpoint (FILE.ckp.meta, or FILE.ckp with its .meta or its\n"
-	  "temporaries beside it), check the pair a restore would read: after\n"
-	  "an interrupted publish, say what recovery will do (complete it, or\n"
-	  "remove leftovers) and check the pair it leaves, changing nothing;\n"
-	  "--recover does the recovery first.  Also check the RAM file's size\n"
-	  "and checksum, and list the host paths the configuration names\n"
-	  "(disk images, console files, tap interfaces, kernel).",
-	  OPT_RECOVER, -1 },
-	{ "diff", cmd_diff, "[-v] A B",
-	  "Print field-level differences, one per line:\n"
-	  "  ~ path$type: old -> new    changed value\n"
-	  "  ~ path: uint8 1 -> uint16 1  changed type\n"
-	  "  ~ path.$version: 1 -> 2    changed section version\n"
-	  "  - path$type: value         only in A\n"
-	  "  + path$type: value         only in B\n"
-	  "Exit 0 when equal, 1 when different.", 0, -1 },
-	{ "convert", cmd_convert, "--to json|bin|conf IN OUT",
-	  "Write IN in another encoding (IN's encoding is detected).  OUT is\n"
-	  "replaced atomically; '-' is standard output (and IN '-' standard\n"
-	  "input).  With --no-verify, re-seals a hand-edited document.",
-	  OPT_TO, -1 },
-	{ "set", cmd_set, "FILE PATH[$type] VALUE",
-	  "Change one field in place, keeping its type and the file's encoding;\n"
-	  "the checksum is recomputed and the file replaced atomically.\n"
-	  "PATH$type adds the field when missing (and missing sections, with\n"
-	  "version 1).  PATH.$version VALUE changes a section's version.", 0,
-	  2 },
-	{ "rm", cmd_rm, "FILE PATH",
-	  "Remove a field or a whole section, in place (atomically).", 0, -1 },
-	{ "help", cmd_help, "[COMMAND]", "Describe a command.", 0, -1 },
+	{ .name = "show", .run = cmd_show, .args = "[-v] FILE",
+	  .help =
+	    "Print the whole document as an indented tree with types.\n"
+	    "Large byte strings are abbreviated unless -v is given.  Then list\n"
+	    "the host paths its configuration names, as 'check' does." },
+	{ .name = "get", .run = cmd_get, .args = "FILE PATH",
+	  .help =
+	    "Print one value as the JSON encoding spells it, without quotes.\n"
+	    "PATH joins section and field names with dots, without the type\n"
+	    "suffix (devices.vcpu@0.rip).  PATH.$version prints a section's\n"
+	    "version; a section's PATH prints its subtree as 'show' does." },
+	{ .name = "check", .run = cmd_check, .args = "[--recover] FILE",
+	  .help =
+	    "Check structure, types, the header and the checksum.  For a\n"
+	    "checkpoint (FILE.ckp.meta, or FILE.ckp with its .meta or its\n"
+	    "temporaries beside it), check the pair a restore would read: after\n"
+	    "an interrupted publish, say what recovery will do (complete it, or\n"
+	    "remove leftovers) and check the pair it leaves, changing nothing;\n"
+	    "--recover does the recovery first.  Also check the RAM file's size\n"
+	    "and checksum, and list the host paths the configuration names\n"
+	    "(disk images, console files, tap interfaces, kernel).",
+	  .opts = OPT_RECOVER },
+	{ .name = "diff", .run = cmd_diff, .args = "[-v] A B",
+	  .help =
+	    "Print field-level differences, one per line:\n"
+	    "  ~ path$type: old -> new    changed value\n"
+	    "  ~ path: uint8 1 -> uint16 1  changed type\n"
+	    "  ~ path.$version: 1 -> 2    changed section version\n"
+	    "  - path$type: value         only in A\n"
+	    "  + path$type: value         only in B\n"
+	    "Exit 0 when equal, 1 when different." },
+	{ .name = "convert", .run = cmd_convert,
+	  .args = "--to json|bin|conf IN OUT",
+	  .help =
+	    "Write IN in another encoding (IN's encoding is detected).  OUT is\n"
+	    "replaced atomically; '-' is standard output (and IN '-' standard\n"
+	    "input).  With --no-verify, re-seals a hand-edited document.",
+	  .opts = OPT_TO },
+	{ .name = "set", .run = cmd_set, .args = "FILE PATH[$type] VALUE",
+	  .help =
+	    "Change one field in place, keeping its type and the file's encoding;\n"
+	    "the checksum is recomputed and the file replaced atomically.\n"
+	    "PATH$type adds the field when missing (and missing sections, with\n"
+	    "version 1).  PATH.$version VALUE changes a section's version.",
+	  .value_arg = 3 },
+	{ .name = "rm", .run = cmd_rm, .args = "FILE PATH",
+	  .help =
+	    "Remove a field or a whole section, in place (atomically)." },
+	{ .name = "help", .run = cmd_help, .args = "[COMMAND]",
+	  .help =
+	    "Describe a command." },
 };
 
 static void
@@ -1262,14 +1270,14 @@ static const struct option longopts[] = {
 
 /*
  * Is @p arg, the next word of the command line, the value argument of
- * command @p c ("set FILE PATH -1")?  Only a '-' followed by a hex digit
- * is: no option starts with one, and a value that is no number gets the
- * option's error it always got.
+ * command @p c ("set FILE PATH -1")?  Only when it is a '-' followed by a
+ * hex digit: no option starts with one (so getopt_long is never inside
+ * such a word), and any other word there is an option, as it always was.
  */
 static bool
 is_value_arg(const struct cmd *c, const struct opts *o, const char *arg)
 {
-	return c != NULL && c->value_arg == o->npos && arg[0] == '-' &&
+	return c != NULL && c->value_arg == o->npos + 1 && arg[0] == '-' &&
 	    isxdigit((unsigned char)arg[1]);
 }
 
