@@ -15,7 +15,7 @@ OPT      ?= -O2
 CWARN    := -Wall -Wextra -Werror
 CPPFLAGS := -Iinclude -MMD -MP
 CFLAGS   := $(OPT) -g $(CWARN)
-LDLIBS   := -lxxhash -lpthread
+LDLIBS   := -lxxhash -lcrypto -lpthread
 
 ifeq ($(SAN),1)
 BUILD    := build-san

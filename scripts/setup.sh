@@ -7,6 +7,7 @@ PKGS=(
 	pkg-config groff-base	# tests/e2e/libckp_install.sh: ckp.pc, the man pages render
 	clang llvm libclang-rt-14-dev	# libFuzzer, sanitizer runtimes
 	libxxhash-dev		# XXH3 checksums (libckp)
+	libssl-dev		# libcrypto: the checkpoint stream's AES-256-GCM and HKDF (libckp)
 	libseccomp-dev		# hyve's per-thread system call filters (docs/SANDBOX.md)
 	libjson-c-dev		# baseline parser in bench/ only
 	iproute2 iputils-ping	# network namespaces, tap devices, ICMP from the peer

@@ -18,7 +18,7 @@ LIBCKP_SO     := $(BUILD)/libckp.so.$(CKP_VERSION)
 # -fvisibility=hidden: only what include/ckp.h declares is exported (it
 # says so with a visibility pragma); the ckp__* internals are not.
 CKP_PIC_OBJS  := $(CKP_SRCS:%.c=$(BUILD)/obj-pic/%.o)
-CKP_LIBS      := -lxxhash -lpthread
+CKP_LIBS      := -lxxhash -lcrypto -lpthread
 
 $(LIBCKP): $(CKP_OBJS)
 	@mkdir -p $(@D)
