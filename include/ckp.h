@@ -853,6 +853,166 @@ int ckp_ram_lazy_finish(ckp_ram_lazy_t *l, char *err, size_t errlen);
 /** Close the file and free @p l (NULL is a no-op). */
 void ckp_ram_lazy_close(ckp_ram_lazy_t *l);
 
+/* ------------------------------------------------------------------------ */
+/* Checkpoint streams                                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * docs/MIGRATION.md sections 2 and 3 specify the stream.  In short: each
+ * direction is a 40-byte preamble, then frames (a 16-byte header with a
+ * type, a length and a sequence number, the payload, a trailer).  Without
+ * a key the trailer is XXH3-64 of header and payload (accidents are
+ * caught); with a shared secret every payload is encrypted and
+ * authenticated with AES-256-GCM under keys derived for this session and
+ * direction.  What the frames mean is the caller's business: libckp only
+ * frames, checks, encrypts and authenticates them.
+ *
+ * A stream is used by at most two threads at once: one sending and one
+ * receiving.  Its error is sticky, as a document's is: after the first
+ * one every call fails with it.  Errors:
+ *   -ENODATA         the stream ended cleanly between two frames (whether
+ *                    that is the end the caller expects is its business:
+ *                    a protocol on top ends with a frame that says so);
+ *   -EPROTO          it ended inside the preamble or a frame ("truncated");
+ *   -EBADMSG         a frame or preamble is damaged, changed, forged, lost,
+ *                    repeated or reordered (checksum, authentication,
+ *                    sequence number, magic, fields that must be 0);
+ *   -EMSGSIZE        a frame larger than CKP_STREAM_MAX_FRAME;
+ *   -EPROTONOSUPPORT another stream version, or unknown preamble flags;
+ *   -EACCES          a keyed stream without a key, or the other way round;
+ *   -ECONNRESET      the reader closed without answering the preamble;
+ *   -ETIMEDOUT       no progress for the timeout;
+ *   -EINVAL          misuse (type 0, send on the side of a one-way stream
+ *                    that only reads, a key shorter than
+ *                    CKP_STREAM_MIN_KEY...);
+ *   the errno of read()/write() (-EPIPE...), -ENOMEM, -EIO (libcrypto).
+ * Messages name the stream's origin, the frame (its sequence number and
+ * type) and what is wrong: "stream tcp:10.0.0.1:7777: frame 12 (type
+ * 0x10): authentication failed: wrong key, or the stream was changed".
+ */
+
+/** A checkpoint stream over a file descriptor.  Opaque. */
+typedef struct ckp_stream ckp_stream_t;
+
+/** The stream version this library writes and reads. */
+#define CKP_STREAM_VERSION 1
+/** Largest payload of one frame (16 MiB), the bound of a reader's memory. */
+#define CKP_STREAM_MAX_FRAME (16u << 20)
+/** Shortest shared secret, in bytes. */
+#define CKP_STREAM_MIN_KEY 16
+
+/** Preamble flag: the stream is keyed (set by libckp when given a key). */
+#define CKP_STREAM_KEYED  0x1u
+/**
+ * Preamble flag, and flag of ckp_stream_new(): one-way.  A writer with it
+ * expects no answer (it writes a file or pipe); a reader with it reads a
+ * file or pipe, sends nothing, and refuses a writer that waits for an
+ * answer.  A reader without it answers a two-way writer and reads a
+ * one-way one too.
+ */
+#define CKP_STREAM_ONEWAY 0x2u
+
+/** Which side of a stream: the writer opens it (sends the first preamble). */
+typedef enum ckp_stream_role {
+	CKP_STREAM_WRITER = 1,
+	CKP_STREAM_READER,
+} ckp_stream_role_t;
+
+/** One piece of a frame's payload (ckp_stream_sendv()). */
+typedef struct ckp_iov {
+	const void *base;
+	size_t len;
+} ckp_iov_t;
+
+/**
+ * Create a stream over @p fd (not owned: never closed, its flags never
+ * changed; blocking or non-blocking).  @p key (@p keylen bytes, at least
+ * CKP_STREAM_MIN_KEY) is the shared secret, copied; NULL for an unkeyed
+ * stream.  @p flags: 0 or CKP_STREAM_ONEWAY.  @p origin names the peer in
+ * messages ("tcp:10.0.0.1:7777", "<stdin>", a file name; NULL: "fd N").
+ * Bad arguments are recorded as the stream's error, which
+ * ckp_stream_start() returns.
+ * Writing to a pipe whose reader is gone raises SIGPIPE: a caller that
+ * writes a stream to a pipe ignores SIGPIPE (sockets are written without
+ * it, and get -EPIPE).
+ * @return the stream, or NULL when out of memory.
+ */
+ckp_stream_t *ckp_stream_new(int fd, ckp_stream_role_t role, const void *key,
+    size_t keylen, unsigned flags, const char *origin);
+
+/** Free @p s, wiping the secret and keys.  The descriptor stays open.  NULL is allowed. */
+void ckp_stream_free(ckp_stream_t *s);
+
+/**
+ * Fail with -ETIMEDOUT when the descriptor makes no progress (no byte read
+ * or written) for @p ms milliseconds; 0 (the default) waits forever.  A
+ * write can block longer on a blocking descriptor that is not a socket
+ * (a pipe): give a non-blocking one where that matters.
+ * Set before ckp_stream_start() or between calls.  @return 0.
+ */
+int ckp_stream_set_timeout(ckp_stream_t *s, unsigned ms);
+
+/**
+ * Exchange the preambles.  The writer sends its own, then (two-way) reads
+ * the reader's answer.  The reader reads the writer's, checks its magic,
+ * version, flags and nonce, and that it is keyed exactly when a key was
+ * given, then (two-way) answers with its own.  A keyed stream derives its
+ * keys from both preambles here.  Called once, before any other.
+ */
+int ckp_stream_start(ckp_stream_t *s);
+
+/**
+ * Send one frame of @p type (1..255) holding the @p len bytes at @p buf
+ * (at most CKP_STREAM_MAX_FRAME).  The writer sends; in a two-way stream
+ * the reader may send too (its frames go the other way, numbered from 0).
+ * Returns once the whole frame is written.
+ */
+int ckp_stream_send(ckp_stream_t *s, uint8_t type, const void *buf,
+    size_t len);
+
+/** As ckp_stream_send(), the payload gathered from @p n pieces (not copied when unkeyed). */
+int ckp_stream_sendv(ckp_stream_t *s, uint8_t type, const ckp_iov_t *iov,
+    unsigned n);
+
+/**
+ * Send @p doc in the binary encoding (docs/FORMAT.md section 4: any reader
+ * decodes the payload with ckp_doc_decode(), checksum included) as one
+ * frame of @p type.  A document with a recorded error is not sent (the
+ * stream takes its error); an encoding larger than CKP_STREAM_MAX_FRAME
+ * fails with -EMSGSIZE.
+ */
+int ckp_stream_send_doc(ckp_stream_t *s, uint8_t type, ckp_doc_t *doc);
+
+/**
+ * Receive the next frame: its type into *@p type, its payload into
+ * *@p payload and *@p len.  The payload is checked (checksum, or
+ * authenticated and decrypted) before it is returned, and stays valid
+ * until the next ckp_stream_recv() or ckp_stream_free().  -ENODATA when
+ * the stream ended cleanly between frames; see above for the others.
+ */
+int ckp_stream_recv(ckp_stream_t *s, uint8_t *type, const void **payload,
+    size_t *len);
+
+/** @return 0, or the negative errno of the first error (sticky). */
+int ckp_stream_error(const ckp_stream_t *s);
+
+/** @return the message of the first error, naming the origin and the frame; "" when none. */
+const char *ckp_stream_errmsg(const ckp_stream_t *s);
+
+/**
+ * @return the flags of the peer's preamble once started (CKP_STREAM_KEYED,
+ * CKP_STREAM_ONEWAY); 0 before, and for the writer of a one-way stream.
+ */
+unsigned ckp_stream_peer_flags(const ckp_stream_t *s);
+
+/**
+ * The bytes written to and read from the descriptor so far, preambles,
+ * headers and trailers included.  Either pointer may be NULL.  Safe to
+ * call from any thread.
+ */
+void ckp_stream_counters(const ckp_stream_t *s, uint64_t *sent,
+    uint64_t *received);
+
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop
 #endif

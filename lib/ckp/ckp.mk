@@ -10,7 +10,7 @@ LIBCKP   := $(BUILD)/libckp.a
 # function, type or constant of include/ckp.h); CKP_VERSION's minor for
 # additions.  ckp.pc says CKP_VERSION.
 CKP_SOVERSION := 1
-CKP_VERSION   := 1.0.0
+CKP_VERSION   := 1.1.0
 CKP_SONAME    := libckp.so.$(CKP_SOVERSION)
 LIBCKP_SO     := $(BUILD)/libckp.so.$(CKP_VERSION)
 # Position-independent objects of their own, so that the static library
