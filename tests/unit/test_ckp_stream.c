@@ -135,7 +135,7 @@ read_bytes(const void *buf, size_t len, const void *key, size_t keylen,
 }
 
 /* ------------------------------------------------------------------ */
-/* The documented example, byte for byte                               */
+/* The example of docs/MIGRATION.md section 2.4, byte for byte        */
 /* ------------------------------------------------------------------ */
 
 static void
