@@ -8,11 +8,11 @@
  *
  * RAM goes through here at GB/s, so a frame costs one pass of XXH3 or GCM
  * over its payload, done STEP bytes at a time right before they are
- * written or right after they are read, while they are in cache (a whole
- * 16 MiB frame hashed before or after the copy to or from the kernel ran
- * at a third of the speed).  A frame of up to STEP bytes is one write:
- * unkeyed, a writev of header, the caller's pieces and trailer; keyed, one
- * buffer of STEP bytes (reused) that the pieces are encrypted into.  A
+ * written or right after they are read, while they are in cache rather
+ * than once over a whole frame that may be larger than the cache.  A
+ * frame of less than STEP bytes is one write: unkeyed, a writev of header,
+ * the caller's pieces and trailer; keyed, one buffer of STEP bytes
+ * (reused) that the pieces are encrypted into.  A
  * received frame is read into one buffer (header, payload, trailer; the
  * payload decrypted in place), which grows to the largest frame seen,
  * never past CKP_STREAM_MAX_FRAME.
@@ -317,9 +317,13 @@ wr(ckp_stream_t *s, struct iovec *iov, int cnt)
 	return 0;
 }
 
-/* Grow a direction's buffer to hold @p need bytes (at most BUF_MAX). */
+/*
+ * Grow a direction's buffer to hold @p need bytes (at most BUF_MAX),
+ * keeping what it holds; with @p wipe, what it held is wiped from the
+ * memory given back (decrypted frames: the guest's memory).
+ */
 static int
-dir_reserve(struct dir *d, size_t need)
+dir_reserve(struct dir *d, size_t need, bool wipe)
 {
 	size_t cap;
 	uint8_t *p;
@@ -333,8 +337,14 @@ dir_reserve(struct dir *d, size_t need)
 		cap = BUF_MAX;
 	if (cap < need)
 		return -EMSGSIZE;
-	if ((p = realloc(d->buf, cap)) == NULL)
+	if ((p = malloc(cap)) == NULL)
 		return -ENOMEM;
+	if (d->buf != NULL) {
+		memcpy(p, d->buf, d->cap);
+		if (wipe)
+			OPENSSL_cleanse(d->buf, d->cap);
+		free(d->buf);
+	}
 	d->buf = p;
 	d->cap = cap;
 	return 0;
@@ -403,9 +413,14 @@ ckp_stream_free(ckp_stream_t *s)
 	}
 	EVP_CIPHER_CTX_free(s->tx.gcm);
 	EVP_CIPHER_CTX_free(s->rx.gcm);
-	/* What was received was decrypted: the guest's memory, its secrets. */
+	/*
+	 * What was received was decrypted, and a document sent is plain text:
+	 * the guest's memory and state, its secrets.
+	 */
 	if (s->keyed && s->rx.buf != NULL)
 		OPENSSL_cleanse(s->rx.buf, s->rx.cap);
+	if (s->keyed && s->doc.p != NULL)
+		OPENSSL_cleanse(s->doc.p, s->doc.cap);
 	free(s->rx.buf);
 	free(s->tx.buf);
 	free(s->iov);
@@ -691,7 +706,8 @@ send_check(ckp_stream_t *s, uint8_t type, size_t len, const char *what)
 
 /* Encrypt the pieces into the reused buffer and write it every STEP bytes. */
 static int
-send_keyed(ckp_stream_t *s, uint8_t *hdr, const ckp_iov_t *iov, unsigned n)
+send_keyed(ckp_stream_t *s, uint8_t *hdr, const ckp_iov_t *iov, unsigned n,
+    bool *crypto)
 {
 	EVP_CIPHER_CTX *c = s->tx.gcm;
 	struct iovec v;
@@ -700,8 +716,9 @@ send_keyed(ckp_stream_t *s, uint8_t *hdr, const ckp_iov_t *iov, unsigned n)
 	const uint8_t *p;
 	int outl, err;
 
-	if ((err = dir_reserve(&s->tx, HDR_LEN + STEP + TAG_LEN)) != 0)
+	if ((err = dir_reserve(&s->tx, HDR_LEN + STEP + TAG_LEN, false)) != 0)
 		return err;
+	*crypto = true;		/* for the -EIO below; a write clears it */
 	out = s->tx.buf;
 	memcpy(out, hdr, HDR_LEN);
 	make_iv(iv, s->tx.seq);
@@ -715,8 +732,10 @@ send_keyed(ckp_stream_t *s, uint8_t *hdr, const ckp_iov_t *iov, unsigned n)
 			if (pend == HDR_LEN + STEP) {
 				v.iov_base = out;
 				v.iov_len = pend;
+				*crypto = false;
 				if ((err = wr(s, &v, 1)) != 0)
 					return err;
+				*crypto = true;
 				pend = 0;
 			}
 			take = HDR_LEN + STEP - pend;
@@ -736,6 +755,7 @@ send_keyed(ckp_stream_t *s, uint8_t *hdr, const ckp_iov_t *iov, unsigned n)
 		return -EIO;
 	v.iov_base = out;
 	v.iov_len = pend + TAG_LEN;
+	*crypto = false;
 	return wr(s, &v, 1);
 }
 
@@ -799,19 +819,19 @@ ckp_stream_sendv(ckp_stream_t *s, uint8_t type, const ckp_iov_t *iov,
 {
 	uint8_t hdr[HDR_LEN];
 	char what[64], why[256];
+	bool crypto = false;
 	size_t len = 0;
 	int err;
 
 	snprintf(what, sizeof(what), "frame %llu (type 0x%02x)",
 	    (unsigned long long)s->tx.seq, type);
+	if (iov == NULL && n > 0)
+		return serr(s, -EINVAL, "%s: no pieces", what);
 	for (unsigned i = 0; i < n; i++) {
 		if (iov[i].base == NULL && iov[i].len != 0)
 			return serr(s, -EINVAL, "%s: piece %u has no buffer",
 			    what, i);
-		len += iov[i].len > CKP_STREAM_MAX_FRAME ?
-		    (size_t)CKP_STREAM_MAX_FRAME + 1 : iov[i].len;
-		if (len > CKP_STREAM_MAX_FRAME)
-			len = (size_t)CKP_STREAM_MAX_FRAME + 1;
+		len = iov[i].len > SIZE_MAX - len ? SIZE_MAX : len + iov[i].len;
 	}
 	if ((err = send_check(s, type, len, what)) != 0)
 		return err;
@@ -820,9 +840,9 @@ ckp_stream_sendv(ckp_stream_t *s, uint8_t type, const ckp_iov_t *iov,
 	le_put(hdr + 2, 0, 2);
 	le_put(hdr + 4, len, 4);
 	le_put(hdr + 8, s->tx.seq, 8);
-	err = s->keyed ? send_keyed(s, hdr, iov, n) :
+	err = s->keyed ? send_keyed(s, hdr, iov, n, &crypto) :
 	    send_plain(s, hdr, iov, n);
-	if (err == -EIO && s->keyed)
+	if (err != 0 && crypto)
 		return serr(s, err, "%s: cannot encrypt: %s", what,
 		    crypto_why(why, sizeof(why)));
 	if (err != 0)
@@ -865,6 +885,8 @@ ckp_stream_send_doc(ckp_stream_t *s, uint8_t type, ckp_doc_t *doc)
 		size_t big = s->doc.len;
 
 		/* Do not keep a buffer larger than any frame. */
+		if (s->keyed)
+			OPENSSL_cleanse(s->doc.p, s->doc.cap);
 		free(s->doc.p);
 		memset(&s->doc, 0, sizeof(s->doc));
 		return serr(s, -EMSGSIZE, "frame %llu (type 0x%02x): a "
@@ -899,7 +921,7 @@ ckp_stream_recv(ckp_stream_t *s, uint8_t *type, const void **payload,
 	if (s->role == CKP_STREAM_WRITER && s->oneway)
 		return serr(s, -EINVAL, "the writer of a one-way stream "
 		    "receives nothing");
-	if ((err = dir_reserve(&s->rx, HDR_LEN)) != 0)
+	if ((err = dir_reserve(&s->rx, HDR_LEN, s->keyed)) != 0)
 		return serr(s, err, "out of memory");
 	b = s->rx.buf;
 	if ((r = rd(s, b, HDR_LEN)) < 0)
@@ -928,7 +950,7 @@ ckp_stream_recv(ckp_stream_t *s, uint8_t *type, const void **payload,
 		    "%lu bytes, more than the %u allowed", n, t,
 		    (unsigned long)flen, CKP_STREAM_MAX_FRAME);
 	want = flen + trailer;
-	if ((err = dir_reserve(&s->rx, HDR_LEN + want)) != 0)
+	if ((err = dir_reserve(&s->rx, HDR_LEN + want, s->keyed)) != 0)
 		return serr(s, err, "frame %llu (type 0x%02x): out of memory",
 		    n, t);
 	b = s->rx.buf;
