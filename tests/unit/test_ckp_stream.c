@@ -914,6 +914,20 @@ test_sender_checks(void)
 	ckp_stream_counters(w, &sent, NULL);
 	CHECK(sent == 40);	/* nothing of the frame went out */
 	ckp_stream_free(w);
+	w = ckp_stream_new(sv[1], CKP_STREAM_WRITER, NULL, 0,
+	    CKP_STREAM_ONEWAY, "out");
+	CHECK(ckp_stream_start(w) == 0);
+	v[1].len = MAXF;
+	CHECK(ckp_stream_sendv(w, 9, v, 2) == -EMSGSIZE);
+	CHECK_HAS(ckp_stream_errmsg(w), "frame of 33554432 bytes");
+	ckp_stream_free(w);
+	w = ckp_stream_new(sv[1], CKP_STREAM_WRITER, NULL, 0,
+	    CKP_STREAM_ONEWAY, "out");
+	CHECK(ckp_stream_start(w) == 0);
+	CHECK(ckp_stream_sendv(w, 9, NULL, 1) == -EINVAL);
+	CHECK_STR(ckp_stream_errmsg(w), "stream out: frame 0 (type 0x09): no "
+	    "pieces");
+	ckp_stream_free(w);
 
 	w = ckp_stream_new(sv[1], CKP_STREAM_WRITER, NULL, 0,
 	    CKP_STREAM_ONEWAY, "out");
