@@ -72,14 +72,6 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 /* Pausing the whole VM                                                      */
 /* ------------------------------------------------------------------------ */
 
-static void
-stop_reason(struct vm *vm, char *buf, size_t len)
-{
-	pthread_mutex_lock(&vm->run_lock);
-	snprintf(buf, len, "%s", vm->stop_msg[0] ? vm->stop_msg : "stopping");
-	pthread_mutex_unlock(&vm->run_lock);
-}
-
 int
 vm_pause(struct vm *vm, char *err, size_t errlen)
 {
@@ -88,7 +80,7 @@ vm_pause(struct vm *vm, char *err, size_t errlen)
 	int rc;
 
 	if ((rc = vm_pause_vcpus(vm)) != 0) {
-		stop_reason(vm, why, sizeof(why));
+		vm_run_stop_msg(vm, why, sizeof(why));
 		seterr(err, errlen, "the VM is stopping (%s)", why);
 		vm_resume_vcpus(vm);
 		return rc;
@@ -488,8 +480,8 @@ precopy(struct vm *vm, ckp_writer_t *w, const char *path,
 	/* The first pass took all of RAM: its speed bounds what follows. */
 	rate = 0;
 	for (;;) {
-		if (atomic_load(&vm->stopping)) {
-			stop_reason(vm, why, sizeof(why));
+		if (vm_run_stopping(vm)) {
+			vm_run_stop_msg(vm, why, sizeof(why));
 			seterr(err, errlen, "the VM stopped while the checkpoint "
 			    "was being written (%s)", why);
 			return -ESHUTDOWN;
@@ -544,7 +536,7 @@ vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
 	struct dev *d;
 	char msg[1024];
 	uint64_t t0 = ckpt_now_us(), tpause = 0, tc;
-	bool was_paused = vm->user_paused, paused = false, logging = false;
+	bool was_paused = vm_ckpt_user_paused(vm), paused = false, logging = false;
 	bool precopying;
 	uint8_t *stage = NULL;
 	size_t stage_len = 0;
@@ -658,8 +650,8 @@ vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
 	}
 	if (precopying)
 		phase_progress(o, "last", rs.bytes, rs.bytes);
-	if (o->kind == CKPT_SUSPEND && atomic_load(&vm->stopping)) {
-		stop_reason(vm, msg, sizeof(msg));
+	if (o->kind == CKPT_SUSPEND && vm_run_stopping(vm)) {
+		vm_run_stop_msg(vm, msg, sizeof(msg));
 		seterr(err, errlen, "the VM stopped while the checkpoint was "
 		    "being written (%s)", msg);
 		rc = -ESHUTDOWN;

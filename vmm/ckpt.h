@@ -55,7 +55,8 @@ struct ckpt_stats {
  * failure the VM runs as before, nothing of the new checkpoint is left and
  * an older one at @path is intact; @err says why, naming the path or the
  * device.  -EBUSY: another checkpoint is being written.  The caller holds
- * vm->ckpt_active (vmm/ctl.c) so that pause/resume do not interfere.
+ * the checkpoint claim (vm_ckpt_claim()) so that a user's pause or resume
+ * does not interfere.
  */
 int vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
     struct ckpt_stats *st, char *err, size_t errlen);

@@ -146,44 +146,25 @@ static void
 do_status(struct conn *c)
 {
 	struct vm *vm = c->ctl->vm;
-	bool paused;
 
-	pthread_mutex_lock(&vm->ctl_lock);
-	paused = vm->user_paused;
-	pthread_mutex_unlock(&vm->ctl_lock);
 	send_line(c, "ok state=%s name=%s cpus=%u memory=%" PRIu64 " pid=%ld",
-	    paused ? "paused" : "running", vm->name, vm->ncpus, vm->mem_size,
-	    (long)getpid());
+	    vm_ckpt_user_paused(vm) ? "paused" : "running", vm->name,
+	    vm->ncpus, vm->mem_size, (long)getpid());
 }
 
 static void
 do_pause(struct conn *c, bool pause)
 {
 	struct vm *vm = c->ctl->vm;
-	char err[512];
-	int rc = 0;
+	char err[CTL_LINE_MAX + 128];	/* a busy message names a whole path */
+	int rc;
 
-	pthread_mutex_lock(&vm->ctl_lock);
-	if (vm->ckpt_active) {
-		send_line(c, "error busy: a checkpoint to %s is being written",
-		    vm->ckpt_path);
-		rc = -EBUSY;
-	} else if (vm->user_paused == pause) {
+	rc = vm_ckpt_user_pause(vm, pause, err, sizeof(err));
+	if (rc == 0 || rc == -EALREADY)
 		send_line(c, "ok %s", pause ? "paused" : "running");
-		rc = -EALREADY;
-	} else {
-		rc = pause ? vm_pause(vm, err, sizeof(err)) :
-		    vm_resume(vm, err, sizeof(err));
-		/* A resume that failed on a device still restarted the vCPUs. */
-		if (rc == 0 || !pause)
-			vm->user_paused = pause;
-		if (rc == 0)
-			send_line(c, "ok %s", pause ? "paused" : "running");
-		else
-			send_line(c, "error %s", err);
-	}
-	pthread_mutex_unlock(&vm->ctl_lock);
-	if (rc == 0 && !atomic_load(&vm->stopping))
+	else
+		send_line(c, "error %s", err);
+	if (rc == 0 && !vm_run_stopping(vm))
 		vm_log(vm, "%s by the control socket", pause ? "paused" :
 		    "resumed");
 }
@@ -243,28 +224,13 @@ do_checkpoint(struct conn *c, enum ckpt_kind kind, ckp_enc_t enc,
 	struct ckpt_opts o = { .kind = kind, .enc = enc, .progress = progress,
 	    .arg = c };
 	struct ckpt_stats st;
-	char err[2048];
+	char err[CTL_LINE_MAX + 128];
 	int rc;
 
-	if (strlen(path) >= sizeof(vm->ckpt_path)) {
-		send_line(c, "error checkpoint path too long");
+	if (vm_ckpt_claim(vm, path, err, sizeof(err)) != 0) {
+		send_line(c, "error %s", err);
 		return;
 	}
-	pthread_mutex_lock(&vm->ctl_lock);
-	if (vm->ckpt_active) {
-		send_line(c, "error busy: a checkpoint to %s is already being "
-		    "written", vm->ckpt_path);
-		pthread_mutex_unlock(&vm->ctl_lock);
-		return;
-	}
-	if (atomic_load(&vm->stopping)) {
-		send_line(c, "error the VM is stopping");
-		pthread_mutex_unlock(&vm->ctl_lock);
-		return;
-	}
-	vm->ckpt_active = true;
-	snprintf(vm->ckpt_path, sizeof(vm->ckpt_path), "%s", path);
-	pthread_mutex_unlock(&vm->ctl_lock);
 	test_delay();
 
 	/*
@@ -298,9 +264,7 @@ do_checkpoint(struct conn *c, enum ckpt_kind kind, ckp_enc_t enc,
 	 * Done before the answer: a client that sends its next request as
 	 * soon as it has read this one must not find the VM still busy.
 	 */
-	pthread_mutex_lock(&vm->ctl_lock);
-	vm->ckpt_active = false;
-	pthread_mutex_unlock(&vm->ctl_lock);
+	vm_ckpt_release(vm);
 	if (rc == 0 && kind == CKPT_SUSPEND)
 		send_line(c, "ok suspended %s", path);
 	else if (rc == 0)

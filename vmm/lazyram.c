@@ -514,7 +514,7 @@ walk_yield(struct lazyram *lz)
 	for (;;) {
 		uint64_t last = atomic_load(&lz->last_fault_us);
 
-		if (atomic_load(&lz->quit) || atomic_load(&lz->vm->stopping))
+		if (atomic_load(&lz->quit) || vm_run_stopping(lz->vm))
 			return false;
 		if (now_us() - last >= WALK_QUIET_US)
 			return true;
@@ -549,7 +549,7 @@ walker_main(void *arg)
 			break;
 	}
 	free(buf);
-	if (!atomic_load(&lz->quit) && !atomic_load(&lz->vm->stopping))
+	if (!atomic_load(&lz->quit) && !vm_run_stopping(lz->vm))
 		(void)finish(lz, BY_WALK, err, sizeof(err));
 	return NULL;
 }

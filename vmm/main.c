@@ -32,7 +32,7 @@ exit_for(int rc)
 static void
 wait_for_stop(struct vm *vm, int sfd)
 {
-	while (!atomic_load(&vm->stopping)) {
+	while (!vm_run_stopping(vm)) {
 		struct pollfd pfd[2] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = vm->event_fd, .events = POLLIN },
@@ -60,7 +60,7 @@ wait_for_stop(struct vm *vm, int sfd)
 static int
 run_vm(struct vm *vm, struct ctl *ctl, int sfd)
 {
-	char err[256];
+	char msg[512];
 	int rc, code;
 
 	if (ctl == NULL || (rc = ctl_start(ctl, vm)) != 0) {
@@ -82,10 +82,10 @@ run_vm(struct vm *vm, struct ctl *ctl, int sfd)
 	/* Devices flush their output and give the terminal back first. */
 	vm_devs_fini(vm);
 	code = vm_exit_code(vm);
-	vm_log(vm, "%s (exit status %d)", vm->stop_msg, code);
+	vm_run_stop_msg(vm, msg, sizeof(msg));
+	vm_log(vm, "%s (exit status %d)", msg, code);
 	vm_free(vm);
 	close(sfd);
-	(void)err;
 	return code;
 }
 

@@ -3,11 +3,11 @@
  *
  * vCPUs: one thread each, running KVM_RUN and dispatching its exits.
  *
- * Stopping and pausing use the same kick: the requester sets a flag, then
- * signals the thread (SIG_KICK).  The handler sets kvm_run.immediate_exit,
- * so a thread that is about to enter KVM_RUN returns at once and one that
- * is inside returns with EINTR; either way it sees the flag at the top of
- * its loop and parks or leaves.
+ * Stopping and pausing use the same kick: the requester sets a flag (the
+ * run state, vmm/run.c), then signals the thread (SIG_KICK).  The handler
+ * sets kvm_run.immediate_exit, so a thread that is about to enter KVM_RUN
+ * returns at once and one that is inside returns with EINTR; either way it
+ * sees the flag at the top of its loop and parks or leaves.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -478,7 +478,6 @@ static bool
 park(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	bool stop;
 
 	/*
 	 * Completing one access may need another exit (an access that
@@ -487,7 +486,7 @@ park(struct vcpu *v)
 	 * instruction is done (EINTR, immediate_exit), so that a checkpoint
 	 * never holds half an instruction.
 	 */
-	while (v->io_pending && !atomic_load(&vm->stopping)) {
+	while (v->io_pending && !vm_run_stopping(vm)) {
 		v->run->immediate_exit = 1;
 		if (ioctl(v->fd, KVM_RUN, 0) != 0) {
 			v->run->immediate_exit = 0;
@@ -499,22 +498,7 @@ park(struct vcpu *v)
 		if (handle_exit(v) != 0)
 			break;
 	}
-	pthread_mutex_lock(&vm->run_lock);
-	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping)) {
-		if (!v->parked) {
-			v->parked = true;
-			vm->nparked++;
-			pthread_cond_broadcast(&vm->run_cond);
-		}
-		pthread_cond_wait(&vm->run_cond, &vm->run_lock);
-	}
-	if (v->parked) {
-		v->parked = false;
-		vm->nparked--;
-	}
-	stop = atomic_load(&vm->stopping);
-	pthread_mutex_unlock(&vm->run_lock);
-	return stop;
+	return vm_run_vcpu_park(v);
 }
 
 static void *
@@ -530,7 +514,7 @@ vcpu_main(void *arg)
 	sigaddset(&set, SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	for (;;) {
-		if (atomic_load(&vm->stopping) || atomic_load(&vm->pause_req)) {
+		if (vm_run_vcpu_should_park(vm)) {
 			if (park(v))
 				break;
 			continue;
@@ -551,10 +535,7 @@ vcpu_main(void *arg)
 			break;
 	}
 	tls_run = NULL;
-	pthread_mutex_lock(&vm->run_lock);
-	vm->nthreads--;
-	pthread_cond_broadcast(&vm->run_cond);
-	pthread_mutex_unlock(&vm->run_lock);
+	vm_run_vcpu_exit(v);
 	return NULL;
 }
 
@@ -568,7 +549,7 @@ int
 vcpus_start(struct vm *vm)
 {
 	struct sigaction sa;
-	unsigned i, n;
+	unsigned n;
 	int rc;
 
 	memset(&sa, 0, sizeof(sa));
@@ -582,21 +563,12 @@ vcpus_start(struct vm *vm)
 	 */
 	for (n = 0; n < vm->ncpus; n++) {
 		struct vcpu *v = &vm->vcpus[(n + 1) % vm->ncpus];
-		pthread_mutex_lock(&vm->run_lock);
-		vm->nthreads++;
-		rc = pthread_create(&v->thread, NULL, vcpu_main, v);
-		if (rc == 0)
-			v->thread_started = true;
-		else
-			vm->nthreads--;
-		pthread_mutex_unlock(&vm->run_lock);
-		if (rc != 0) {
+		if ((rc = vm_run_vcpu_start(v, vcpu_main)) != 0) {
 			vm_request_stop(vm, VM_STOP_HOST, 0, "cannot start a "
-			    "thread for vCPU %u: %s", v->id, strerror(rc));
-			return -rc;
+			    "thread for vCPU %u: %s", v->id, strerror(-rc));
+			return rc;
 		}
 	}
-	(void)i;
 	return 0;
 }
 
@@ -611,36 +583,4 @@ vcpus_join(struct vm *vm)
 		pthread_join(vm->vcpus[i].thread, NULL);
 		vm->vcpus[i].thread_started = false;
 	}
-}
-
-int
-vm_pause_vcpus(struct vm *vm)
-{
-	unsigned i;
-	int rc = 0;
-
-	pthread_mutex_lock(&vm->run_lock);
-	if (atomic_load(&vm->stopping)) {
-		pthread_mutex_unlock(&vm->run_lock);
-		return -ESHUTDOWN;
-	}
-	atomic_store(&vm->pause_req, true);
-	for (i = 0; i < vm->ncpus; i++)
-		if (vm->vcpus[i].thread_started)
-			vcpu_kick(&vm->vcpus[i]);
-	while (vm->nparked < vm->nthreads && !atomic_load(&vm->stopping))
-		pthread_cond_wait(&vm->run_cond, &vm->run_lock);
-	if (atomic_load(&vm->stopping))
-		rc = -ESHUTDOWN;
-	pthread_mutex_unlock(&vm->run_lock);
-	return rc;
-}
-
-void
-vm_resume_vcpus(struct vm *vm)
-{
-	pthread_mutex_lock(&vm->run_lock);
-	atomic_store(&vm->pause_req, false);
-	pthread_cond_broadcast(&vm->run_cond);
-	pthread_mutex_unlock(&vm->run_lock);
 }

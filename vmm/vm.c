@@ -32,9 +32,8 @@ vm_alloc(struct cfg *cfg)
 	vm->kvm_fd = vm->vm_fd = vm->event_fd = -1;
 	iobus_init(&vm->pio, "port");
 	iobus_init(&vm->mmio, "MMIO");
-	pthread_mutex_init(&vm->run_lock, NULL);
-	pthread_mutex_init(&vm->ctl_lock, NULL);
-	pthread_cond_init(&vm->run_cond, NULL);
+	vm_run_init(vm);
+	vm_ckpt_state_init(vm);
 #ifdef HYVE_TEST_HOOKS
 	pthread_mutex_init(&vm->test_lock, NULL);
 #endif
@@ -92,9 +91,8 @@ vm_free(struct vm *vm)
 		close(vm->event_fd);
 	free(vm->supported_cpuid);
 	free(vm->msr_index);
-	pthread_mutex_destroy(&vm->run_lock);
-	pthread_mutex_destroy(&vm->ctl_lock);
-	pthread_cond_destroy(&vm->run_cond);
+	vm_run_fini(vm);
+	vm_ckpt_state_fini(vm);
 #ifdef HYVE_TEST_HOOKS
 	free(vm->tirq);
 	pthread_mutex_destroy(&vm->test_lock);
@@ -292,55 +290,6 @@ vm_msi(struct vm *vm, uint64_t addr, uint32_t data)
 /* ------------------------------------------------------------------------ */
 /* Stopping                                                                  */
 /* ------------------------------------------------------------------------ */
-
-void
-vm_request_stop(struct vm *vm, enum vm_stop_reason why, int status,
-    const char *fmt, ...)
-{
-	uint64_t one = 1;
-	va_list ap;
-	unsigned i;
-
-	pthread_mutex_lock(&vm->run_lock);
-	if (vm->stop_reason == VM_STOP_NONE) {
-		vm->stop_reason = why;
-		vm->stop_status = status;
-		va_start(ap, fmt);
-		vsnprintf(vm->stop_msg, sizeof(vm->stop_msg), fmt, ap);
-		va_end(ap);
-	}
-	atomic_store(&vm->stopping, true);
-	for (i = 0; vm->vcpus != NULL && i < vm->ncpus; i++)
-		if (vm->vcpus[i].thread_started)
-			vcpu_kick(&vm->vcpus[i]);
-	pthread_cond_broadcast(&vm->run_cond);
-	pthread_mutex_unlock(&vm->run_lock);
-	if (vm->event_fd >= 0)
-		(void)!write(vm->event_fd, &one, sizeof(one));
-}
-
-int
-vm_exit_code(const struct vm *vm)
-{
-	switch (vm->stop_reason) {
-	case VM_STOP_POWEROFF:
-		return vm->stop_status == 0 ? HYVE_EXIT_OK :
-		    HYVE_EXIT_GUEST_STATUS;
-	case VM_STOP_RESET:
-	case VM_STOP_SUSPENDED:
-		return HYVE_EXIT_OK;
-	case VM_STOP_FAULT:
-		return HYVE_EXIT_FAULT;
-	case VM_STOP_BADRAM:
-		return HYVE_EXIT_BADRAM;
-	case VM_STOP_SIGNAL:
-		return 128 + vm->stop_status;
-	case VM_STOP_HOST:
-	case VM_STOP_NONE:
-	default:
-		return HYVE_EXIT_HOST;
-	}
-}
 
 void
 vm_poweroff(struct vm *vm, int status)

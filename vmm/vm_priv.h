@@ -147,9 +147,11 @@ struct vcpu {
 	int		 fd;
 	struct kvm_run	*run;
 	size_t		 run_size;
+	/* Run state (vmm/run.c): set and read under vm->run.lock. */
 	pthread_t	 thread;
 	bool		 thread_started;
-	bool		 parked;	/* outside KVM_RUN, waiting (run_lock) */
+	bool		 parked;	/* outside KVM_RUN for a pause */
+	/* The vCPU's own thread only. */
 	bool		 io_pending;	/* a port/MMIO exit not yet completed */
 	uint64_t	 nexits;
 };
@@ -226,10 +228,38 @@ enum vm_stop_reason {
 #define HYVE_EXIT_HOST		4
 #define HYVE_EXIT_BADRAM	5	/* restored with --verify=lazy: damaged RAM file */
 
+/* ------------------------------------------------------------------------ */
+/* Run state (vmm/run.c): running, paused, stopping                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Only vmm/run.c touches these fields (struct vm's "run"), under @lock
+ * except the two flags, which anyone may read (vm_run_stopping()) without
+ * it.  Everything else goes through the functions below.
+ */
+struct vm_run {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;		/* parked, left, pause over */
+	atomic_bool	 pause_req;	/* vm_pause_vcpus() to resume */
+	atomic_bool	 stopping;	/* vm_request_stop(): for good */
+	unsigned	 nthreads;	/* vCPU threads alive */
+	unsigned	 nparked;	/* of them, parked for the pause */
+	enum vm_stop_reason stop_reason;	/* the first stop request's */
+	int		 stop_status;
+	char		 stop_msg[512];
+};
+
+void vm_run_init(struct vm *vm);
+void vm_run_fini(struct vm *vm);
+
 /* Record the first stop request and make every vCPU leave KVM_RUN. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int status,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* Exit code for the recorded reason. */
+/* A stop was requested: nothing new may start. */
+bool vm_run_stopping(const struct vm *vm);
+/* The first stop request's message ("stopping" before it is known). */
+void vm_run_stop_msg(struct vm *vm, char *buf, size_t len);
+/* Exit code for the recorded reason (once the vCPU threads are gone). */
 int vm_exit_code(const struct vm *vm);
 
 /*
@@ -242,12 +272,59 @@ int vm_pause_vcpus(struct vm *vm);
 void vm_resume_vcpus(struct vm *vm);
 
 /*
+ * The vCPU threads' side of it (vmm/vcpu.c).  vm_run_vcpu_start() counts
+ * the thread in before it can run, so that a pause waits for it too;
+ * vm_run_vcpu_park() parks while a pause lasts (true: the VM is stopping
+ * instead); vm_run_vcpu_exit() counts it out.
+ */
+int vm_run_vcpu_start(struct vcpu *v, void *(*fn)(void *));
+/* Leave KVM_RUN: a pause or a stop was requested. */
+bool vm_run_vcpu_should_park(const struct vm *vm);
+bool vm_run_vcpu_park(struct vcpu *v);
+void vm_run_vcpu_exit(struct vcpu *v);
+
+/*
  * The whole VM: vCPUs first (no more guest kicks), then every device's
  * pause op (block I/O drained); resume in the other order.  Failures name
- * the device and leave the VM running.  Callers serialize them (ctl_lock).
+ * the device and leave the VM running.  Callers serialize them: the holder
+ * of the checkpoint claim, or vm_ckpt_user_pause() (below).
  */
 int vm_pause(struct vm *vm, char *err, size_t errlen);
 int vm_resume(struct vm *vm, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
+/* Control and checkpoint state (vmm/ckpt_state.c)                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Who may pause, resume or write the VM: at most one checkpoint at a time
+ * (the claim), and the pause a user asked for.  Only vmm/ckpt_state.c
+ * touches these fields (struct vm's "ckst"), under @lock.
+ */
+struct vm_ckpt_state {
+	pthread_mutex_t	 lock;
+	bool		 user_paused;	/* hyvectl --pause */
+	bool		 active;	/* a checkpoint holds the claim */
+	char		 path[4096];	/* ... and writes this */
+};
+
+void vm_ckpt_state_init(struct vm *vm);
+void vm_ckpt_state_fini(struct vm *vm);
+/*
+ * Claim the VM for a checkpoint to @path: -EBUSY while another one runs,
+ * -ESHUTDOWN when the VM is stopping, -ENAMETOOLONG; @err says which.
+ * vm_ckpt_release() when done, before the answer goes out.
+ */
+int vm_ckpt_claim(struct vm *vm, const char *path, char *err, size_t errlen);
+void vm_ckpt_release(struct vm *vm);
+/* The user's pause (hyvectl --pause), as the VM will run after a checkpoint. */
+bool vm_ckpt_user_paused(struct vm *vm);
+/*
+ * Pause or resume for the user: -EBUSY during a checkpoint, -EALREADY when
+ * already so (not an error to report), else vm_pause()'s or vm_resume()'s
+ * result; @err says why.
+ */
+int vm_ckpt_user_pause(struct vm *vm, bool pause, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------ */
 /* The control socket (vmm/ctl.c, docs/CONTROL.md)                           */
@@ -311,17 +388,13 @@ struct vm {
 	uint64_t	 entry;		/* the kernel's entry (PVH or bzImage) */
 	uint64_t	 start_info;	/* hvm_start_info or boot_params */
 
-	/* run state; run_lock protects what follows */
-	pthread_mutex_t	 run_lock;
-	pthread_cond_t	 run_cond;
-	atomic_bool	 pause_req;
-	atomic_bool	 stopping;
-	unsigned	 nthreads;	/* vCPU threads alive */
-	unsigned	 nparked;
-	enum vm_stop_reason stop_reason;
-	int		 stop_status;
-	char		 stop_msg[512];
-	int		 event_fd;	/* written on stop requests (main loop) */
+	/*
+	 * Set up by vm_create() on the main thread; written by
+	 * vm_request_stop() (any thread), read by the main thread's wait.
+	 */
+	int		 event_fd;
+
+	/* Logging (vmm/vm.c): atomics, any thread. */
 	_Atomic unsigned nlogs;		/* messages logged so far */
 	/* vm_log_guest's budget: a window, its count, what it dropped */
 	_Atomic uint64_t glog_start_ms;
@@ -330,12 +403,14 @@ struct vm {
 	unsigned	 glog_window_ms;	/* 0: GUEST_LOG_WINDOW_MS */
 	unsigned	 glog_max;	/* per window; 0: GUEST_LOG_MAX */
 
-	/* control and checkpoints (vmm/ctl.c, vmm/ckpt.c); ctl_lock protects */
-	pthread_mutex_t	 ctl_lock;
-	bool		 user_paused;	/* hyvectl --pause */
-	bool		 ckpt_active;	/* a suspend or checkpoint is running */
-	char		 ckpt_path[4096];
-	bool		 restoring;	/* devices are created for a restore */
+	/* Running, paused, stopping: vmm/run.c's (struct vm_run, above). */
+	struct vm_run	 run;
+	/* Checkpoint claim and user pause: vmm/ckpt_state.c's (above). */
+	struct vm_ckpt_state ckst;
+
+	/* Main thread: restore.c sets it while it creates the devices. */
+	bool		 restoring;
+	/* ctl_start() .. ctl_close() (vmm/ctl.c), main thread. */
 	struct ctl	*ctl;
 
 #ifdef HYVE_TEST_HOOKS

@@ -167,7 +167,7 @@ wait_console(struct vm *vm, const char *console, const char *text,
 	while (now() - t0 < secs) {
 		if (text != NULL && strstr(slurp(console), text) != NULL)
 			return true;
-		if (text == NULL && atomic_load(&vm->stopping))
+		if (text == NULL && atomic_load(&vm->run.stopping))
 			return true;
 		usleep(2000);
 	}
@@ -179,7 +179,8 @@ static const char *
 finish(struct vm *vm, const char *console, const char *prefix)
 {
 	CHECK(wait_console(vm, console, NULL, 120));
-	CHECK(vm->stop_reason == VM_STOP_POWEROFF && vm->stop_status == 0);
+	CHECK(vm->run.stop_reason == VM_STOP_POWEROFF &&
+	    vm->run.stop_status == 0);
 	vcpus_join(vm);
 	vm_free(vm);
 	return verdict(slurp(console), prefix);
@@ -306,7 +307,7 @@ test_continue(void)
 	if (rc != 0)
 		fprintf(stderr, "checkpoint: %s\n", err);
 	CHECK(rc == 0 && s.taken);
-	CHECK(!vm->user_paused && !atomic_load(&vm->pause_req));
+	CHECK(!vm_ckpt_user_paused(vm) && !atomic_load(&vm->run.pause_req));
 	printf("checkpoint-and-continue of a churning 64 MiB guest: %u rounds, "
 	    "%.1f MiB written again, %.1f MiB while stopped, guest stopped "
 	    "%.1f ms, total %.1f ms\n", st.rounds,
@@ -373,7 +374,7 @@ test_suspend(void)
 	CHECK(wait_console(vm, console, "CHURN round 1/", 30));
 	CHECK(vm_checkpoint(vm, path, &o, &st, err, sizeof(err)) == 0);
 	/* Paused for good: nothing moves any more. */
-	CHECK(atomic_load(&vm->pause_req));
+	CHECK(atomic_load(&vm->run.pause_req));
 	snprintf(before, sizeof(before), "%s", slurp(console));
 	usleep(300000);
 	CHECK(strcmp(before, slurp(console)) == 0);

@@ -248,7 +248,7 @@ test_touch_and_complete(const char *path, const uint8_t *src)
 	    MiB - 9 * PG) == 0);
 	close(fd);
 	CHECK(lazyram_state(vm, &left) == 0 && left > 0 && left < SMALL / MiB);
-	CHECK(vm->stop_reason == VM_STOP_NONE);
+	CHECK(vm->run.stop_reason == VM_STOP_NONE);
 	/* The rest, as before a checkpoint. */
 	CHECK(lazyram_complete(vm, err, sizeof(err)) == 0);
 	CHECK(lazyram_state(vm, &left) == 1 && left == 0);
@@ -256,7 +256,7 @@ test_touch_and_complete(const char *path, const uint8_t *src)
 	memcpy(g + 40 * MiB + 8 * PG, src + 40 * MiB + 8 * PG, PG);
 	CHECK(memcmp(g, src, SMALL) == 0);
 	CHECK(lazyram_complete(vm, err, sizeof(err)) == 0);	/* again: nothing */
-	CHECK(vm->stop_reason == VM_STOP_NONE);
+	CHECK(vm->run.stop_reason == VM_STOP_NONE);
 	vm_free(vm);
 	free(buf);
 }
@@ -270,7 +270,7 @@ test_walker(const char *path, const uint8_t *src)
 		return;
 	CHECK(wait_state(vm, 30) == 1);
 	CHECK(memcmp(vm->mem[0].host, src, SMALL) == 0);
-	CHECK(vm->stop_reason == VM_STOP_NONE);
+	CHECK(vm->run.stop_reason == VM_STOP_NONE);
 	vm_free(vm);
 }
 
@@ -334,13 +334,13 @@ test_bad(const char *path)
 		pthread_create(&thr, NULL, touch_bad_main,
 		    vm->mem[0].host + 9 * MiB + 8 * PG);
 		pthread_join(thr, NULL);
-		CHECK(vm->stop_reason == VM_STOP_BADRAM);
+		CHECK(vm->run.stop_reason == VM_STOP_BADRAM);
 		CHECK(vm_exit_code(vm) == HYVE_EXIT_BADRAM);
 		snprintf(want, sizeof(want), "RAM file %s: chunk at offset "
 		    "0x900000 does not match its checksum (found when the guest "
 		    "or a device touched it; --verify=lazy stopped the VM "
 		    "before the guest could read it)", bad);
-		CHECK_HAS(vm->stop_msg, want);
+		CHECK_HAS(vm->run.stop_msg, want);
 		CHECK(lazyram_state(vm, &left) == -EBADMSG);
 		CHECK(lazyram_complete(vm, err, sizeof(err)) == -EBADMSG);
 		CHECK_HAS(err, "chunk at offset 0x900000 does not match");
@@ -359,8 +359,9 @@ test_bad(const char *path)
 	}
 	if ((vm = lazy_vm(hole, SMALL, 0, NULL)) != NULL) {
 		CHECK(wait_state(vm, 30) == -EBADMSG);
-		CHECK(vm->stop_reason == VM_STOP_BADRAM);
-		CHECK_HAS(vm->stop_msg, "chunk at offset 0x3100000 holds data "
+		CHECK(vm->run.stop_reason == VM_STOP_BADRAM);
+		CHECK_HAS(vm->run.stop_msg,
+		    "chunk at offset 0x3100000 holds data "
 		    "where the meta records zeros (found by the background "
 		    "check; --verify=lazy stopped the VM before");
 		vm_free(vm);
@@ -384,10 +385,10 @@ test_totals(const char *path)
 	if (vm == NULL)
 		return;
 	CHECK(wait_state(vm, 30) == -EBADMSG);
-	CHECK(vm->stop_reason == VM_STOP_BADRAM);
-	CHECK_HAS(vm->stop_msg, "ram.extents is 1 but RAM file");
+	CHECK(vm->run.stop_reason == VM_STOP_BADRAM);
+	CHECK_HAS(vm->run.stop_msg, "ram.extents is 1 but RAM file");
 	/* Every chunk matched: nothing was kept from the guest. */
-	CHECK(strstr(vm->stop_msg, "before the guest could read") == NULL);
+	CHECK(strstr(vm->run.stop_msg, "before the guest could read") == NULL);
 	vm_free(vm);
 }
 

@@ -86,7 +86,7 @@ check_paused_state(struct vm *vm)
 	uint32_t reads = atomic_load(&port_reads);
 	unsigned i;
 
-	CHECK(vm->nparked == vm->nthreads && vm->nthreads == 3);
+	CHECK(vm->run.nparked == vm->run.nthreads && vm->run.nthreads == 3);
 	for (i = 0; i < 3; i++)
 		CHECK(vm->vcpus[i].parked);
 	usleep(20000);
@@ -174,7 +174,7 @@ main(void)
 	/* back-to-back pause/resume without waiting for progress */
 	for (i = 0; i < 200; i++) {
 		CHECK(vm_pause_vcpus(vm) == 0);
-		CHECK(vm->nparked == 3);
+		CHECK(vm->run.nparked == 3);
 		vm_resume_vcpus(vm);
 	}
 	CHECK(both_advance(vm, 5));
@@ -183,10 +183,10 @@ main(void)
 	CHECK(vm_pause_vcpus(vm) == 0);
 	vm_request_stop(vm, VM_STOP_SIGNAL, 15, "test stop");
 	vcpus_join(vm);
-	CHECK(vm->nthreads == 0);
+	CHECK(vm->run.nthreads == 0);
 	CHECK(vm_pause_vcpus(vm) == -ESHUTDOWN);
 	CHECK(vm_exit_code(vm) == 128 + 15);
-	CHECK(strcmp(vm->stop_msg, "test stop") == 0);
+	CHECK(strcmp(vm->run.stop_msg, "test stop") == 0);
 	vm_free(vm);
 	if (failures != 0) {
 		fprintf(stderr, "%d checks failed\n", failures);

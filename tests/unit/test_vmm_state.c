@@ -92,7 +92,7 @@ run_until(struct vm *vm, const char *console, const char *text, double secs)
 	while (now() - t0 < secs) {
 		if (text != NULL && strstr(slurp(console), text) != NULL)
 			return true;
-		if (text == NULL && atomic_load(&vm->stopping))
+		if (text == NULL && atomic_load(&vm->run.stopping))
 			return true;
 		usleep(2000);
 	}
@@ -295,7 +295,8 @@ migrate(unsigned ncpus, const char *append, const char *mark,
 		return;
 	CHECK(vm_devs_start(r) == 0 && vcpus_start(r) == 0);
 	CHECK(run_until(r, cr, NULL, 60));
-	CHECK(r->stop_reason == VM_STOP_POWEROFF && r->stop_status == 0);
+	CHECK(r->run.stop_reason == VM_STOP_POWEROFF &&
+	    r->run.stop_status == 0);
 	finish(r);
 	snprintf(ref, sizeof(ref), "%s", verdict(slurp(cr), prefix));
 	CHECK(ref[0] != '\0');
@@ -345,8 +346,8 @@ migrate(unsigned ncpus, const char *append, const char *mark,
 	if (b != NULL) {
 		CHECK(vm_devs_start(b) == 0 && vcpus_start(b) == 0);
 		CHECK(run_until(b, cb, NULL, 60));
-		CHECK(b->stop_reason == VM_STOP_POWEROFF);
-		CHECK(b->stop_status == 0);
+		CHECK(b->run.stop_reason == VM_STOP_POWEROFF);
+		CHECK(b->run.stop_status == 0);
 		finish(b);
 		if (strcmp(verdict(slurp(cb), prefix), ref) != 0 &&
 		    strncmp(prefix, "TICKS", 5) != 0) {
