@@ -18,6 +18,12 @@
  * before the pages it names are copied, so a write that lands while a page
  * is being copied is logged again and copied in a later round or the last
  * one: no write is ever missed.
+ *
+ * vm_checkpoint() runs these as phases that share one struct ckpt:
+ * ckpt_precopy() (the rounds while the guest runs), ckpt_stop_copy()
+ * (pause, vCPUs and devices into the meta, the last round),
+ * ckpt_resume_guest() and ckpt_commit() (sync, publish); ckpt_unwind()
+ * undoes whatever a failed one left.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -464,31 +470,127 @@ add_info(ckp_doc_t *meta, const struct ckpt_opts *o,
 }
 
 /*
- * Pre-copy rounds with the guest running.  On return the pending set holds
- * what is left for the last round (written with the guest stopped).
+ * One checkpoint being written: what the phases of vm_checkpoint() hand
+ * on to each other, and what ckpt_unwind() undoes when one fails (each of
+ * those fields says whether there is something to undo).
+ */
+struct ckpt {
+	struct vm	*vm;
+	const char	*path;
+	const struct ckpt_opts *o;
+	struct ckpt_stats *st;
+	char		*err;
+	size_t		 errlen;
+	struct progress_ctx pc;		/* the writer's progress reports */
+	ckp_ram_seg_t	 segs[VM_MAX_MEM_REGIONS];
+	unsigned	 nsegs;
+	bool		 user_paused;	/* the user's pause: it stays */
+	bool		 precopy;	/* RAM is written with the guest running */
+	uint64_t	 t0;		/* the request */
+	uint64_t	 tpause;	/* the guest started stopping */
+	struct dirty	 dt;		/* pages to write again (precopy) */
+	struct runs	 rs;		/* the round being written */
+
+	/* Undone by ckpt_unwind(). */
+	ckp_writer_t	*w;		/* NULL once committed */
+	bool		 logging;	/* dirty page logging is on */
+	bool		 paused;	/* this checkpoint paused the VM */
+	uint8_t		*stage;		/* the last pages, copied while paused */
+	size_t		 stage_len;
+	ckp_doc_t	*meta;
+};
+
+/*
+ * Nothing changed yet: check that every device can be saved, and open the
+ * writer.  Failures leave nothing to undo.
  */
 static int
-precopy(struct vm *vm, ckp_writer_t *w, const char *path,
-    const struct ckpt_opts *o, struct dirty *dt, struct runs *rs,
-    struct ckpt_stats *st, char *err, size_t errlen)
+ckpt_begin(struct ckpt *c, struct vm *vm, const char *path,
+    const struct ckpt_opts *o, struct ckpt_stats *st, char *err,
+    size_t errlen)
 {
+	char msg[1024];
+	struct dev *d;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	memset(st, 0, sizeof(*st));
+	c->vm = vm;
+	c->path = path;
+	c->o = o;
+	c->st = st;
+	c->err = err;
+	c->errlen = errlen;
+	c->pc = (struct progress_ctx){ .o = o, .phase = "ram" };
+	c->t0 = ckpt_now_us();
+	st->ram_bytes = vm->mem_size;
+	err[0] = '\0';
+	if ((d = vm_unsaveable_dev(vm)) != NULL) {
+		seterr(err, errlen, "device %s (%s) cannot be saved: its model "
+		    "has no checkpoint code", d->id, d->emu->name);
+		return -ENOTSUP;
+	}
+	if ((rc = ckp_writer_begin(path, vm->mem_size, &c->w, msg,
+	    sizeof(msg))) != 0) {
+		seterr(err, errlen, "%s%s", rc == -EBUSY ? "busy: " : "", msg);
+		return rc;
+	}
+	ckp_writer_set_progress(c->w, ram_progress, &c->pc);
+	c->nsegs = ram_segs(vm, c->segs);
+	c->user_paused = vm_ckpt_user_paused(vm);
+	c->precopy = o->kind == CKPT_CONTINUE && !c->user_paused;
+	return 0;
+}
+
+/*
+ * Pre-copy, with the guest running: all of RAM, then rounds of the pages
+ * written meanwhile until what is left is small or stops shrinking.  On
+ * return the pending set holds what is left for the last round (written
+ * with the guest stopped).
+ */
+static int
+ckpt_precopy(struct ckpt *c)
+{
+	struct vm *vm = c->vm;
+	const struct ckpt_opts *o = c->o;
+	struct ckpt_stats *st = c->st;
 	unsigned max = o->max_rounds ? o->max_rounds : 8;
 	uint64_t n, prev = UINT64_MAX, t, limit, rate;
 	char why[512];
 	int rc;
+
+	if (!c->precopy)
+		return 0;
+	if ((rc = dirty_init(vm, &c->dt)) != 0) {
+		seterr(c->err, c->errlen, "out of memory");
+		return rc;
+	}
+	if ((rc = vm_mem_dirty_log(vm, true)) != 0) {
+		seterr(c->err, c->errlen, "cannot log dirty pages: %s",
+		    strerror(-rc));
+		return rc;
+	}
+	c->logging = true;
+	/* Everything, with the guest running; the log says what changes. */
+	if ((rc = ckp_writer_put_segs(c->w, c->segs, c->nsegs,
+	    o->nthreads)) != 0) {
+		writer_err(c->w, rc, c->path, c->err, c->errlen);
+		return rc;
+	}
+	st->rounds = 1;
 
 	/* The first pass took all of RAM: its speed bounds what follows. */
 	rate = 0;
 	for (;;) {
 		if (vm_run_stopping(vm)) {
 			vm_run_stop_msg(vm, why, sizeof(why));
-			seterr(err, errlen, "the VM stopped while the checkpoint "
-			    "was being written (%s)", why);
+			seterr(c->err, c->errlen, "the VM stopped while the "
+			    "checkpoint was being written (%s)", why);
 			return -ESHUTDOWN;
 		}
-		if ((rc = dirty_fetch(vm, dt, &n)) != 0) {
-			seterr(err, errlen, "reading the dirty page log: %s",
-			    strerror(-rc));
+		if ((rc = dirty_fetch(vm, &c->dt, &n)) != 0) {
+			seterr(c->err, c->errlen, "reading the dirty page log: "
+			    "%s", strerror(-rc));
 			return rc;
 		}
 		limit = rate ? rate * TARGET_LAST_US / 1000000 / PAGE :
@@ -501,21 +603,21 @@ precopy(struct vm *vm, ckp_writer_t *w, const char *path,
 		bool small = n <= limit;
 		if (!small && (st->rounds >= max || n * 10 > prev * 9))
 			return 0;	/* not converging: stop the guest now */
-		if ((rc = dirty_runs(vm, dt, rs)) != 0) {
-			seterr(err, errlen, "out of memory");
+		if ((rc = dirty_runs(vm, &c->dt, &c->rs)) != 0) {
+			seterr(c->err, c->errlen, "out of memory");
 			return rc;
 		}
-		phase_progress(o, "dirty", 0, rs->bytes);
+		phase_progress(o, "dirty", 0, c->rs.bytes);
 		t = ckpt_now_us();
-		if ((rc = put_runs(w, rs, o->nthreads)) != 0) {
-			writer_err(w, rc, path, err, errlen);
+		if ((rc = put_runs(c->w, &c->rs, o->nthreads)) != 0) {
+			writer_err(c->w, rc, c->path, c->err, c->errlen);
 			return rc;
 		}
 		t = ckpt_now_us() - t;
-		if (t > 0 && rs->bytes > 0)
-			rate = rs->bytes * 1000000 / t;
-		phase_progress(o, "dirty", rs->bytes, rs->bytes);
-		st->redirty_bytes += rs->bytes;
+		if (t > 0 && c->rs.bytes > 0)
+			rate = c->rs.bytes * 1000000 / t;
+		phase_progress(o, "dirty", c->rs.bytes, c->rs.bytes);
+		st->redirty_bytes += c->rs.bytes;
 		st->rounds++;
 		prev = n;
 		if (small)
@@ -523,185 +625,193 @@ precopy(struct vm *vm, ckp_writer_t *w, const char *path,
 	}
 }
 
-int
-vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
-    struct ckpt_stats *st, char *err, size_t errlen)
+/*
+ * Stop-and-copy: pause the VM (unless the user did), save the vCPUs and
+ * devices into the meta, and the last round of RAM: the pages still dirty
+ * after pre-copy (copied aside when they fit, so that the guest goes on
+ * sooner), or all of it.
+ */
+static int
+ckpt_stop_copy(struct ckpt *c)
 {
-	ckp_ram_seg_t segs[VM_MAX_MEM_REGIONS];
-	struct progress_ctx pc = { .o = o, .phase = "ram" };
-	struct runs rs = { 0 };
-	struct dirty dt;
-	ckp_writer_t *w = NULL;
-	ckp_doc_t *meta = NULL;
-	struct dev *d;
-	char msg[1024];
-	uint64_t t0 = ckpt_now_us(), tpause = 0, tc;
-	bool was_paused = vm_ckpt_user_paused(vm), paused = false, logging = false;
-	bool precopying;
-	uint8_t *stage = NULL;
-	size_t stage_len = 0;
-	unsigned nsegs;
+	struct vm *vm = c->vm;
+	const struct ckpt_opts *o = c->o;
+	uint64_t n;
 	int rc;
 
-	memset(st, 0, sizeof(*st));
-	memset(&dt, 0, sizeof(dt));
-	st->ram_bytes = vm->mem_size;
-	err[0] = '\0';
-	if ((d = vm_unsaveable_dev(vm)) != NULL) {
-		seterr(err, errlen, "device %s (%s) cannot be saved: its model "
-		    "has no checkpoint code", d->id, d->emu->name);
-		return -ENOTSUP;
-	}
-	if ((rc = ckp_writer_begin(path, vm->mem_size, &w, msg,
-	    sizeof(msg))) != 0) {
-		seterr(err, errlen, "%s%s", rc == -EBUSY ? "busy: " : "", msg);
-		return rc;
-	}
-	ckp_writer_set_progress(w, ram_progress, &pc);
-	nsegs = ram_segs(vm, segs);
-	precopying = o->kind == CKPT_CONTINUE && !was_paused;
-
-	if (precopying) {
-		if ((rc = dirty_init(vm, &dt)) != 0) {
-			seterr(err, errlen, "out of memory");
-			goto fail;
-		}
-		if ((rc = vm_mem_dirty_log(vm, true)) != 0) {
-			seterr(err, errlen, "cannot log dirty pages: %s",
-			    strerror(-rc));
-			goto fail;
-		}
-		logging = true;
-		/* Everything, with the guest running; the log says what changes. */
-		if ((rc = ckp_writer_put_segs(w, segs, nsegs, o->nthreads)) != 0) {
-			writer_err(w, rc, path, err, errlen);
-			goto fail;
-		}
-		st->rounds = 1;
-		if ((rc = precopy(vm, w, path, o, &dt, &rs, st, err, errlen)) != 0)
-			goto fail;
-	}
-
 	/* The guest starts stopping with the first vCPU kicked. */
-	tpause = ckpt_now_us();
-	if (!was_paused) {
-		if ((rc = vm_pause(vm, err, errlen)) != 0)
-			goto fail;
-		paused = true;
+	c->tpause = ckpt_now_us();
+	if (!c->user_paused) {
+		if ((rc = vm_pause(vm, c->err, c->errlen)) != 0)
+			return rc;
+		c->paused = true;
 	}
-	if (precopying) {
-		uint64_t n;
-		if ((rc = dirty_fetch(vm, &dt, &n)) != 0 ||
-		    (rc = dirty_runs(vm, &dt, &rs)) != 0) {
-			seterr(err, errlen, "reading the dirty page log: %s",
-			    strerror(-rc));
-			goto fail;
+	if (c->precopy) {
+		if ((rc = dirty_fetch(vm, &c->dt, &n)) != 0 ||
+		    (rc = dirty_runs(vm, &c->dt, &c->rs)) != 0) {
+			seterr(c->err, c->errlen, "reading the dirty page log: "
+			    "%s", strerror(-rc));
+			return rc;
 		}
 	}
 	if (o->at_pause != NULL)
 		o->at_pause(vm, o->arg);
-	if ((meta = vm_ckpt_meta(vm, err, errlen)) == NULL) {
-		rc = -EINVAL;
-		goto fail;
-	}
-	if (precopying) {
-		/*
-		 * Copying the last pages aside is several times faster than
-		 * writing them: the guest goes on sooner, and they are
-		 * written from the copy while it runs.
-		 */
-		phase_progress(o, "last", 0, rs.bytes);
-		st->last_bytes = rs.bytes;
-		st->rounds++;
-		if ((rc = stage_runs(vm, &rs, &stage, &stage_len)) != 0 &&
-		    (rc = put_runs(w, &rs, o->nthreads)) != 0) {
-			writer_err(w, rc, path, err, errlen);
-			goto fail;
+	if ((c->meta = vm_ckpt_meta(vm, c->err, c->errlen)) == NULL)
+		return -EINVAL;
+	if (!c->precopy) {
+		if ((rc = ckp_writer_put_segs(c->w, c->segs, c->nsegs,
+		    o->nthreads)) != 0) {
+			writer_err(c->w, rc, c->path, c->err, c->errlen);
+			return rc;
 		}
-	} else {
-		if ((rc = ckp_writer_put_segs(w, segs, nsegs, o->nthreads)) != 0) {
-			writer_err(w, rc, path, err, errlen);
-			goto fail;
-		}
-		st->rounds = 1;
-		st->last_bytes = vm->mem_size;
+		c->st->rounds = 1;
+		c->st->last_bytes = vm->mem_size;
+		return 0;
 	}
-	if (o->kind == CKPT_CONTINUE && paused) {
-		/* Everything is in the file or the meta: let the guest go on. */
-		if ((rc = vm_resume(vm, err, errlen)) != 0) {
-			paused = false;
-			goto fail;
-		}
-		paused = false;
-		st->downtime_us = ckpt_now_us() - tpause;
+	/*
+	 * Copying the last pages aside is several times faster than writing
+	 * them: the guest goes on sooner, and they are written from the copy
+	 * while it runs.
+	 */
+	phase_progress(o, "last", 0, c->rs.bytes);
+	c->st->last_bytes = c->rs.bytes;
+	c->st->rounds++;
+	if (stage_runs(vm, &c->rs, &c->stage, &c->stage_len) != 0 &&
+	    (rc = put_runs(c->w, &c->rs, o->nthreads)) != 0) {
+		writer_err(c->w, rc, c->path, c->err, c->errlen);
+		return rc;
 	}
-	if (logging) {
-		(void)vm_mem_dirty_log(vm, false);
-		logging = false;
+	return 0;
+}
+
+/*
+ * Everything is in the file, the copy or the meta: a checkpoint-and-
+ * continue lets the guest go on, then writes the copied pages.
+ */
+static int
+ckpt_resume_guest(struct ckpt *c)
+{
+	int rc;
+
+	if (c->o->kind == CKPT_CONTINUE && c->paused) {
+		c->paused = false;
+		if ((rc = vm_resume(c->vm, c->err, c->errlen)) != 0)
+			return rc;
+		c->st->downtime_us = ckpt_now_us() - c->tpause;
 	}
-	if (stage != NULL) {
-		rc = put_runs(w, &rs, o->nthreads);
-		munmap(stage, stage_len);
-		stage = NULL;
+	if (c->logging) {
+		(void)vm_mem_dirty_log(c->vm, false);
+		c->logging = false;
+	}
+	if (c->stage != NULL) {
+		rc = put_runs(c->w, &c->rs, c->o->nthreads);
+		munmap(c->stage, c->stage_len);
+		c->stage = NULL;
 		if (rc != 0) {
-			writer_err(w, rc, path, err, errlen);
-			goto fail;
+			writer_err(c->w, rc, c->path, c->err, c->errlen);
+			return rc;
 		}
 	}
-	if (precopying)
-		phase_progress(o, "last", rs.bytes, rs.bytes);
-	if (o->kind == CKPT_SUSPEND && vm_run_stopping(vm)) {
-		vm_run_stop_msg(vm, msg, sizeof(msg));
-		seterr(err, errlen, "the VM stopped while the checkpoint was "
-		    "being written (%s)", msg);
-		rc = -ESHUTDOWN;
-		goto fail;
+	if (c->precopy)
+		phase_progress(c->o, "last", c->rs.bytes, c->rs.bytes);
+	return 0;
+}
+
+/* Commit: make the RAM file durable, then publish the meta with it. */
+static int
+ckpt_commit(struct ckpt *c)
+{
+	const struct ckpt_opts *o = c->o;
+	struct ckpt_stats *st = c->st;
+	char msg[1024];
+	uint64_t tc;
+	int rc;
+
+	if (o->kind == CKPT_SUSPEND && vm_run_stopping(c->vm)) {
+		vm_run_stop_msg(c->vm, msg, sizeof(msg));
+		seterr(c->err, c->errlen, "the VM stopped while the checkpoint "
+		    "was being written (%s)", msg);
+		return -ESHUTDOWN;
 	}
 	/*
 	 * The RAM file's durability apart from the publish, so that the log
 	 * says where a slow checkpoint spent its time.
 	 */
 	tc = ckpt_now_us();
-	st->write_us = tc - t0;
-	if ((rc = ckp_writer_sync(w)) != 0) {
-		writer_err(w, rc, path, err, errlen);
-		goto fail;
+	st->write_us = tc - c->t0;
+	if ((rc = ckp_writer_sync(c->w)) != 0) {
+		writer_err(c->w, rc, c->path, c->err, c->errlen);
+		return rc;
 	}
 	st->sync_us = ckpt_now_us() - tc;
 	if (o->kind == CKPT_SUSPEND)
-		st->downtime_us = ckpt_now_us() - tpause;
-	add_info(meta, o, st);
+		st->downtime_us = ckpt_now_us() - c->tpause;
+	add_info(c->meta, o, st);
 	tc = ckpt_now_us();
-	rc = ckp_writer_commit(w, meta, o->enc != CKP_ENC_NONE ? o->enc :
+	rc = ckp_writer_commit(c->w, c->meta, o->enc != CKP_ENC_NONE ? o->enc :
 	    CKP_ENC_JSON, msg, sizeof(msg));
-	w = NULL;	/* freed by commit, also on failure */
+	c->w = NULL;	/* freed by commit, also on failure */
 	st->commit_us = ckpt_now_us() - tc;
 	if (rc != 0) {
-		seterr(err, errlen, "%s", msg);
-		goto fail;
+		seterr(c->err, c->errlen, "%s", msg);
+		return rc;
 	}
 	if (o->kind == CKPT_SUSPEND)
-		st->downtime_us = ckpt_now_us() - tpause;
-	ckp_doc_free(meta);
-	free(rs.r);
-	dirty_free(&dt);
-	st->total_us = ckpt_now_us() - t0;
+		st->downtime_us = ckpt_now_us() - c->tpause;
 	return 0;
+}
 
-fail:
-	if (stage != NULL)
-		munmap(stage, stage_len);
-	if (w != NULL)
-		ckp_writer_abort(w);
-	if (logging)
-		(void)vm_mem_dirty_log(vm, false);
-	if (paused) {
-		char e2[256];
-		if (vm_resume(vm, e2, sizeof(e2)) != 0)
-			vm_log(vm, "after a failed checkpoint: %s", e2);
+static void
+ckpt_free(struct ckpt *c)
+{
+	ckp_doc_free(c->meta);
+	c->meta = NULL;
+	free(c->rs.r);
+	c->rs.r = NULL;
+	dirty_free(&c->dt);
+}
+
+/*
+ * A phase failed: nothing of the new checkpoint is left (an older one at
+ * the path is intact), and the VM runs as before.
+ */
+static void
+ckpt_unwind(struct ckpt *c)
+{
+	char e2[256];
+
+	if (c->stage != NULL)
+		munmap(c->stage, c->stage_len);
+	c->stage = NULL;
+	if (c->w != NULL)
+		ckp_writer_abort(c->w);
+	c->w = NULL;
+	if (c->logging)
+		(void)vm_mem_dirty_log(c->vm, false);
+	c->logging = false;
+	if (c->paused && vm_resume(c->vm, e2, sizeof(e2)) != 0)
+		vm_log(c->vm, "after a failed checkpoint: %s", e2);
+	c->paused = false;
+	ckpt_free(c);
+}
+
+int
+vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
+    struct ckpt_stats *st, char *err, size_t errlen)
+{
+	struct ckpt c;
+	int rc;
+
+	if ((rc = ckpt_begin(&c, vm, path, o, st, err, errlen)) != 0)
+		return rc;
+	if ((rc = ckpt_precopy(&c)) != 0 ||
+	    (rc = ckpt_stop_copy(&c)) != 0 ||
+	    (rc = ckpt_resume_guest(&c)) != 0 ||
+	    (rc = ckpt_commit(&c)) != 0) {
+		ckpt_unwind(&c);
+		return rc < 0 ? rc : -EIO;
 	}
-	ckp_doc_free(meta);
-	free(rs.r);
-	dirty_free(&dt);
-	return rc < 0 ? rc : -EIO;
+	ckpt_free(&c);
+	st->total_us = ckpt_now_us() - c.t0;
+	return 0;
 }
