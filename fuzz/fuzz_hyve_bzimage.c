@@ -47,7 +47,7 @@ setup(void)
 	high_zero = calloc(1, HIGH_SIZE);
 	FUZZ_ASSERT(vm != NULL && zero != NULL && high_zero != NULL);
 	snprintf(vm->name, sizeof(vm->name), "fuzz");
-	vm->test = true;
+	vm->be = &vm_test_backend;
 	vm->mem_size = LOW_SIZE + HIGH_SIZE;
 	vm->nmem = 2;
 	vm->mem[0] = (struct vm_mem_region){ .name = "lowmem", .gpa = 0,

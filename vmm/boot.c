@@ -332,16 +332,7 @@ vm_boot_setup(struct vm *vm)
 	}
 	vm->entry = p.entry;
 	vm->start_info = p.params;
-	if (vm->test)
-		return 0;
-	if (p.kind == BOOT_PVH) {
-		if (vcpu_setup_pvh(&vm->vcpus[0], (uint32_t)p.entry,
-		    (uint32_t)p.params) != 0)
-			return -EIO;
-	} else if (vcpu_setup_linux64(&vm->vcpus[0], p.entry, p.params) != 0) {
-		return -EIO;
-	}
-	return 0;
+	return vm->be->boot_cpu(vm, &p);
 }
 
 /* "kernel NAME: ...", -EINVAL: the loaders' one way to refuse a file. */

@@ -30,7 +30,7 @@ add_region(struct vm *vm, const char *name, uint64_t gpa, uint64_t size,
 	 * each side of a region, so that a device access just outside guest
 	 * RAM faults instead of landing in whatever the host mapped there.
 	 */
-	uint64_t guard = vm->test ? PAGE_SIZE : 0;
+	uint64_t guard = vm->be->ram_guard;
 	void *p;
 
 	if (vm->nmem == VM_MAX_MEM_REGIONS)
@@ -86,7 +86,7 @@ vm_mem_fini(struct vm *vm)
 	unsigned i;
 
 	for (i = 0; i < vm->nmem; i++) {
-		uint64_t guard = vm->test ? PAGE_SIZE : 0;
+		uint64_t guard = vm->be->ram_guard;
 
 		munmap((char *)vm->mem[i].host - guard, vm->mem[i].size +
 		    2 * guard);
@@ -211,7 +211,7 @@ vm_mem_dirty_log(struct vm *vm, bool on)
 		else
 			r->kvm_flags &= ~KVM_MEM_LOG_DIRTY_PAGES;
 	}
-	if (!vm->test && (rc = vm_mem_kvm_register(vm)) != 0)
+	if ((rc = vm->be->mem_register(vm)) != 0)
 		return rc;
 	if (!on) {
 		for (i = 0; i < vm->nmem; i++) {
@@ -227,22 +227,15 @@ vm_mem_dirty_get(struct vm *vm, unsigned idx, unsigned long *bitmap)
 {
 	struct vm_mem_region *r;
 	size_t n, i;
+	int rc;
 
 	if (idx >= vm->nmem || vm->mem[idx].dirty == NULL)
 		return -EINVAL;
 	r = &vm->mem[idx];
 	n = bitmap_longs(r);
 	memset(bitmap, 0, n * sizeof(long));
-	if (!vm->test) {
-		struct kvm_dirty_log log = { .slot = r->slot,
-		    .dirty_bitmap = bitmap };
-		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) != 0) {
-			int e = errno;
-			vm_log(vm, "KVM_GET_DIRTY_LOG %s: %s", r->name,
-			    strerror(e));
-			return -e;
-		}
-	}
+	if ((rc = vm->be->dirty_get(vm, r, bitmap)) != 0)
+		return rc;
 	for (i = 0; i < n; i++)
 		bitmap[i] |= atomic_exchange(&r->dirty[i], 0UL);
 	return 0;

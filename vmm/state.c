@@ -704,7 +704,7 @@ cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 	char msg[512];
 	int rc;
 
-	if (s->ncpuid == 0 || vm->test || id >= vm->ncpus)
+	if (s->ncpuid == 0 || !vm->be->host_cpu || id >= vm->ncpus)
 		return 0;
 	if ((rc = vcpu_state_init(vm, &now)) != 0)
 		return ckp_doc_set_error(ckp_io_doc(io), rc, "out of memory");
@@ -1390,7 +1390,7 @@ vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
 		return ckp_io_error(io);
 
 	/* What KVM refuses is vcpu_state_check()'s; this needs the vCPU. */
-	if (s->xcrs.nr_xcrs > 0 && !vm->test && !vm->has_xcrs)
+	if (s->xcrs.nr_xcrs > 0 && vm->be->host_cpu && !vm->has_xcrs)
 		return ckp_doc_set_error(doc, -EINVAL, "xcrs: the checkpoint's "
 		    "CPU had XSAVE (xcr%u = %#llx), this host's KVM has none",
 		    s->xcrs.xcrs[0].xcr,
@@ -1725,7 +1725,7 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 			return ckp_doc_set_error(doc, -ENOMEM, "out of memory");
 		}
 	/* A restore from a file checked all this before creating the VM. */
-	if (!vm->test)
+	if (vm->be->host_cpu)
 		(void)vcpu_host_probe(&host);
 	memory_io(vm, io);
 	if (ckp_io_enter(io, "vm", 1) >= 0) {

@@ -22,6 +22,7 @@
 
 struct kvm_run;
 struct kvm_cpuid2;
+struct boot_plan;
 
 /* ------------------------------------------------------------------------ */
 /* Configuration (vmm/config.c)                                             */
@@ -345,13 +346,55 @@ void ctl_close(struct ctl *ctl);
 const char *ctl_path(const struct ctl *ctl);
 
 /* ------------------------------------------------------------------------ */
+/* Backends: a VM on KVM, or the test VM without it                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * What a VM on KVM (vm_kvm_backend, vmm/backend_kvm.c) does differently
+ * from the test VM of unit tests and fuzzers (vm_test_backend,
+ * vmm/backend_test.c, test builds only: no KVM, interrupts and guest stop
+ * requests logged for the test to read).  Chosen once, when the VM is
+ * made: vm_alloc() (and so vm_create()) takes KVM's, vm_new_for_test()
+ * the test one.
+ */
+struct vm_backend_ops {
+	const char	*name;
+	/* Inaccessible bytes on each side of every RAM region. */
+	uint64_t	 ram_guard;
+	/*
+	 * The vCPUs run on this host's CPU: what a checkpoint says of its
+	 * CPU (CPUID, XCRs) is checked against it when it is restored.
+	 */
+	bool		 host_cpu;
+	/* Hand every RAM region, with its kvm_flags, to the hypervisor. */
+	int		(*mem_register)(struct vm *vm);
+	/* Set in @bitmap the pages of @r the vCPUs wrote since the last call. */
+	int		(*dirty_get)(struct vm *vm, const struct vm_mem_region *r,
+			    unsigned long *bitmap);
+	int		(*irq_line)(struct vm *vm, unsigned gsi, int level);
+	int		(*msi)(struct vm *vm, uint64_t addr, uint32_t data);
+	/* The guest asked to power off or to be reset. */
+	void		(*poweroff)(struct vm *vm, int status);
+	void		(*reset)(struct vm *vm);
+	/* The BSP's registers for the entry @plan chose. */
+	int		(*boot_cpu)(struct vm *vm, const struct boot_plan *plan);
+	/* What the backend keeps of its own, freed last by vm_free(). */
+	void		(*fini)(struct vm *vm);
+};
+
+extern const struct vm_backend_ops vm_kvm_backend;
+#ifdef HYVE_TEST_HOOKS
+extern const struct vm_backend_ops vm_test_backend;
+#endif
+
+/* ------------------------------------------------------------------------ */
 /* The VM                                                                    */
 /* ------------------------------------------------------------------------ */
 
 struct vm {
 	char		 name[72];
 	struct cfg	*cfg;
-	bool		 test;		/* vm_new_for_test: no KVM */
+	const struct vm_backend_ops *be;	/* set once, at creation */
 
 	/* KVM */
 	int		 kvm_fd;
@@ -414,16 +457,12 @@ struct vm {
 	struct ctl	*ctl;
 
 #ifdef HYVE_TEST_HOOKS
-	/* vm_new_for_test */
-	pthread_mutex_t	 test_lock;
-	struct vm_test_irq *tirq;
-	size_t		 ntirq, tirq_cap;
-	int		 tlevel[VM_NR_GSIS];
-	struct vm_test_stop tstop;
+	/* vm_test_backend's own (vmm/backend_test.c); NULL on KVM. */
+	struct vm_test_state *tstate;
 #endif
 };
 
-/* Allocate the common parts (name, config, buses, locks). */
+/* Allocate the common parts (name, config, buses, locks), on KVM. */
 struct vm *vm_alloc(struct cfg *cfg);
 /* Create the KVM VM from the config: memory, irqchip, PIT, vCPUs, devices. */
 int vm_create(struct cfg *cfg, struct vm **vmp);

@@ -3,8 +3,9 @@
  *
  * A VM without KVM, for unit tests of device models: guest RAM laid out as
  * in a real VM, the port and MMIO buses, configuration, device instances,
- * and a log of the interrupts devices raised.  Needs no /dev/kvm.  Test
- * builds only (HYVE_TEST_HOOKS): release programs have none of it.
+ * and a log of the interrupts devices raised.  Needs no /dev/kvm: its
+ * backend is vm_test_backend (vmm/backend_test.c).  Test builds only
+ * (HYVE_TEST_HOOKS): release programs have none of it.
  */
 #ifndef HYVE_VM_TEST_H
 #define HYVE_VM_TEST_H
