@@ -317,22 +317,28 @@ vm_boot_setup(struct vm *vm)
 	const char *initrd = cfg_get(vm->cfg, "boot.initrd");
 	struct boot_plan p;
 	char err[512];
+	int rc;
 
 	if (kernel == NULL || *kernel == '\0') {
 		vm_log(vm, "no kernel: give --kernel FILE (boot.kernel), a "
 		    "Linux bzImage or a PVH ELF");
+		vm_setup_failed(vm, HYVE_ERR_USAGE);
 		return -EINVAL;
 	}
 	if (initrd != NULL && *initrd == '\0')
 		initrd = NULL;
+	/* Whatever keeps a kernel or initrd from loading, the file is named. */
 	if (boot_load_files(vm, kernel, initrd, append != NULL ? append : "",
 	    &p, err, sizeof(err)) != 0) {
 		vm_log(vm, "%s", err);
+		vm_setup_failed(vm, HYVE_ERR_USAGE);
 		return -EINVAL;
 	}
 	vm->entry = p.entry;
 	vm->start_info = p.params;
-	return vm->be->boot_cpu(vm, &p);
+	if ((rc = vm->be->boot_cpu(vm, &p)) != 0)
+		vm_setup_failed(vm, HYVE_ERR_RUNTIME);
+	return rc;
 }
 
 /* "kernel NAME: ...", -EINVAL: the loaders' one way to refuse a file. */

@@ -7,6 +7,7 @@
 #ifndef HYVE_CKPT_H
 #define HYVE_CKPT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -117,7 +118,8 @@ struct restore_stats {
  *
  * Errors: -EINVAL a bad or mismatching checkpoint (hyve exits 2), -EIO the
  * host (exit 4); @err names the file and the field.  Warnings (unknown
- * fields, a changed disk, a fallback) go to stderr.
+ * fields, a changed disk, a fallback) go to stderr.  restore_err_kind()
+ * says which kind of failure an error is.
  */
 struct restore;
 int restore_prepare(const struct restore_opts *o, struct restore **rp,
@@ -126,6 +128,22 @@ const char *restore_name(const struct restore *r);
 int restore_create(struct restore *r, struct vm **vmp,
     struct restore_stats *st, char *err, size_t errlen);
 void restore_free(struct restore *r);
+
+/*
+ * The kind of a failure of restore_prepare() (@created false) or
+ * restore_create(), by the contract above: the checkpoint refused, or the
+ * host failing (restore_create() also -ENOMEM).  restore.c does not say
+ * the kind where it decides yet; this is the one place that reads it from
+ * the errno.
+ */
+static inline enum hyve_err_kind
+restore_err_kind(int rc, bool created)
+{
+	if (created)
+		return rc == -EIO || rc == -ENOMEM ? HYVE_ERR_RUNTIME :
+		    HYVE_ERR_REFUSED;
+	return rc == -EINVAL ? HYVE_ERR_REFUSED : HYVE_ERR_RUNTIME;
+}
 
 /* Microseconds of CLOCK_MONOTONIC. */
 uint64_t ckpt_now_us(void);

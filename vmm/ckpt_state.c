@@ -88,7 +88,7 @@ vm_ckpt_user_pause(struct vm *vm, bool pause, char *err, size_t errlen)
 	} else {
 		rc = pause ? vm_pause(vm, err, errlen) :
 		    vm_resume(vm, err, errlen);
-		/* A resume that failed on a device still restarted the vCPUs. */
+		/* A resume that failed on a device restarted the vCPUs. */
 		if (rc == 0 || !pause)
 			s->user_paused = pause;
 	}

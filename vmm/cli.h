@@ -37,7 +37,8 @@ struct cli_opts {
 
 /*
  * Parse argv into @cfg, options applied in order (a later one wins).
- * Returns 0 with *action set, or -EINVAL with a message in @err.  With
+ * Returns 0 with *action set, or -EINVAL with a message in @err: always a
+ * usage error (HYVE_ERR_USAGE), whatever it was that could not be read.  With
  * -r, @cfg receives only the keys that override the checkpoint's (-o, -l,
  * -k, NAME); @opts (may be NULL: -r is then refused) gets the rest.
  */

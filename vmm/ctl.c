@@ -664,14 +664,33 @@ accept_main(void *arg)
 
 /*
  * A runtime directory or socket path that cannot be used is a setting to
- * fix, like one refused by the rule (ctl_listen: -EPERM); only the host
- * running short of something is the host's error.
+ * fix, like one refused by the rule (ctl_rundir_check()); only the host
+ * running short of something is the host's failure.
  */
 static int
-path_rc(int e)
+path_fail(struct hyve_err *e, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+path_fail(struct hyve_err *e, int errnum, const char *fmt, ...)
 {
-	return e == ENOMEM || e == EIO || e == ENOSPC || e == EDQUOT ||
-	    e == EMFILE || e == ENFILE ? -e : -EPERM;
+	va_list ap;
+
+	e->kind = errnum == ENOMEM || errnum == EIO || errnum == ENOSPC ||
+	    errnum == EDQUOT || errnum == EMFILE || errnum == ENFILE ?
+	    HYVE_ERR_RUNTIME : HYVE_ERR_USAGE;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -errnum;
+}
+
+/* The rule's refusals (ctl_proto.h): a setting to fix. */
+static int
+rule_fail(struct hyve_err *e, int rc)
+{
+	e->kind = HYVE_ERR_USAGE;
+	return rc;
 }
 
 /*
@@ -679,39 +698,41 @@ path_rc(int e)
  * *@dfdp: the directory checked, opened (not one swapped in meanwhile).
  */
 static int
-rundir_open(const char *dir, int *dfdp, char *err, size_t errlen)
+rundir_open(const char *dir, int *dfdp, struct hyve_err *e)
 {
 	struct stat st;
 	int rc, fd;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return seterr(err, errlen, path_rc(errno), "cannot create the "
-		    "runtime directory %s: %s", dir, strerror(errno));
+		return path_fail(e, errno, "cannot create the runtime "
+		    "directory %s: %s", dir, strerror(errno));
 	if (lstat(dir, &st) != 0)
-		return seterr(err, errlen, path_rc(errno), "runtime directory "
-		    "%s: %s", dir, strerror(errno));
-	if ((rc = ctl_rundir_check(dir, &st, geteuid(), err, errlen)) != 0)
-		return rc;
+		return path_fail(e, errno, "runtime directory %s: %s", dir,
+		    strerror(errno));
+	if ((rc = ctl_rundir_check(dir, &st, geteuid(), e->msg,
+	    sizeof(e->msg))) != 0)
+		return rule_fail(e, rc);
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
-		return seterr(err, errlen, path_rc(errno), "runtime directory "
-		    "%s: %s", dir, strerror(errno));
+		return path_fail(e, errno, "runtime directory %s: %s", dir,
+		    strerror(errno));
 	if (fstat(fd, &st) != 0) {
-		rc = seterr(err, errlen, -errno, "runtime directory %s: %s",
-		    dir, strerror(errno));
+		rc = hyve_err_set(e, HYVE_ERR_RUNTIME, -errno, "runtime "
+		    "directory %s: %s", dir, strerror(errno));
 		close(fd);
 		return rc;
 	}
-	if ((rc = ctl_rundir_check(dir, &st, geteuid(), err, errlen)) != 0) {
+	if ((rc = ctl_rundir_check(dir, &st, geteuid(), e->msg,
+	    sizeof(e->msg))) != 0) {
 		close(fd);
-		return rc;
+		return rule_fail(e, rc);
 	}
 	*dfdp = fd;
 	return 0;
 }
 
 static int
-bind_listen(struct ctl *ctl, const char *name, char *err, size_t errlen)
+bind_listen(struct ctl *ctl, const char *name, struct hyve_err *e)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -720,24 +741,23 @@ bind_listen(struct ctl *ctl, const char *name, char *err, size_t errlen)
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", ctl->path);
 	for (tries = 0; tries < 2; tries++) {
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-			return seterr(err, errlen, -errno, "socket: %s",
-			    strerror(errno));
+			return hyve_err_set(e, HYVE_ERR_RUNTIME, -errno,
+			    "socket: %s", strerror(errno));
 		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 			if (chmod(ctl->path, 0600) != 0 || listen(fd, 16) != 0) {
-				int e = errno;
+				int err = errno;
 				close(fd);
 				unlink(ctl->path);
-				return seterr(err, errlen, -e, "control socket "
-				    "%s: %s", ctl->path, strerror(e));
+				return path_fail(e, err, "control socket "
+				    "%s: %s", ctl->path, strerror(err));
 			}
 			ctl->lfd = fd;
 			return 0;
 		}
 		close(fd);
 		if (errno != EADDRINUSE)
-			return seterr(err, errlen, path_rc(errno), "cannot "
-			    "create the control socket %s: %s", ctl->path,
-			    strerror(errno));
+			return path_fail(e, errno, "cannot create the control "
+			    "socket %s: %s", ctl->path, strerror(errno));
 		/*
 		 * Only a socket of ours may be probed and replaced: not a file
 		 * that has the name, nor a link to somewhere else.
@@ -745,40 +765,34 @@ bind_listen(struct ctl *ctl, const char *name, char *err, size_t errlen)
 		if (lstat(ctl->path, &st) != 0) {
 			if (errno == ENOENT)
 				continue;
-			return seterr(err, errlen, path_rc(errno), "control "
-			    "socket %s: %s", ctl->path, strerror(errno));
+			return path_fail(e, errno, "control socket %s: "
+			    "%s", ctl->path, strerror(errno));
 		}
-		if ((rc = ctl_sock_check(ctl->path, &st, geteuid(), err,
-		    errlen)) != 0)
-			return rc;
+		if ((rc = ctl_sock_check(ctl->path, &st, geteuid(), e->msg,
+		    sizeof(e->msg))) != 0)
+			return rule_fail(e, rc);
 		/* Someone listening there is a live hyve; else it is stale. */
 		if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-			return seterr(err, errlen, -errno, "socket: %s",
-			    strerror(errno));
+			return hyve_err_set(e, HYVE_ERR_RUNTIME, -errno,
+			    "socket: %s", strerror(errno));
 		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 			close(probe);
-			return seterr(err, errlen, -EADDRINUSE, "a VM named '%s' "
-			    "is already running (its control socket %s "
-			    "answers)", name, ctl->path);
+			return hyve_err_set(e, HYVE_ERR_REFUSED, -EADDRINUSE,
+			    "a VM named '%s' is already running (its control "
+			    "socket %s answers)", name, ctl->path);
 		}
 		close(probe);
 		if (unlink(ctl->path) != 0 && errno != ENOENT)
-			return seterr(err, errlen, path_rc(errno), "cannot "
-			    "remove the stale control socket %s: %s", ctl->path,
+			return path_fail(e, errno, "cannot remove the stale "
+			    "control socket %s: %s", ctl->path,
 			    strerror(errno));
 	}
-	return seterr(err, errlen, -EADDRINUSE, "cannot bind the control "
-	    "socket %s", ctl->path);
+	return hyve_err_set(e, HYVE_ERR_REFUSED, -EADDRINUSE, "cannot bind "
+	    "the control socket %s", ctl->path);
 }
 
-/*
- * Beyond vm_priv.h's contract: every way the runtime directory or the
- * socket's path can be wrong (ctl_rundir_check(), ctl_sock_check(), a
- * directory that cannot be created or opened) is -EPERM, so that hyve
- * exits 2 for all of them alike.
- */
 int
-ctl_listen(const char *name, struct ctl **ctlp, char *err, size_t errlen)
+ctl_listen(const char *name, struct ctl **ctlp, struct hyve_err *e)
 {
 	char dir[256];
 	struct ctl *ctl;
@@ -786,32 +800,37 @@ ctl_listen(const char *name, struct ctl **ctlp, char *err, size_t errlen)
 
 	*ctlp = NULL;
 	if (!ctl_name_valid(name))
-		return seterr(err, errlen, -EINVAL, "invalid VM name '%s'", name);
+		return hyve_err_set(e, HYVE_ERR_USAGE, -EINVAL, "invalid VM "
+		    "name '%s'", name);
 	if ((rc = ctl_rundir(dir, sizeof(dir))) != 0)
-		return seterr(err, errlen, rc, "the runtime directory's name "
-		    "is longer than %zu bytes", sizeof(dir) - 1);
-	if ((rc = rundir_open(dir, &dfd, err, errlen)) != 0)
+		return hyve_err_set(e, HYVE_ERR_USAGE, rc, "the runtime "
+		    "directory's name is longer than %zu bytes",
+		    sizeof(dir) - 1);
+	if ((rc = rundir_open(dir, &dfd, e)) != 0)
 		return rc;
 	if ((ctl = calloc(1, sizeof(*ctl))) == NULL) {
 		close(dfd);
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return hyve_err_set(e, HYVE_ERR_RUNTIME, -ENOMEM, "out of "
+		    "memory");
 	}
 	ctl->lfd = ctl->stop_pipe[0] = ctl->stop_pipe[1] = -1;
 	pthread_mutex_init(&ctl->lock, NULL);
 	pthread_cond_init(&ctl->cv, NULL);
 	if (snprintf(ctl->path, sizeof(ctl->path), "%s/%s.sock", dir, name) >=
 	    (int)sizeof(ctl->path)) {
-		rc = seterr(err, errlen, -ENAMETOOLONG, "control socket path "
-		    "%s/%s.sock is longer than a UNIX socket allows", dir, name);
+		rc = hyve_err_set(e, HYVE_ERR_USAGE, -ENAMETOOLONG, "control "
+		    "socket path %s/%s.sock is longer than a UNIX socket "
+		    "allows", dir, name);
 		goto fail;
 	}
 	if (pipe2(ctl->stop_pipe, O_CLOEXEC) != 0) {
-		rc = seterr(err, errlen, -errno, "pipe: %s", strerror(errno));
+		rc = hyve_err_set(e, HYVE_ERR_RUNTIME, -errno, "pipe: %s",
+		    strerror(errno));
 		goto fail;
 	}
 	/* Two hyves starting with one name: the directory lock orders them. */
 	(void)flock(dfd, LOCK_EX);
-	rc = bind_listen(ctl, name, err, errlen);
+	rc = bind_listen(ctl, name, e);
 	close(dfd);	/* releases the lock */
 	dfd = -1;
 	if (rc != 0)

@@ -36,6 +36,7 @@ vm_dev_add(struct vm *vm, const struct devemu *emu, const char *node,
 		if (atomic_load(&vm->nlogs) == nlogs)
 			vm_log(vm, "device %s (%s, config %s) failed to start: "
 			    "%s", d->id, emu->name, d->cfg, strerror(-rc));
+		vm_setup_failed(vm, hyve_err_kind_of_dev(rc));
 		free(d);
 		return NULL;
 	}

@@ -22,12 +22,6 @@
 #include "sandbox.h"
 #include "vm_priv.h"
 
-static int
-exit_for(int rc)
-{
-	return rc == -EINVAL ? HYVE_EXIT_USAGE : HYVE_EXIT_HOST;
-}
-
 /* Wait until a stop is requested; signals become stop requests. */
 static void
 wait_for_stop(struct vm *vm, int sfd)
@@ -68,7 +62,7 @@ run_vm(struct vm *vm, struct ctl *ctl, int sfd)
 		vm_log(vm, "cannot start the control thread: %s", strerror(-rc));
 		ctl_close(ctl);
 		vm_free(vm);
-		return HYVE_EXIT_HOST;
+		return hyve_exit_status(HYVE_ERR_RUNTIME);
 	}
 	if ((rc = vm_devs_start(vm)) != 0 || (rc = vcpus_start(vm)) != 0) {
 		vm_request_stop(vm, VM_STOP_HOST, 0, "cannot start the VM: %s",
@@ -93,14 +87,12 @@ run_vm(struct vm *vm, struct ctl *ctl, int sfd)
 static int
 claim_name(const char *name, struct ctl **ctlp)
 {
-	char err[PATH_MAX + 256];
-	int rc;
+	struct hyve_err e = { .kind = HYVE_ERR_NONE };
 
-	if ((rc = ctl_listen(name, ctlp, err, sizeof(err))) == 0)
+	if (ctl_listen(name, ctlp, &e) == 0)
 		return 0;
-	fprintf(stderr, "hyve: %s: %s\n", name, err);
-	return rc == -EADDRINUSE || rc == -EINVAL || rc == -EPERM ||
-	    rc == -ENAMETOOLONG ? HYVE_EXIT_USAGE : HYVE_EXIT_HOST;
+	fprintf(stderr, "hyve: %s: %s\n", name, e.msg);
+	return hyve_exit_status(e.kind);
 }
 
 static int
@@ -121,7 +113,7 @@ run_restore(struct cfg *over, const struct cli_opts *co, int sfd)
 	if ((rc = restore_prepare(&ro, &r, err, sizeof(err))) != 0) {
 		fprintf(stderr, "hyve: %s\n", err);
 		cfg_free(over);
-		return rc == -EINVAL ? HYVE_EXIT_USAGE : HYVE_EXIT_HOST;
+		return hyve_exit_status(restore_err_kind(rc, false));
 	}
 	if ((code = claim_name(restore_name(r), &ctl)) != 0) {
 		restore_free(r);
@@ -134,8 +126,7 @@ run_restore(struct cfg *over, const struct cli_opts *co, int sfd)
 	if (rc != 0) {
 		fprintf(stderr, "hyve: %s\n", err);
 		ctl_close(ctl);
-		return rc == -EIO || rc == -ENOMEM ? HYVE_EXIT_HOST :
-		    HYVE_EXIT_USAGE;
+		return hyve_exit_status(restore_err_kind(rc, true));
 	}
 	vm_log(vm, "restored from %s in %.0f ms (%" PRIu64 " MiB of RAM %s%s)",
 	    co->restore, (double)st.total_us / 1e3, st.ram_bytes >> 20,
@@ -167,18 +158,19 @@ main(int argc, char **argv)
 	sigdelset(&set, SIGUSR1);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
 		fprintf(stderr, "hyve: signalfd: %s\n", strerror(errno));
-		return HYVE_EXIT_HOST;
+		return hyve_exit_status(HYVE_ERR_RUNTIME);
 	}
 
 	if ((cfg = cfg_new()) == NULL) {
 		fprintf(stderr, "hyve: out of memory\n");
-		return HYVE_EXIT_HOST;
+		return hyve_exit_status(HYVE_ERR_RUNTIME);
 	}
 	err[0] = '\0';
+	/* Whatever cli_parse() refuses is the command line's fault. */
 	if (cli_parse(argc, argv, cfg, &action, &co, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hyve: %s\nTry 'hyve --help'.\n", err);
 		cfg_free(cfg);
-		return HYVE_EXIT_USAGE;
+		return hyve_exit_status(HYVE_ERR_USAGE);
 	}
 	if (action == CLI_HELP) {
 		cli_usage(stdout);
@@ -189,7 +181,7 @@ main(int argc, char **argv)
 	if (sandbox_init(!co.no_sandbox, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hyve: %s\n", err);
 		cfg_free(cfg);
-		return HYVE_EXIT_HOST;
+		return hyve_exit_status(HYVE_ERR_RUNTIME);
 	}
 	if (action == CLI_RESTORE)
 		return run_restore(cfg, &co, sfd);
@@ -206,12 +198,10 @@ main(int argc, char **argv)
 	    (rc = vm_devs_init(vm)) != 0 ||
 	    (rc = vm_boot_setup(vm)) != 0 ||
 	    (rc = vm_cfg_check_unused(vm)) != 0) {
-		code = rc == -EIO ? HYVE_EXIT_HOST : HYVE_EXIT_USAGE;
-		/* Device init failures are bad configuration. */
+		code = hyve_exit_status(vm_setup_err(vm, rc));
 		vm_free(vm);
 		ctl_close(ctl);
 		return code;
 	}
-	(void)exit_for;
 	return run_vm(vm, ctl, sfd);
 }

@@ -10,6 +10,9 @@
  * one parks (vm_run_vcpu_park) and counts itself in nparked; the pause
  * returns once every thread alive is parked.  A stop request sets
  * stopping, which ends every wait here, for good.
+ *
+ * Also how hyve ends: the exit status of a VM that ran (its stop reason)
+ * and of one that could not be started (the kind of the failure).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -100,6 +103,66 @@ vm_exit_code(const struct vm *vm)
 	default:
 		return HYVE_EXIT_HOST;
 	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* A VM that could not be started                                            */
+/* ------------------------------------------------------------------------ */
+
+int
+hyve_err_set(struct hyve_err *e, enum hyve_err_kind kind, int rc,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	e->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+hyve_exit_status(enum hyve_err_kind kind)
+{
+	switch (kind) {
+	case HYVE_ERR_USAGE:
+	case HYVE_ERR_REFUSED:
+		return HYVE_EXIT_USAGE;
+	case HYVE_ERR_RUNTIME:
+	case HYVE_ERR_NONE:
+	default:
+		return HYVE_EXIT_HOST;
+	}
+}
+
+enum hyve_err_kind
+hyve_err_kind_of_dev(int rc)
+{
+	switch (rc) {
+	case -EPERM:
+	case -ENOMEM:
+	case -EMFILE:
+	case -ENFILE:
+		return HYVE_ERR_RUNTIME;
+	default:
+		return HYVE_ERR_USAGE;
+	}
+}
+
+void
+vm_setup_failed(struct vm *vm, enum hyve_err_kind kind)
+{
+	if (vm->setup_err == HYVE_ERR_NONE)
+		vm->setup_err = kind;
+}
+
+enum hyve_err_kind
+vm_setup_err(const struct vm *vm, int rc)
+{
+	if (vm != NULL && vm->setup_err != HYVE_ERR_NONE)
+		return vm->setup_err;
+	return rc == -EIO ? HYVE_ERR_RUNTIME : HYVE_ERR_USAGE;
 }
 
 /* ------------------------------------------------------------------------ */

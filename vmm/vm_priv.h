@@ -7,6 +7,7 @@
 #ifndef HYVE_VM_PRIV_H
 #define HYVE_VM_PRIV_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -229,6 +230,49 @@ enum vm_stop_reason {
 #define HYVE_EXIT_HOST		4
 #define HYVE_EXIT_BADRAM	5	/* restored with --verify=lazy: damaged RAM file */
 
+/*
+ * Why a VM could not be started, said by the code that found out: the
+ * exit status follows from the kind (hyve_exit_status()), never from an
+ * errno value that happened to come back.
+ */
+enum hyve_err_kind {
+	HYVE_ERR_NONE = 0,
+	/* The command line, configuration or kernel is wrong: fix it. */
+	HYVE_ERR_USAGE,
+	/* A request hyve declines: the name is taken, a checkpoint refused. */
+	HYVE_ERR_REFUSED,
+	/* The host failed, or does not permit what was asked (a privilege). */
+	HYVE_ERR_RUNTIME,
+};
+
+/* A failure: its kind and its one-line message. */
+struct hyve_err {
+	enum hyve_err_kind kind;
+	char		 msg[PATH_MAX + 1200];
+};
+
+/* Set @e (a printf message); @return @rc, the failure's -errno. */
+int hyve_err_set(struct hyve_err *e, enum hyve_err_kind kind, int rc,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* HYVE_EXIT_USAGE for USAGE and REFUSED, HYVE_EXIT_HOST for RUNTIME. */
+int hyve_exit_status(enum hyve_err_kind kind);
+/*
+ * The kind of a device model's init failure (its -errno, vmm.h): -EPERM is
+ * the host not permitting what the configuration asks (attaching to a tap
+ * device without CAP_NET_ADMIN) and running short of memory or
+ * descriptors is the host's failure; any other errno is the configuration
+ * naming something that does not work (a file that is not there).
+ */
+enum hyve_err_kind hyve_err_kind_of_dev(int rc);
+/* While @vm is set up: record the kind of a failure (the first one stays). */
+void vm_setup_failed(struct vm *vm, enum hyve_err_kind kind);
+/*
+ * The kind of the failure of setting @vm (NULL: not even allocated) up
+ * with @rc: the one recorded, else vm_create()'s and vm_devs_init()'s
+ * contract (-EIO the host, anything else the configuration).
+ */
+enum hyve_err_kind vm_setup_err(const struct vm *vm, int rc);
+
 /* ------------------------------------------------------------------------ */
 /* Run state (vmm/run.c): running, paused, stopping                          */
 /* ------------------------------------------------------------------------ */
@@ -336,9 +380,11 @@ struct ctl;
 /*
  * Create (or check) the runtime directory and listen on NAME.sock there:
  * a stale socket is replaced, a live one (another hyve of that name) is
- * -EADDRINUSE.  Requests wait in the backlog until ctl_start().
+ * -EADDRINUSE, refused.  A name, runtime directory or socket path that
+ * cannot be used is a usage error; the host running short is a runtime
+ * one.  Requests wait in the backlog until ctl_start().
  */
-int ctl_listen(const char *name, struct ctl **ctlp, char *err, size_t errlen);
+int ctl_listen(const char *name, struct ctl **ctlp, struct hyve_err *e);
 /* Serve requests for @vm from a thread of its own. */
 int ctl_start(struct ctl *ctl, struct vm *vm);
 /* Stop serving, wait for requests in progress, remove the socket. */
@@ -453,6 +499,8 @@ struct vm {
 
 	/* Main thread: restore.c sets it while it creates the devices. */
 	bool		 restoring;
+	/* Main thread, while the VM is set up: vm_setup_failed(). */
+	enum hyve_err_kind setup_err;
 	/* ctl_start() .. ctl_close() (vmm/ctl.c), main thread. */
 	struct ctl	*ctl;
 
