@@ -437,12 +437,18 @@ extern const struct vm_backend_ops vm_test_backend;
 /* The VM                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Grouped by owner.  Up to the boot group: set up by the main thread
+ * (vm_create(), vm_devs_init(), vm_boot_setup(), restore) before any other
+ * thread starts, read-only after that except where a field says; the
+ * groups below say who may touch them and under which lock.
+ */
 struct vm {
 	char		 name[72];
 	struct cfg	*cfg;
 	const struct vm_backend_ops *be;	/* set once, at creation */
 
-	/* KVM */
+	/* KVM (vmm/kvm.c, vmm/state.c) */
 	int		 kvm_fd;
 	int		 vm_fd;
 	int		 run_mmap_size;
@@ -454,13 +460,16 @@ struct vm {
 	bool		 has_xcrs;	/* KVM_GET/SET_XCRS work (host has XSAVE) */
 	bool		 tsc_no_attr;	/* tests: restore the TSC as before 5.16 */
 
-	/* memory */
+	/*
+	 * Memory (vmm/mem.c): the regions' kvm_flags and dirty change only
+	 * for the holder of the checkpoint claim (vm_mem_dirty_log()).
+	 */
 	uint64_t	 mem_size;
 	struct vm_mem_region mem[VM_MAX_MEM_REGIONS];
 	unsigned	 nmem;
 	struct lazyram	*lazy;		/* RAM loaded on demand (vmm/lazyram.c) */
 
-	struct iobus	 pio, mmio;
+	struct iobus	 pio, mmio;	/* each under its own rwlock */
 	bool		 strictio;	/* x86.strictio: stop on unknown ports */
 	bool		 strictmmio;	/* x86.strictmmio: stop on unmapped MMIO */
 	_Atomic uint64_t warned_ports[65536 / 64];	/* reported once each */
