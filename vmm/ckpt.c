@@ -37,13 +37,11 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "dirty.h"
 #include "sandbox.h"
 #include "state.h"
 
 #define PAGE		4096ULL
-#define BITS_PER_LONG	(8 * sizeof(unsigned long))
-/* Longest run of dirty pages one ckp_writer_put() gets: spreads the work. */
-#define RUN_MAX_PAGES	256
 /* The guest is stopped once the dirty set could be written in this long. */
 #define TARGET_LAST_US	5000
 #define MIN_LAST_PAGES	256
@@ -179,135 +177,9 @@ vm_ckpt_meta(struct vm *vm, char *err, size_t errlen)
 	return doc;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Dirty pages                                                               */
-/* ------------------------------------------------------------------------ */
-
-struct dirty {
-	unsigned long	*pend[VM_MAX_MEM_REGIONS];	/* still to write */
-	unsigned long	*tmp[VM_MAX_MEM_REGIONS];
-	size_t		 longs[VM_MAX_MEM_REGIONS];
-};
-
-struct run {
-	uint64_t	 off;
-	const void	*host;
-	uint64_t	 len;
-};
-
-struct runs {
-	struct run	*r;
-	size_t		 n, cap;
-	uint64_t	 bytes;
-};
-
-static void
-dirty_free(struct dirty *dt)
-{
-	unsigned i;
-
-	for (i = 0; i < VM_MAX_MEM_REGIONS; i++) {
-		free(dt->pend[i]);
-		free(dt->tmp[i]);
-	}
-	memset(dt, 0, sizeof(*dt));
-}
-
-static int
-dirty_init(struct vm *vm, struct dirty *dt)
-{
-	unsigned i;
-
-	memset(dt, 0, sizeof(*dt));
-	for (i = 0; i < vm->nmem; i++) {
-		dt->longs[i] = (size_t)((vm->mem[i].size / PAGE + BITS_PER_LONG -
-		    1) / BITS_PER_LONG);
-		dt->pend[i] = calloc(dt->longs[i], sizeof(long));
-		dt->tmp[i] = calloc(dt->longs[i], sizeof(long));
-		if (dt->pend[i] == NULL || dt->tmp[i] == NULL) {
-			dirty_free(dt);
-			return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
-/* Fetch (and clear) the logs into the pending set; @return pages pending. */
-static int
-dirty_fetch(struct vm *vm, struct dirty *dt, uint64_t *npages)
-{
-	unsigned i;
-	size_t k;
-	int rc;
-
-	*npages = 0;
-	for (i = 0; i < vm->nmem; i++) {
-		if ((rc = vm_mem_dirty_get(vm, i, dt->tmp[i])) != 0)
-			return rc;
-		for (k = 0; k < dt->longs[i]; k++) {
-			dt->pend[i][k] |= dt->tmp[i][k];
-			*npages += (uint64_t)__builtin_popcountl(dt->pend[i][k]);
-		}
-	}
-	return 0;
-}
-
-static int
-runs_add(struct runs *rs, uint64_t off, const void *host, uint64_t len)
-{
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 256;
-		struct run *n = realloc(rs->r, cap * sizeof(*n));
-		if (n == NULL)
-			return -ENOMEM;
-		rs->r = n;
-		rs->cap = cap;
-	}
-	rs->r[rs->n++] = (struct run){ off, host, len };
-	rs->bytes += len;
-	return 0;
-}
-
-/* The pending pages as runs of neighbours; the pending set is emptied. */
-static int
-dirty_runs(struct vm *vm, struct dirty *dt, struct runs *rs)
-{
-	unsigned i;
-	uint64_t pg, npg, start;
-	int rc;
-
-	rs->n = 0;
-	rs->bytes = 0;
-	for (i = 0; i < vm->nmem; i++) {
-		struct vm_mem_region *r = &vm->mem[i];
-		unsigned long *b = dt->pend[i];
-
-		npg = r->size / PAGE;
-		for (pg = 0; pg < npg; ) {
-			if (b[pg / BITS_PER_LONG] == 0) {
-				pg = (pg / BITS_PER_LONG + 1) * BITS_PER_LONG;
-				continue;
-			}
-			if (!(b[pg / BITS_PER_LONG] >> (pg % BITS_PER_LONG) & 1)) {
-				pg++;
-				continue;
-			}
-			start = pg;
-			while (pg < npg && pg - start < RUN_MAX_PAGES &&
-			    (b[pg / BITS_PER_LONG] >> (pg % BITS_PER_LONG) & 1))
-				pg++;
-			if ((rc = runs_add(rs, r->file_off + start * PAGE,
-			    r->host + start * PAGE, (pg - start) * PAGE)) != 0)
-				return rc;
-		}
-		memset(b, 0, dt->longs[i] * sizeof(long));
-	}
-	return 0;
-}
-
 struct put_job {
 	ckp_writer_t	*w;
-	const struct runs *rs;
+	const struct page_runs *rs;
 	_Atomic size_t	 next;
 	_Atomic int	 err;
 };
@@ -321,7 +193,7 @@ put_worker(void *arg)
 
 	while (atomic_load(&j->err) == 0 &&
 	    (i = atomic_fetch_add(&j->next, 1)) < j->rs->n) {
-		const struct run *r = &j->rs->r[i];
+		const struct page_run *r = &j->rs->r[i];
 		if ((rc = ckp_writer_put(j->w, r->off, r->host, r->len)) != 0) {
 			int zero = 0;
 			atomic_compare_exchange_strong(&j->err, &zero, rc);
@@ -348,7 +220,7 @@ ncpus_online(void)
 
 /* Write the runs with up to @nthreads threads (ckp_writer_put is thread-safe). */
 static int
-put_runs(ckp_writer_t *w, const struct runs *rs, unsigned nthreads)
+put_runs(ckp_writer_t *w, const struct page_runs *rs, unsigned nthreads)
 {
 	struct put_job j = { .w = w, .rs = rs };
 	pthread_t th[16];
@@ -378,7 +250,7 @@ put_runs(ckp_writer_t *w, const struct runs *rs, unsigned nthreads)
  * directly instead.
  */
 static int
-stage_runs(struct vm *vm, struct runs *rs, uint8_t **bufp, size_t *lenp)
+stage_runs(struct vm *vm, struct page_runs *rs, uint8_t **bufp, size_t *lenp)
 {
 	uint64_t max = vm->mem_size / 4 < STAGE_MAX ? vm->mem_size / 4 :
 	    STAGE_MAX;
@@ -489,7 +361,7 @@ struct ckpt {
 	uint64_t	 t0;		/* the request */
 	uint64_t	 tpause;	/* the guest started stopping */
 	struct dirty	 dt;		/* pages to write again (precopy) */
-	struct runs	 rs;		/* the round being written */
+	struct page_runs	 rs;		/* the round being written */
 
 	/* Undone by ckpt_unwind(). */
 	ckp_writer_t	*w;		/* NULL once committed */
