@@ -854,6 +854,51 @@ int ckp_ram_lazy_finish(ckp_ram_lazy_t *l, char *err, size_t errlen);
 void ckp_ram_lazy_close(ckp_ram_lazy_t *l);
 
 /* ------------------------------------------------------------------------ */
+/* RAM summaries of memory                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The "ram" section of RAM that is in memory rather than in a file (a
+ * migration stream's sender and receiver, docs/MIGRATION.md): the same
+ * chunk hashes, checksum, data_bytes and extents that a RAM file of the
+ * same bytes gets (docs/RAMFILE.md section 3), kept chunk by chunk so that
+ * only the chunks that changed are hashed again.
+ */
+typedef struct ckp_ram_sum ckp_ram_sum_t;
+
+/** A summary of @p size bytes (a multiple of 4096) of zeros; NULL on ENOMEM or a bad size. */
+ckp_ram_sum_t *ckp_ram_sum_new(uint64_t size);
+void ckp_ram_sum_free(ckp_ram_sum_t *s);
+/** @return the chunk size (1 MiB): the unit of ckp_ram_sum_chunk(). */
+uint32_t ckp_ram_sum_chunk_size(const ckp_ram_sum_t *s);
+/** @return the number of chunks. */
+uint64_t ckp_ram_sum_nchunks(const ckp_ram_sum_t *s);
+
+/**
+ * Summarise chunk @p index from @p buf, its bytes as they are now (the
+ * chunk size, or what is left for the last chunk).  Safe from several
+ * threads at once for distinct chunks.  0, or -EINVAL for an index past
+ * the end.
+ */
+int ckp_ram_sum_chunk(ckp_ram_sum_t *s, uint64_t index, const void *buf);
+
+/**
+ * Write the "ram" section into @p meta (replacing one it has), with
+ * ram.file = @p file unless NULL.  Error recorded in @p meta.
+ */
+int ckp_ram_sum_section(const ckp_ram_sum_t *s, ckp_doc_t *meta,
+    const char *file);
+
+/**
+ * Check the "ram" section of @p meta against this summary: size, chunk
+ * size, checksum and, when present, chunks, data_bytes and extents.
+ * -EBADMSG naming the first chunk that differs ("chunk at offset 0x300000
+ * does not match"), or the section's own error; message in @p err.
+ */
+int ckp_ram_sum_check(const ckp_ram_sum_t *s, ckp_doc_t *meta, char *err,
+    size_t errlen);
+
+/* ------------------------------------------------------------------------ */
 /* Checkpoint streams                                                        */
 /* ------------------------------------------------------------------------ */
 

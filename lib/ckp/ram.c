@@ -97,9 +97,8 @@ ckp__ram_chunks_usable(const struct ckp__ram_info *ri)
 	    ri->sum;
 }
 
-/* The first chunk whose summary differs from ram.chunks; n if none. */
-static uint64_t
-first_bad_chunk(const struct ckp__ram_info *ri, const struct ckp__csum *cs,
+uint64_t
+ckp__ram_first_bad_chunk(const struct ckp__ram_info *ri, const struct ckp__csum *cs,
     const char **what)
 {
 	uint64_t n = ckp__nchunks(ri->size, ri->chunk_size);
@@ -194,7 +193,7 @@ ckp_ram_verify_progress(ckp_doc_t *doc, const char *ram_path,
 	}
 	if (t.checksum != ri.sum) {
 		if (ckp__ram_chunks_usable(&ri) &&
-		    (bad = first_bad_chunk(&ri, cs, &what)) <
+		    (bad = ckp__ram_first_bad_chunk(&ri, cs, &what)) <
 		    ckp__nchunks(ri.size, ri.chunk_size))
 			r = ckp_doc_set_error(doc, -EBADMSG, "RAM file %s: "
 			    "chunk at offset 0x%" PRIx64 " %s", ram_path,

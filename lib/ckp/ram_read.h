@@ -53,6 +53,12 @@ bool	ckp__ram_chunks_usable(const struct ckp__ram_info *ri);
  * ("RAM file f.ckp has N bytes but the meta records M (truncated)").
  * Errors recorded in @p doc.
  */
+/*
+ * The first chunk whose summary in @cs differs from ram.chunks (and *@what,
+ * how); the number of chunks if none.
+ */
+uint64_t ckp__ram_first_bad_chunk(const struct ckp__ram_info *ri,
+	    const struct ckp__csum *cs, const char **what);
 int	ckp__ram_check_file(ckp_doc_t *doc, const struct ckp__ram_info *ri,
 	    const char *ram_path, int fd);
 

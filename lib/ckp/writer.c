@@ -946,7 +946,8 @@ ckp__ram_sec_write(ckp_doc_t *meta, const char *file,
 	if ((ram = ckp_sec_add(root, "ram", CKP_RAM_SEC_VERSION)) == NULL)
 		return ckp_doc_error(meta);
 	ckp__ram_sum_text(t->checksum, sum);
-	ckp_sec_add_string(ram, "file", file);
+	if (file != NULL)
+		ckp_sec_add_string(ram, "file", file);
 	ckp_sec_add_uint64(ram, "size", t->size);
 	ckp_sec_add_string(ram, "checksum", sum);
 	ckp_sec_add_uint32(ram, "chunk_size", t->chunk_size);
