@@ -289,6 +289,22 @@ int ckp_sec_path(const ckp_sec_t *sec, char *buf, size_t size);
 /** Remove the entry (field or section, with its subtree) named @p name.  -ENOENT if absent. */
 int ckp_sec_remove(ckp_sec_t *sec, const char *name);
 
+/**
+ * The child section @p name of @p parent, checked as ckp_io_enter()
+ * checks it on restore, for a program that reads a section without a
+ * ckp_io (before it decides to restore at all): it must exist, be a
+ * section, and have a version no newer than @p version (the newest the
+ * caller knows).  The refusals are ckp_io_enter()'s, word for word:
+ * "missing section PATH", "PATH is a TYPE field, this program expects a
+ * section", "section PATH has version N, newer than the M this program
+ * knows".  Nothing is marked read.
+ * @return the section, or NULL with the document's error set (-ENOENT,
+ * -EINVAL or -EPROTONOSUPPORT); NULL without a new error when the
+ * document already has one.
+ */
+ckp_sec_t *ckp_sec_require(ckp_sec_t *parent, const char *name,
+    uint32_t version);
+
 /* ------------------------------------------------------------------------ */
 /* Fields: adding (typed family).  Errors go to the document's sticky error. */
 /* ------------------------------------------------------------------------ */
@@ -445,6 +461,17 @@ int ckp_io_enter_opt(ckp_io_t *io, const char *name, uint32_t version);
  * read is reported as a warning ("unknown field devices.uart@0.foo ignored").
  */
 void ckp_io_leave(ckp_io_t *io);
+
+/**
+ * Report every entry of @p sec that is not a section named in @p known
+ * (@p nknown names) as ckp_io_leave() reports the entries a restore did
+ * not read, with the same words: a warning (ckp_doc_set_warn()), "unknown
+ * section PATH (version N) ignored" or "unknown field PATH$TYPE ignored".
+ * For a section a program reads without a ckp_io, such as the root of a
+ * document whose sections it reads in several ways.
+ */
+void ckp_sec_warn_unknown(const ckp_sec_t *sec, const char *const *known,
+    size_t nknown);
 
 /**
  * Save or restore one integer or bool field.  Restore requires exactly

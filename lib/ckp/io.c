@@ -73,16 +73,60 @@ ckp_io_section(const ckp_io_t *io)
 	return io->cur;
 }
 
-/* "devices.uart@0.lcr" for @p name in the current section. */
+/* "devices.uart@0.lcr" for @p name in @p sec. */
 static void
-field_path(const ckp_io_t *io, const char *name, char *buf, size_t size)
+child_path(const ckp_sec_t *sec, const char *name, char *buf, size_t size)
 {
 	size_t n;
 
-	if (ckp_sec_path(io->cur, buf, size) != 0)
+	if (ckp_sec_path(sec, buf, size) != 0)
 		snprintf(buf, size, "...");
 	n = strlen(buf);
 	snprintf(buf + n, size - n, "%s%s", n ? "." : "", name);
+}
+
+static void
+field_path(const ckp_io_t *io, const char *name, char *buf, size_t size)
+{
+	child_path(io->cur, name, buf, size);
+}
+
+/*
+ * What a restore requires of a section it reads, for ckp_io_enter() and
+ * ckp_sec_require() alike, so that a program says it one way: @p e (the
+ * entry at @p path, or NULL) is a section no newer than @p version.
+ */
+static int
+check_sec(ckp_doc_t *doc, const ckp_ent_t *e, const char *path,
+    uint32_t version)
+{
+	if (e == NULL)
+		return ckp_doc_set_error(doc, -ENOENT, "missing section %s",
+		    path);
+	if (e->type != CKP_TYPE_SECTION)
+		return ckp_doc_set_error(doc, -EINVAL,
+		    "%s is a %s field, this program expects a section", path,
+		    ckp_type_name((ckp_type_t)e->type));
+	if (e->v.sec->version > version)
+		return ckp_doc_set_error(doc, -EPROTONOSUPPORT,
+		    "section %s has version %u, newer than the %u this program knows",
+		    path, e->v.sec->version, version);
+	return 0;
+}
+
+ckp_sec_t *
+ckp_sec_require(ckp_sec_t *parent, const char *name, uint32_t version)
+{
+	char path[700];
+	ckp_ent_t *e;
+
+	if (parent == NULL || name == NULL || parent->doc->err != 0)
+		return NULL;
+	e = ckp__lookup(parent, name, strlen(name));
+	child_path(parent, name, path, sizeof(path));
+	if (check_sec(parent->doc, e, path, version) != 0)
+		return NULL;
+	return e->v.sec;
 }
 
 static int
@@ -91,6 +135,7 @@ do_enter(ckp_io_t *io, const char *name, uint32_t version, bool opt)
 	char path[700];
 	ckp_sec_t *sec;
 	ckp_ent_t *e;
+	int rc;
 
 	if (io->doc->err != 0) {
 		io->phantom++;
@@ -116,19 +161,11 @@ do_enter(ckp_io_t *io, const char *name, uint32_t version, bool opt)
 		return -ENOENT;
 	field_path(io, name, path, sizeof(path));
 	io->phantom++;
-	if (e == NULL)
-		return ckp_doc_set_error(io->doc, -ENOENT, "missing section %s",
-		    path);
-	e->seen = true;
-	if (e->type != CKP_TYPE_SECTION)
-		return ckp_doc_set_error(io->doc, -EINVAL,
-		    "%s is a %s field, this program expects a section", path,
-		    ckp_type_name((ckp_type_t)e->type));
+	if (e != NULL)
+		e->seen = true;
+	if ((rc = check_sec(io->doc, e, path, version)) != 0)
+		return rc;
 	sec = e->v.sec;
-	if (sec->version > version)
-		return ckp_doc_set_error(io->doc, -EPROTONOSUPPORT,
-		    "section %s has version %u, newer than the %u this program knows",
-		    path, sec->version, version);
 	if (sec->version > INT_MAX)
 		return ckp_doc_set_error(io->doc, -EINVAL,
 		    "section %s: version %u is too large", path, sec->version);
@@ -170,11 +207,24 @@ ckp_io_enterf(ckp_io_t *io, uint32_t version, const char *fmt, ...)
 	return do_enter(io, name, version, false);
 }
 
-void
-ckp_io_leave(ckp_io_t *io)
+/* An entry a restore did not read: reported, never an error. */
+static void
+warn_unknown(ckp_doc_t *doc, const ckp_ent_t *e)
 {
 	char path[700];
 
+	ckp__ent_path(e, path, sizeof(path));
+	if (e->type == CKP_TYPE_SECTION)
+		ckp_doc_warn(doc, "unknown section %s (version %u) ignored",
+		    path, e->v.sec->version);
+	else
+		ckp_doc_warn(doc, "unknown field %s$%s ignored", path,
+		    ckp_type_name((ckp_type_t)e->type));
+}
+
+void
+ckp_io_leave(ckp_io_t *io)
+{
 	if (io->phantom > 0) {
 		io->phantom--;
 		return;
@@ -185,20 +235,29 @@ ckp_io_leave(ckp_io_t *io)
 		return;
 	}
 	if (io->mode == CKP_IO_RESTORE && io->doc->err == 0) {
-		for (ckp_ent_t *e = io->cur->first; e != NULL; e = e->next) {
-			if (e->seen)
-				continue;
-			ckp__ent_path(e, path, sizeof(path));
-			if (e->type == CKP_TYPE_SECTION)
-				ckp_doc_warn(io->doc,
-				    "unknown section %s (version %u) ignored",
-				    path, e->v.sec->version);
-			else
-				ckp_doc_warn(io->doc, "unknown field %s$%s ignored",
-				    path, ckp_type_name((ckp_type_t)e->type));
-		}
+		for (ckp_ent_t *e = io->cur->first; e != NULL; e = e->next)
+			if (!e->seen)
+				warn_unknown(io->doc, e);
 	}
 	io->cur = io->cur->parent;
+}
+
+void
+ckp_sec_warn_unknown(const ckp_sec_t *sec, const char *const *known,
+    size_t nknown)
+{
+	size_t i;
+
+	if (sec == NULL)
+		return;
+	for (ckp_ent_t *e = sec->first; e != NULL; e = e->next) {
+		for (i = 0; i < nknown; i++)
+			if (e->type == CKP_TYPE_SECTION &&
+			    strcmp(e->name, known[i]) == 0)
+				break;
+		if (i == nknown)
+			warn_unknown(sec->doc, e);
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -3,7 +3,8 @@
  *
  * ckp_io: the type mapping of every C integer type, name derivation, one
  * code path saving and restoring, optional/match/bytes/string variants,
- * enter/leave with versions.
+ * enter/leave with versions, and the same refusals and warnings for a
+ * section read without a ckp_io (ckp_sec_require, ckp_sec_warn_unknown).
  */
 #include <limits.h>
 
@@ -342,6 +343,101 @@ test_enter_opt(void)
 	ckp_doc_free(doc);
 }
 
+/*
+ * ckp_sec_require() refuses what ckp_io_enter() refuses on restore, in the
+ * same words, and takes what it takes; it marks nothing read.
+ */
+static void
+test_sec_require(void)
+{
+	static const struct {
+		const char *name;
+		uint32_t version;
+		int err;
+	} c[] = {
+		{ "dev", 2, 0 }, { "dev", 9, 0 },	/* as new, or older */
+		{ "dev", 1, -EPROTONOSUPPORT },		/* newer than known */
+		{ "absent", 1, -ENOENT },
+		{ "field", 1, -EINVAL },		/* not a section */
+	};
+	char viaio[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		ckp_doc_t *doc = ckp_doc_new_empty();
+		ckp_sec_t *root = ckp_doc_root(doc), *devs, *got;
+		ckp_io_t *io;
+
+		devs = ckp_sec_add(root, "devices", 1);
+		ckp_sec_add(devs, "dev", 2);
+		ckp_sec_add_uint8(devs, "field", 1);
+		io = ckp_io_new(doc, CKP_IO_RESTORE);
+		CHECK(ckp_io_enter(io, "devices", 1) == 1);
+		CHECK((ckp_io_enter(io, c[i].name, c[i].version) < 0) ==
+		    (c[i].err != 0));
+		snprintf(viaio, sizeof(viaio), "%s", ckp_doc_errmsg(doc));
+		CHECK(ckp_doc_error(doc) == c[i].err);
+		ckp_io_free(io);
+		ckp_doc_clear_error(doc);
+
+		got = ckp_sec_require(devs, c[i].name, c[i].version);
+		CHECK((got == NULL) == (c[i].err != 0));
+		CHECK(got == NULL || got == ckp_sec_find(devs, c[i].name));
+		CHECK(ckp_doc_error(doc) == c[i].err);
+		CHECK_STR(ckp_doc_errmsg(doc), viaio);
+		/* A document's first error stays. */
+		if (c[i].err != 0) {
+			CHECK(ckp_sec_require(devs, "dev", 2) == NULL);
+			CHECK_STR(ckp_doc_errmsg(doc), viaio);
+		}
+		ckp_doc_free(doc);
+	}
+	CHECK(ckp_sec_require(NULL, "x", 1) == NULL);
+}
+
+/* ckp_sec_warn_unknown() says what ckp_io_leave() says of unread entries. */
+static void
+test_warn_unknown(void)
+{
+	static const char *const known[] = { "header", "devices", "ram" };
+	ckp_doc_t *doc = ckp_doc_new_empty();
+	ckp_sec_t *root = ckp_doc_root(doc), *s;
+	ckp_io_t *io;
+	char viaio[4096];
+
+	ckp_sec_add(root, "header", 1);
+	ckp_sec_add(root, "devices", 1);
+	ckp_sec_add(root, "future", 3);
+	ckp_sec_add_uint16(root, "ram", 7);		/* known name, not a section */
+	ckp_sec_add_string(root, "note", "x");
+	nwarn = 0;
+	warns[0] = '\0';
+	ckp_doc_set_warn(doc, warn_cb, NULL);
+	ckp_sec_warn_unknown(root, known, sizeof(known) / sizeof(known[0]));
+	CHECK(nwarn == 3);
+	CHECK_STR(warns, "unknown section future (version 3) ignored\n"
+	    "unknown field ram$uint16 ignored\n"
+	    "unknown field note$string ignored\n");
+
+	/* The same entries one level down, left unread by a ckp_io. */
+	s = ckp_sec_add(root, "top", 1);
+	ckp_sec_add(s, "future", 3);
+	ckp_sec_add_uint16(s, "ram", 7);
+	ckp_sec_add_string(s, "note", "x");
+	warns[0] = '\0';
+	io = ckp_io_new(doc, CKP_IO_RESTORE);
+	CHECK(ckp_io_enter(io, "top", 1) == 1);
+	ckp_io_leave(io);
+	ckp_io_free(io);
+	snprintf(viaio, sizeof(viaio), "%s", warns);
+	warns[0] = '\0';
+	ckp_sec_warn_unknown(s, NULL, 0);
+	CHECK_STR(warns, viaio);
+	CHECK_HAS(warns, "unknown section top.future (version 3) ignored");
+	ckp_doc_set_warn(doc, NULL, NULL);
+	ckp_doc_free(doc);
+}
+
 int
 main(void)
 {
@@ -350,5 +446,7 @@ main(void)
 	test_restore_rules();
 	test_save_errors();
 	test_enter_opt();
+	test_sec_require();
+	test_warn_unknown();
 	TEST_END();
 }
