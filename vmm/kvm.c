@@ -23,8 +23,6 @@
 #include "state.h"
 #include "vm_priv.h"
 
-#define VM_MAX_CPUS		254	/* xAPIC IDs, one reserved for broadcast */
-#define VM_MIN_MEM		(2ULL << 20)
 #define KVM_TSS_ADDR		0xfffbd000ULL
 #define KVM_IDMAP_ADDR		0xfffbc000ULL
 
@@ -59,54 +57,79 @@ vm_parse_memsize(const char *s, uint64_t *out)
 	return cfg_parse_size(s, out);
 }
 
-/* The VM-wide keys: name, cpus, memory.size, x86.*. */
-static int
-vm_params(struct vm *vm)
+int
+vm_params_get(const struct cfg *cfg, struct vm_params *p, char *err,
+    size_t errlen)
 {
-	const char *name = cfg_get(vm->cfg, "name");
-	const char *cpus = cfg_get(vm->cfg, "cpus");
-	const char *mem = cfg_get(vm->cfg, "memory.size");
-	uint64_t ncpus = 1, size = 256ULL << 20, limit;
+	const struct cfg_ent *name = cfg_lookup(cfg, "name");
+	const struct cfg_ent *cpus = cfg_lookup(cfg, "cpus");
+	const struct cfg_ent *mem = cfg_lookup(cfg, "memory.size");
+	uint64_t ncpus = VM_DEFAULT_CPUS, size = VM_DEFAULT_MEM, limit;
 	char a[32], b[32];
 
+	memset(p, 0, sizeof(*p));
 	if (name == NULL) {
-		vm_log(vm, "no VM name: give one as the last argument or as "
-		    "name=NAME");
+		snprintf(err, errlen, "no VM name: give one as the last argument "
+		    "or as name=NAME");
 		return -EINVAL;
 	}
-	if (!ctl_name_valid(name)) {
-		vm_log(vm, "invalid VM name '%s': 1-64 letters, digits, '-', "
-		    "'_' or '.', not starting with '.' or '-'", name);
+	if (!ctl_name_valid(name->val)) {
+		snprintf(err, errlen, "invalid VM name '%s': 1-64 letters, "
+		    "digits, '-', '_' or '.', not starting with '.' or '-'",
+		    name->val);
 		return -EINVAL;
 	}
-	snprintf(vm->name, sizeof(vm->name), "%s", name);
-	if (cpus != NULL && (cfg_parse_u64(cpus, &ncpus) != 0 || ncpus < 1 ||
-	    ncpus > VM_MAX_CPUS)) {
-		vm_log(vm, "cpus: '%s' is not a vCPU count from 1 to %d", cpus,
-		    VM_MAX_CPUS);
+	if (cpus != NULL && (cfg_parse_u64(cpus->val, &ncpus) != 0 ||
+	    ncpus < 1 || ncpus > VM_MAX_CPUS)) {
+		snprintf(err, errlen, "cpus: '%s' is not a vCPU count from 1 to "
+		    "%d", cpus->val, VM_MAX_CPUS);
 		return -EINVAL;
 	}
-	vm->ncpus = (unsigned)ncpus;
-	if (mem != NULL && vm_parse_memsize(mem, &size) != 0) {
-		vm_log(vm, "memory.size: '%s' is not a size (N[K|M|G|T], a "
-		    "bare number is MiB)", mem);
+	if (mem != NULL && vm_parse_memsize(mem->val, &size) != 0) {
+		snprintf(err, errlen, "memory.size: '%s' is not a size "
+		    "(N[K|M|G|T], a bare number is MiB)", mem->val);
 		return -EINVAL;
 	}
 	if (size < VM_MIN_MEM || size % 4096 != 0) {
 		fmt_size(a, sizeof(a), size);
-		vm_log(vm, "memory.size: %s is %s bytes; it must be at least 2M "
-		    "and a multiple of 4K", mem, a);
+		snprintf(err, errlen, "memory.size: %s is %s bytes; it must be "
+		    "at least 2M and a multiple of 4K", mem != NULL ? mem->val :
+		    "default", a);
 		return -EINVAL;
 	}
 	limit = vm_mem_host_limit();
 	if (limit != 0 && size > limit) {
 		fmt_size(a, sizeof(a), size);
 		snprintf(b, sizeof(b), "%.1fG", (double)limit / (1 << 30));
-		vm_log(vm, "memory.size: %s is more than this host can give "
-		    "(%s available: MemAvailable + SwapFree)", a, b);
+		snprintf(err, errlen, "memory.size: %s is more than this host can "
+		    "give (%s available: MemAvailable + SwapFree)", a, b);
 		return -EINVAL;
 	}
-	vm->mem_size = size;
+	snprintf(p->name, sizeof(p->name), "%s", name->val);
+	p->ncpus = (unsigned)ncpus;
+	p->mem_size = size;
+	return 0;
+}
+
+/* The VM-wide keys: name, cpus, memory.size, x86.*. */
+static int
+vm_params(struct vm *vm)
+{
+	const char *name = cfg_get(vm->cfg, "name");
+	struct vm_params p;
+	char err[256];
+
+	(void)cfg_get(vm->cfg, "cpus");
+	(void)cfg_get(vm->cfg, "memory.size");
+	/* A valid name prefixes the messages, about the other keys too. */
+	if (name != NULL && ctl_name_valid(name))
+		snprintf(vm->name, sizeof(vm->name), "%s", name);
+	if (vm_params_get(vm->cfg, &p, err, sizeof(err)) != 0) {
+		vm_log(vm, "%s", err);
+		return -EINVAL;
+	}
+	vm->ncpus = p.ncpus;
+	vm->mem_size = p.mem_size;
 	if (vm_cfg_get_bool(vm, "x86.strictio", true, &vm->strictio) != 0 ||
 	    vm_cfg_get_bool(vm, "x86.strictmmio", true, &vm->strictmmio) != 0)
 		return -EINVAL;

@@ -4,7 +4,8 @@
  * Guest RAM: an explicit list of regions (low RAM below the 3 GiB PCI hole,
  * high RAM from 4 GiB), each an anonymous mapping and one KVM memory slot.
  * A checkpoint stores the regions one after the other in its RAM file, at
- * region->file_off.
+ * region->file_off.  vm_mem_layout() is the one place that says where
+ * they go: a restore checks a checkpoint against it before mapping any.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +16,7 @@
 #include <sys/mman.h>
 #include <linux/kvm.h>
 
+#include "state.h"
 #include "vm_priv.h"
 
 #define PAGE_SIZE	4096ULL
@@ -61,21 +63,36 @@ add_region(struct vm *vm, const char *name, uint64_t gpa, uint64_t size,
 }
 
 int
-vm_mem_init(struct vm *vm, uint64_t size)
+vm_mem_layout(uint64_t size, struct vm_mem_layout *l)
 {
 	uint64_t low = size < VM_LOWMEM_MAX ? size : VM_LOWMEM_MAX;
-	int rc;
 
+	memset(l, 0, sizeof(*l));
 	if (size == 0 || (size & (PAGE_SIZE - 1)) != 0)
 		return -EINVAL;
+	l->r[l->n++] = (struct vm_mem_span){ "lowmem", 0, low, 0 };
+	if (size > low)
+		l->r[l->n++] = (struct vm_mem_span){ "highmem",
+		    VM_HIGHMEM_BASE, size - low, low };
+	return 0;
+}
+
+int
+vm_mem_init(struct vm *vm, uint64_t size)
+{
+	struct vm_mem_layout l;
+	unsigned i;
+	int rc;
+
+	if ((rc = vm_mem_layout(size, &l)) != 0)
+		return rc;
 	vm->mem_size = size;
-	if ((rc = add_region(vm, "lowmem", 0, low, 0)) != 0)
-		return rc;
-	if (size > low &&
-	    (rc = add_region(vm, "highmem", VM_HIGHMEM_BASE, size - low,
-	    low)) != 0) {
-		vm_mem_fini(vm);
-		return rc;
+	for (i = 0; i < l.n; i++) {
+		if ((rc = add_region(vm, l.r[i].name, l.r[i].gpa, l.r[i].size,
+		    l.r[i].file_off)) != 0) {
+			vm_mem_fini(vm);
+			return rc;
+		}
 	}
 	return 0;
 }

@@ -18,6 +18,46 @@
 
 #include "vm_priv.h"
 
+/* ------------------------------------------------------------------------ */
+/* What a configuration makes of a VM: the one answer for creating it        */
+/* (vmm/kvm.c, vmm/mem.c) and for checking a checkpoint against it           */
+/* ------------------------------------------------------------------------ */
+
+#define VM_MAX_CPUS	254		/* xAPIC IDs, one reserved for broadcast */
+#define VM_DEFAULT_CPUS	1
+#define VM_DEFAULT_MEM	(256ULL << 20)
+#define VM_MIN_MEM	(2ULL << 20)
+
+/* The VM-wide parameters of a configuration (vmm/kvm.c). */
+struct vm_params {
+	char		 name[72];
+	unsigned	 ncpus;
+	uint64_t	 mem_size;
+};
+
+/*
+ * name, cpus and memory.size of @cfg, the defaults where absent, checked
+ * as vm_create() takes them (a valid name, 1 to VM_MAX_CPUS vCPUs, memory
+ * of 4 KiB pages, at least VM_MIN_MEM and no more than this host can
+ * give).  Marks no key used.  0, or -EINVAL with the message, naming the
+ * key, in @err.
+ */
+int vm_params_get(const struct cfg *cfg, struct vm_params *p, char *err,
+    size_t errlen);
+
+/* Where guest RAM goes (vmm/mem.c): the regions vm_mem_init() maps. */
+struct vm_mem_layout {
+	unsigned	 n;
+	struct vm_mem_span {
+		const char	*name;		/* "lowmem", "highmem" */
+		uint64_t	 gpa, size;
+		uint64_t	 file_off;	/* in a RAM file: one after the other */
+	} r[VM_MAX_MEM_REGIONS];
+};
+
+/* The layout of @size bytes of guest RAM: 0, or -EINVAL (0, not 4 KiB pages). */
+int vm_mem_layout(uint64_t size, struct vm_mem_layout *l);
+
 #define STATE_MAX_MSRS	256
 #define STATE_MAX_XCRS	16
 #define STATE_MAX_CPUID	256
