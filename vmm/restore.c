@@ -13,11 +13,13 @@
  *     checksum (lazy: each chunk is checked when first touched,
  *     vmm/lazyram.c; with --eager, full checks while reading, in step 4);
  *  2. the configuration: the checkpoint's, then -o/-l/-k/NAME on top;
- *  3. what the document alone can tell, before anything is created: known
- *     section versions, the memory layout, one vcpu@N per vCPU, a device
- *     section for every configured device and a device with restore code
- *     for every device section, every vCPU field KVM would refuse (this
- *     host's limits asked of /dev/kvm), and BARs that overlap;
+ *  3. what the document alone can tell, before anything is created: the
+ *     restore's own checks (vm_restore_check: known section versions, the
+ *     memory layout, one vcpu@N per vCPU, a device section for every
+ *     configured device and a device with restore code for every device
+ *     section) against the VM the configuration describes, every vCPU
+ *     field KVM would refuse (this host's limits asked of /dev/kvm), and
+ *     BARs that overlap;
  *  4. create the VM with guest RAM mapped from the RAM file
  *     (MAP_PRIVATE: pages load on first touch), read from it (--eager), or
  *     left to load on demand (--verify=lazy), create the devices, restore
@@ -48,10 +50,8 @@ struct restore {
 	char		 path[PATH_MAX];	/* as given, for messages */
 	char		 ram_path[PATH_MAX];
 	ckp_doc_t	*doc;
-	struct cfg	*cfg;
-	char		 name[72];
-	uint64_t	 mem_size;
-	unsigned	 ncpus;
+	struct cfg	*cfg;		/* until vm_create() takes it */
+	struct vm_shape	 shape;		/* the VM the configuration describes */
 	uint64_t	 t0;
 	struct restore_stats st;
 	enum cli_verify	 mode;		/* after any fallback */
@@ -114,29 +114,16 @@ verify_progress(void *arg, uint64_t done, uint64_t total)
 /* Step 3: the document alone                                                */
 /* ------------------------------------------------------------------------ */
 
-/* A child section of @parent at most @version new; NULL with @err set. */
+/* A child section as ckp_io_enter() takes it; NULL with @err set. */
 static ckp_sec_t *
 need_sec(struct restore *r, ckp_sec_t *parent, const char *name,
     uint32_t version, char *err, size_t errlen)
 {
-	ckp_ent_t *e = ckp_sec_lookup(parent, name);
-	char path[512] = "";
+	ckp_sec_t *sec = ckp_sec_require(parent, name, version);
 
-	ckp_sec_path(parent, path, sizeof(path));
-	if (e == NULL || ckp_ent_type(e) != CKP_TYPE_SECTION) {
-		fail(r, err, errlen, -EINVAL, "%s%s%s: %s", path,
-		    path[0] ? "." : "", name, e == NULL ? "missing section" :
-		    "a field where hyve expects a section");
-		return NULL;
-	}
-	if (ckp_sec_version(ckp_ent_section(e)) > version) {
-		fail(r, err, errlen, -EINVAL, "section %s%s%s has version %u, "
-		    "newer than the %u this hyve (" HYVE_VERSION ") knows",
-		    path, path[0] ? "." : "", name,
-		    ckp_sec_version(ckp_ent_section(e)), version);
-		return NULL;
-	}
-	return ckp_ent_section(e);
+	if (sec == NULL)
+		fail(r, err, errlen, -EINVAL, "%s", ckp_doc_errmsg(r->doc));
+	return sec;
 }
 
 static int
@@ -152,153 +139,45 @@ get_u64(struct restore *r, ckp_sec_t *sec, const char *name, uint64_t *v,
 	    "uint64", path, name);
 }
 
-/* The regions vm_mem_init() builds for @size (vmm/mem.c). */
-static unsigned
-expected_regions(uint64_t size, uint64_t gpa[2], uint64_t len[2],
-    uint64_t off[2])
-{
-	uint64_t low = size < VM_LOWMEM_MAX ? size : VM_LOWMEM_MAX;
-
-	gpa[0] = 0;
-	len[0] = low;
-	off[0] = 0;
-	if (size == low)
-		return 1;
-	gpa[1] = VM_HIGHMEM_BASE;
-	len[1] = size - low;
-	off[1] = low;
-	return 2;
-}
-
+/* The RAM file holds the guest memory the meta describes. */
 static int
-check_memory(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
+check_ram(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
 {
-	uint64_t gpa[2], len[2], off[2], v, ramsize;
-	ckp_sec_t *mem, *reg, *ram;
-	char name[32];
-	unsigned i, n;
+	uint64_t v, ramsize;
+	ckp_sec_t *mem, *ram;
 
 	if ((ram = need_sec(r, root, "ram", 1, err, errlen)) == NULL ||
 	    get_u64(r, ram, "size", &ramsize, err, errlen) != 0)
 		return -EINVAL;
-	if ((mem = need_sec(r, root, "memory", 1, err, errlen)) == NULL ||
-	    get_u64(r, mem, "size", &v, err, errlen) != 0)
-		return -EINVAL;
-	if (v != ramsize)
+	/* The memory section itself is vm_restore_check()'s. */
+	if ((mem = ckp_sec_find(root, "memory")) != NULL &&
+	    ckp_sec_get_uint64(mem, "size", &v) == 0 && v != ramsize)
 		return fail(r, err, errlen, -EINVAL, "memory.size is %" PRIu64
 		    " bytes but ram.size %" PRIu64, v, ramsize);
-	if (r->mem_size != v)
-		return fail(r, err, errlen, -EINVAL, "memory.size: the checkpoint "
-		    "holds %" PRIu64 " MiB of RAM, the configuration asks for "
-		    "%" PRIu64 " MiB (memory.size=%s, %s)", v >> 20,
-		    r->mem_size >> 20, cfg_lookup(r->cfg, "memory.size") ?
-		    cfg_lookup(r->cfg, "memory.size")->val : "default",
-		    cfg_lookup(r->cfg, "memory.size") ?
-		    cfg_lookup(r->cfg, "memory.size")->origin : "default");
-	n = expected_regions(r->mem_size, gpa, len, off);
-	for (i = 0; i < n; i++) {
-		uint64_t g, s, o;
-		snprintf(name, sizeof(name), "region@%u", i);
-		if ((reg = need_sec(r, mem, name, 1, err, errlen)) == NULL ||
-		    get_u64(r, reg, "gpa", &g, err, errlen) != 0 ||
-		    get_u64(r, reg, "size", &s, err, errlen) != 0 ||
-		    get_u64(r, reg, "file_off", &o, err, errlen) != 0)
-			return -EINVAL;
-		if (g != gpa[i] || s != len[i] || o != off[i])
-			return fail(r, err, errlen, -EINVAL, "memory.%s: guest "
-			    "address %#" PRIx64 ", %" PRIu64 " bytes at file "
-			    "offset %#" PRIx64 "; this hyve lays %" PRIu64
-			    " MiB out as %#" PRIx64 ", %" PRIu64 " bytes at "
-			    "%#" PRIx64, name, g, s, o, r->mem_size >> 20,
-			    gpa[i], len[i], off[i]);
-	}
-	snprintf(name, sizeof(name), "region@%u", n);
-	if (ckp_sec_find(mem, name) != NULL)
-		return fail(r, err, errlen, -EINVAL, "memory.%s: this hyve lays "
-		    "%" PRIu64 " MiB out in %u region%s", name, r->mem_size >> 20,
-		    n, n > 1 ? "s" : "");
 	return 0;
 }
 
+/*
+ * What the restore proper will check, run on the document alone against
+ * the VM the configuration describes: the same function, with nothing to
+ * fill.  The restore reads it all again: its warnings are the ones seen.
+ */
 static int
-check_vcpus(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
+check_document(struct restore *r, char *err, size_t errlen)
 {
-	char name[24];
-	unsigned i;
-
-	if ((root = need_sec(r, root, "devices", 1, err, errlen)) == NULL)
-		return -EINVAL;
-	for (i = 0; i < r->ncpus; i++) {
-		snprintf(name, sizeof(name), "vcpu@%u", i);
-		if (ckp_sec_find(root, name) == NULL)
-			return fail(r, err, errlen, -EINVAL, "the configuration "
-			    "has %u vCPUs (cpus=%s) but the checkpoint holds "
-			    "state for %u", r->ncpus, cfg_lookup(r->cfg, "cpus")
-			    ? cfg_lookup(r->cfg, "cpus")->val : "1", i);
-		if (need_sec(r, root, name, VCPU_STATE_VERSION, err,
-		    errlen) == NULL)
-			return -EINVAL;
-	}
-	snprintf(name, sizeof(name), "vcpu@%u", r->ncpus);
-	if (ckp_sec_find(root, name) != NULL)
-		return fail(r, err, errlen, -EINVAL, "the checkpoint holds state "
-		    "for more vCPUs than the %u configured (cpus=%s)", r->ncpus,
-		    cfg_lookup(r->cfg, "cpus") ? cfg_lookup(r->cfg, "cpus")->val
-		    : "1");
-	return 0;
-}
-
-static int
-check_devices(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
-{
-	struct dev_plan *plan = NULL;
-	ckp_sec_t *devs;
-	ckp_ent_t *e;
-	char msg[512];
-	size_t i, n;
+	ckp_io_t *io;
 	int rc;
 
-	if ((devs = need_sec(r, root, "devices", 1, err, errlen)) == NULL)
-		return -EINVAL;
-	if ((rc = vm_devs_plan(r->cfg, &plan, &n, msg, sizeof(msg))) != 0)
+	if ((io = ckp_io_new(r->doc, CKP_IO_RESTORE)) == NULL)
+		return fail(r, err, errlen, -ENOMEM, "out of memory");
+	ckp_doc_set_warn(r->doc, NULL, NULL);
+	rc = vm_restore_check(&r->shape, io);
+	ckp_doc_set_warn(r->doc, warn, r);
+	ckp_io_free(io);
+	if (rc != 0)
 		return fail(r, err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
-		    "%s", msg);
-	rc = 0;
-	for (i = 0; i < n && rc == 0; i++) {
-		const struct devemu *emu = plan[i].emu;
-		char path[80];
-		snprintf(path, sizeof(path), "devices.%s", plan[i].id);
-		if (emu->restore == NULL)
-			rc = fail(r, err, errlen, -EINVAL, "device %s (%s): this "
-			    "hyve has no code to restore its model", plan[i].id,
-			    emu->name);
-		else if (ckp_sec_find(devs, plan[i].id) == NULL)
-			rc = fail(r, err, errlen, -EINVAL, "%s: missing section: "
-			    "the configuration has device %s (%s, %s) but the "
-			    "checkpoint holds no state for it", path, plan[i].id,
-			    emu->name, plan[i].node);
-		else if (need_sec(r, devs, plan[i].id, emu->version, err,
-		    errlen) == NULL)
-			rc = -EINVAL;
-	}
-	for (e = ckp_sec_first(devs); e != NULL && rc == 0;
-	    e = ckp_ent_next(e)) {
-		unsigned idx;
-		int end = 0;
-		/* vCPUs are checked by check_vcpus(). */
-		if (sscanf(ckp_ent_name(e), "vcpu@%u%n", &idx, &end) == 1 &&
-		    ckp_ent_name(e)[end] == '\0')
-			continue;
-		for (i = 0; i < n; i++)
-			if (strcmp(plan[i].id, ckp_ent_name(e)) == 0)
-				break;
-		if (i == n)
-			rc = fail(r, err, errlen, -EINVAL, "devices.%s: no such "
-			    "device in this VM's configuration (hyve has no "
-			    "device to restore it into)", ckp_ent_name(e));
-	}
-	free(plan);
-	return rc;
+		    "%s", ckp_doc_errmsg(r->doc));
+	return 0;
 }
 
 /*
@@ -337,8 +216,8 @@ check_vcpu_fields(struct restore *r, char *err, size_t errlen)
 		(void)vcpu_host_probe_cpuid(&host);
 	/* This is a first reading: the restore proper reports unknown fields. */
 	ckp_doc_set_warn(r->doc, NULL, NULL);
-	for (i = 0; i < r->ncpus && rc == 0; i++)
-		rc = vcpu_state_precheck(r->doc, i, r->ncpus, &host);
+	for (i = 0; i < r->shape.p.ncpus && rc == 0; i++)
+		rc = vcpu_state_precheck(r->doc, i, r->shape.p.ncpus, &host);
 	ckp_doc_set_warn(r->doc, warn, r);
 	vcpu_host_fini(&host);
 	if (rc != 0)
@@ -370,36 +249,30 @@ u64_or(const ckp_sec_t *sec, const char *name, uint64_t def)
 static int
 check_bars(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
 {
-	struct pci_range fixed[4 + 256];
-	uint64_t gpa[2], len[2], off[2], base;
-	struct dev_plan *plan = NULL;
+	struct pci_range fixed[4 + VM_MAX_MEM_REGIONS + 256];
+	const struct vm_shape *sh = &r->shape;
+	uint64_t base;
 	const char **ids = NULL;
 	ckp_sec_t *devs = ckp_sec_find(root, "devices"), *v;
 	char msg[1024], what[256][48];
-	size_t i, n, nids = 0, nfixed = 0;
-	unsigned k, nreg;
+	size_t i, nids = 0, nfixed = 0;
+	unsigned k;
 	int rc;
 
-	if ((rc = vm_devs_plan(r->cfg, &plan, &n, msg, sizeof(msg))) != 0)
-		return fail(r, err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
-		    "%s", msg);
-	if ((ids = calloc(n + 1, sizeof(*ids))) == NULL) {
-		free(plan);
+	if ((ids = calloc(sh->ndevs + 1, sizeof(*ids))) == NULL)
 		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		if (plan[i].emu->pci != NULL)
-			ids[nids++] = plan[i].id;
-	nreg = expected_regions(r->mem_size, gpa, len, off);
-	for (k = 0; k < nreg; k++)
-		fixed[nfixed++] = (struct pci_range){ PCI_BAR_MEM32, gpa[k],
-		    len[k], "guest RAM" };
+	for (i = 0; i < sh->ndevs; i++)
+		if (sh->devs[i].emu->pci != NULL)
+			ids[nids++] = sh->devs[i].id;
+	for (k = 0; k < sh->mem.n; k++)
+		fixed[nfixed++] = (struct pci_range){ PCI_BAR_MEM32,
+		    sh->mem.r[k].gpa, sh->mem.r[k].size, "guest RAM" };
 	fixed[nfixed++] = (struct pci_range){ PCI_BAR_MEM32, VM_IOAPIC_BASE,
 	    0x1000, "the IOAPIC" };
 	fixed[nfixed++] = (struct pci_range){ PCI_BAR_IO, PCI_CFG_PORT,
 	    PCI_CFG_PORT_LEN, "the PCI configuration ports" };
 	/* Each vCPU's LAPIC page: where the MSR, applied last, puts it. */
-	for (k = 0; k < r->ncpus && k < 256 && devs != NULL; k++) {
+	for (k = 0; k < sh->p.ncpus && k < 256 && devs != NULL; k++) {
 		snprintf(msg, sizeof(msg), "vcpu@%u", k);
 		if ((v = ckp_sec_find(devs, msg)) == NULL)
 			continue;
@@ -413,7 +286,6 @@ check_bars(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
 	rc = devs == NULL ? 0 : pci_bars_check(devs, ids, nids, fixed, nfixed,
 	    msg, sizeof(msg));
 	free(ids);
-	free(plan);
 	if (rc != 0)
 		return fail(r, err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
 		    "%s", msg);
@@ -422,31 +294,12 @@ check_bars(struct restore *r, ckp_sec_t *root, char *err, size_t errlen)
 
 /* Sections of the root hyve reads; anything else is reported and ignored. */
 static void
-report_unknown_root(struct restore *r, ckp_sec_t *root)
+report_unknown_root(ckp_sec_t *root)
 {
 	static const char *const known[] = { "header", "config", "memory",
 	    "vm", "devices", "ram", "checkpoint" };
-	char msg[256];
-	ckp_ent_t *e;
-	size_t i;
 
-	for (e = ckp_sec_first(root); e != NULL; e = ckp_ent_next(e)) {
-		const char *name = ckp_ent_name(e);
-		bool ok = false;
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (strcmp(name, known[i]) == 0)
-				ok = ckp_ent_type(e) == CKP_TYPE_SECTION;
-		if (ok)
-			continue;
-		if (ckp_ent_type(e) == CKP_TYPE_SECTION)
-			snprintf(msg, sizeof(msg), "unknown section %s (version "
-			    "%u) ignored", name,
-			    ckp_sec_version(ckp_ent_section(e)));
-		else
-			snprintf(msg, sizeof(msg), "unknown field %s$%s ignored",
-			    name, ckp_type_name(ckp_ent_type(e)));
-		warn(r, msg);
-	}
+	ckp_sec_warn_unknown(root, known, sizeof(known) / sizeof(known[0]));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -598,6 +451,7 @@ restore_free(struct restore *r)
 	ckp_ram_lazy_close(r->lazy);
 	if (r->uffd >= 0)
 		close(r->uffd);
+	vm_shape_fini(&r->shape);
 	ckp_doc_free(r->doc);
 	cfg_free(r->cfg);
 	free(r);
@@ -606,7 +460,7 @@ restore_free(struct restore *r)
 const char *
 restore_name(const struct restore *r)
 {
-	return r->name;
+	return r->shape.p.name;
 }
 
 /* Open, verify, configure, check the document; creates nothing. */
@@ -616,8 +470,7 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
 {
 	struct restore *r;
 	ckp_sec_t *root, *cfgsec;
-	const char *name, *cpus, *mem;
-	uint64_t ncpus = 1, data = 0;
+	uint64_t data = 0;
 	char msg[PATH_MAX + 128], origin[PATH_MAX + 16];
 	size_t i;
 	int rc;
@@ -685,46 +538,20 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
 			goto out;
 		}
 	}
-	name = cfg_lookup(r->cfg, "name") ? cfg_lookup(r->cfg, "name")->val :
-	    NULL;
-	if (name == NULL || !ctl_name_valid(name)) {
-		rc = fail(r, err, errlen, -EINVAL, "config: %s VM name%s%s",
-		    name == NULL ? "no" : "invalid", name ? " " : "",
-		    name ? name : "");
-		goto out;
-	}
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	cpus = cfg_lookup(r->cfg, "cpus") ? cfg_lookup(r->cfg, "cpus")->val :
-	    NULL;
-	if (cpus != NULL && (cfg_parse_u64(cpus, &ncpus) != 0 || ncpus < 1 ||
-	    ncpus > 254)) {
-		rc = fail(r, err, errlen, -EINVAL, "config: cpus '%s' is not a "
-		    "vCPU count", cpus);
-		goto out;
-	}
-	r->ncpus = (unsigned)ncpus;
-	mem = cfg_lookup(r->cfg, "memory.size") ?
-	    cfg_lookup(r->cfg, "memory.size")->val : NULL;
-	r->mem_size = 256ULL << 20;
-	if (mem != NULL && vm_parse_memsize(mem, &r->mem_size) != 0) {
-		rc = fail(r, err, errlen, -EINVAL, "config: memory.size '%s' is "
-		    "not a size", mem);
+	/* The VM it describes, as vm_create() and vm_devs_init() make it. */
+	if ((rc = vm_shape_from_cfg(r->cfg, &r->shape, msg, sizeof(msg))) != 0) {
+		rc = fail(r, err, errlen, rc, "%s%s", rc == -ENOMEM ? "" :
+		    "config: ", msg);
 		goto out;
 	}
 
 	/* 3. Everything the document alone can tell. */
-	if ((rc = check_memory(r, root, err, errlen)) != 0 ||
-	    (rc = check_vcpus(r, root, err, errlen)) != 0 ||
-	    (rc = check_devices(r, root, err, errlen)) != 0)
-		goto out;
-	if (need_sec(r, root, "vm", 1, err, errlen) == NULL) {
-		rc = -EINVAL;
-		goto out;
-	}
-	if ((rc = check_vcpu_fields(r, err, errlen)) != 0 ||
+	if ((rc = check_ram(r, root, err, errlen)) != 0 ||
+	    (rc = check_document(r, err, errlen)) != 0 ||
+	    (rc = check_vcpu_fields(r, err, errlen)) != 0 ||
 	    (rc = check_bars(r, root, err, errlen)) != 0)
 		goto out;
-	report_unknown_root(r, root);
+	report_unknown_root(root);
 	*rp = r;
 	return 0;
 out:
@@ -874,6 +701,7 @@ restore_create(struct restore *r, struct vm **vmp, struct restore_stats *st,
 	/* vm_create owns the configuration from here on. */
 	rc = vm_create(r->cfg, &vm);
 	r->cfg = NULL;
+	r->shape.cfg = NULL;
 	if (rc != 0) {
 		fail(r, err, errlen, rc, "cannot create the VM (see above)");
 		goto out;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1591,6 +1592,7 @@ vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s)
 /* The whole VM but its RAM and configuration                                */
 /* ------------------------------------------------------------------------ */
 
+/* The memory section: what a restore checks its VM's layout against. */
 static void
 memory_io(struct vm *vm, ckp_io_t *io)
 {
@@ -1598,22 +1600,29 @@ memory_io(struct vm *vm, ckp_io_t *io)
 
 	if (ckp_io_enter(io, "memory", 1) < 0)
 		return;
-	/* Restore builds the same layout from the configuration: check it. */
-	ckp_io_field(io, "size", CKP_TYPE_UINT64, &vm->mem_size, 8,
-	    CKP_F_MATCH, 0);
+	ckp_io_field(io, "size", CKP_TYPE_UINT64, &vm->mem_size, 8, 0, 0);
 	for (i = 0; i < vm->nmem; i++) {
 		struct vm_mem_region *r = &vm->mem[i];
 		if (ckp_io_enterf(io, 1, "region@%u", i) < 0)
 			break;
-		ckp_io_field(io, "gpa", CKP_TYPE_UINT64, &r->gpa, 8,
-		    CKP_F_MATCH, 0);
-		ckp_io_field(io, "size", CKP_TYPE_UINT64, &r->size, 8,
-		    CKP_F_MATCH, 0);
+		ckp_io_field(io, "gpa", CKP_TYPE_UINT64, &r->gpa, 8, 0, 0);
+		ckp_io_field(io, "size", CKP_TYPE_UINT64, &r->size, 8, 0, 0);
 		ckp_io_field(io, "file_off", CKP_TYPE_UINT64, &r->file_off, 8,
-		    CKP_F_MATCH, 0);
+		    0, 0);
 		ckp_io_leave(io);
 	}
 	ckp_io_leave(io);
+}
+
+int
+dev_ckp_check(const struct devemu *emu, const char *id, bool save, char *err,
+    size_t errlen)
+{
+	if ((save ? emu->save : emu->restore) != NULL)
+		return 0;
+	snprintf(err, errlen, "device %s (%s) cannot be %s: its model has no "
+	    "checkpoint code", id, emu->name, save ? "saved" : "restored");
+	return -ENOTSUP;
 }
 
 int
@@ -1622,14 +1631,14 @@ vm_save_state(struct vm *vm, ckp_io_t *io)
 	ckp_doc_t *doc = ckp_io_doc(io);
 	struct vm_kstate ks;
 	struct vcpu_state vs;
+	char msg[256];
 	unsigned i;
 	int rc;
 
 	for (i = 0; i < vm->ndevs; i++)
-		if (vm->devs[i]->emu->save == NULL)
-			return ckp_doc_set_error(doc, -ENOTSUP, "device %s (%s) "
-			    "cannot be saved: its model has no checkpoint code",
-			    vm->devs[i]->id, vm->devs[i]->emu->name);
+		if ((rc = dev_ckp_check(vm->devs[i]->emu, vm->devs[i]->id, true,
+		    msg, sizeof(msg))) != 0)
+			return ckp_doc_set_error(doc, rc, "%s", msg);
 	memory_io(vm, io);
 	if ((rc = vm_kstate_get(vm, &ks)) != 0)
 		return ckp_doc_set_error(doc, rc, "reading the VM's KVM state "
@@ -1664,6 +1673,211 @@ vm_save_state(struct vm *vm, ckp_io_t *io)
 	}
 	vcpu_state_fini(&vs);
 	return ckp_io_error(io);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Restore: what the checkpoint must fit, then the state itself             */
+/* ------------------------------------------------------------------------ */
+
+int
+vm_shape_from_cfg(const struct cfg *cfg, struct vm_shape *sh, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	memset(sh, 0, sizeof(*sh));
+	sh->cfg = cfg;
+	if ((rc = vm_params_get(cfg, &sh->p, err, errlen)) != 0)
+		return rc;
+	if (vm_mem_layout(sh->p.mem_size, &sh->mem) != 0) {
+		snprintf(err, errlen, "memory.size: no layout for %" PRIu64
+		    " bytes", sh->p.mem_size);
+		return -EINVAL;
+	}
+	if ((rc = vm_devs_plan(cfg, &sh->devs, &sh->ndevs, err, errlen)) != 0)
+		return rc == -ENOMEM ? -ENOMEM : -EINVAL;
+	return 0;
+}
+
+/* The shape of @vm as it is: its vCPUs, its regions, its devices. */
+static int
+vm_shape_of(struct vm *vm, struct vm_shape *sh, char *err, size_t errlen)
+{
+	unsigned i;
+
+	memset(sh, 0, sizeof(*sh));
+	sh->cfg = vm->cfg;
+	snprintf(sh->p.name, sizeof(sh->p.name), "%s", vm->name);
+	sh->p.ncpus = vm->ncpus;
+	sh->p.mem_size = vm->mem_size;
+	for (i = 0; i < vm->nmem && i < VM_MAX_MEM_REGIONS; i++)
+		sh->mem.r[sh->mem.n++] = (struct vm_mem_span){ vm->mem[i].name,
+		    vm->mem[i].gpa, vm->mem[i].size, vm->mem[i].file_off };
+	if (vm->ndevs > 0 &&
+	    (sh->devs = calloc(vm->ndevs, sizeof(*sh->devs))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < vm->ndevs; i++) {
+		struct dev_plan *p = &sh->devs[sh->ndevs++];
+		p->emu = vm->devs[i]->emu;
+		snprintf(p->node, sizeof(p->node), "%s", vm->devs[i]->cfg);
+		snprintf(p->id, sizeof(p->id), "%s", vm->devs[i]->id);
+	}
+	return 0;
+}
+
+void
+vm_shape_fini(struct vm_shape *sh)
+{
+	free(sh->devs);
+	sh->devs = NULL;
+	sh->ndevs = 0;
+}
+
+/* The value of @key in @sh's configuration for a message, or @def. */
+static const char *
+shape_val(const struct vm_shape *sh, const char *key, const char *def)
+{
+	const struct cfg_ent *e = sh->cfg != NULL ? cfg_lookup(sh->cfg, key) :
+	    NULL;
+
+	return e != NULL ? e->val : def;
+}
+
+/* memory: the size and the regions @sh's layout has, in its order. */
+static int
+memory_check(const struct vm_shape *sh, ckp_io_t *io)
+{
+	ckp_doc_t *doc = ckp_io_doc(io);
+	const struct cfg_ent *m = sh->cfg != NULL ?
+	    cfg_lookup(sh->cfg, "memory.size") : NULL;
+	uint64_t size = 0, g = 0, sz = 0, o = 0;
+	char name[32];
+	unsigned i;
+
+	if (ckp_io_enter(io, "memory", 1) < 0)
+		return ckp_io_error(io);
+	ckp_io_field(io, "size", CKP_TYPE_UINT64, &size, 8, 0, 0);
+	if (ckp_io_error(io) == 0 && size != sh->p.mem_size)
+		ckp_doc_set_error(doc, -EINVAL, "memory.size: the checkpoint "
+		    "holds %" PRIu64 " MiB of RAM, the configuration asks for "
+		    "%" PRIu64 " MiB (memory.size=%s, %s)", size >> 20,
+		    sh->p.mem_size >> 20, m != NULL ? m->val : "default",
+		    m != NULL ? m->origin : "default");
+	for (i = 0; i < sh->mem.n && ckp_io_error(io) == 0; i++) {
+		const struct vm_mem_span *r = &sh->mem.r[i];
+		if (ckp_io_enterf(io, 1, "region@%u", i) < 0)
+			break;
+		ckp_io_field(io, "gpa", CKP_TYPE_UINT64, &g, 8, 0, 0);
+		ckp_io_field(io, "size", CKP_TYPE_UINT64, &sz, 8, 0, 0);
+		ckp_io_field(io, "file_off", CKP_TYPE_UINT64, &o, 8, 0, 0);
+		if (ckp_io_error(io) == 0 && (g != r->gpa || sz != r->size ||
+		    o != r->file_off))
+			ckp_doc_set_error(doc, -EINVAL, "memory.region@%u: guest "
+			    "address %#" PRIx64 ", %" PRIu64 " bytes at file "
+			    "offset %#" PRIx64 "; this hyve lays %" PRIu64
+			    " MiB out as %#" PRIx64 ", %" PRIu64 " bytes at "
+			    "%#" PRIx64, i, g, sz, o, sh->p.mem_size >> 20,
+			    r->gpa, r->size, r->file_off);
+		ckp_io_leave(io);
+	}
+	snprintf(name, sizeof(name), "region@%u", sh->mem.n);
+	if (ckp_io_error(io) == 0 &&
+	    ckp_sec_find(ckp_io_section(io), name) != NULL)
+		ckp_doc_set_error(doc, -EINVAL, "memory.%s: this hyve lays %"
+		    PRIu64 " MiB out in %u region%s", name, sh->p.mem_size >> 20,
+		    sh->mem.n, sh->mem.n > 1 ? "s" : "");
+	ckp_io_leave(io);
+	return ckp_io_error(io);
+}
+
+/*
+ * devices: one vcpu@N per vCPU, a section with restore code for every
+ * device of @sh, and nothing else: the one place that tells a section of
+ * devices hyve has nothing to restore into.
+ */
+static int
+devices_check(const struct vm_shape *sh, ckp_sec_t *devs)
+{
+	ckp_doc_t *doc = ckp_sec_doc(devs);
+	char name[24], msg[256];
+	ckp_ent_t *e;
+	unsigned idx;
+	size_t i;
+	int end, rc;
+
+	for (idx = 0; idx < sh->p.ncpus; idx++) {
+		snprintf(name, sizeof(name), "vcpu@%u", idx);
+		if (ckp_sec_find(devs, name) == NULL)
+			return ckp_doc_set_error(doc, -EINVAL, "the configuration "
+			    "has %u vCPUs (cpus=%s) but the checkpoint holds "
+			    "state for %u", sh->p.ncpus, shape_val(sh, "cpus",
+			    "1"), idx);
+		if (ckp_sec_require(devs, name, VCPU_STATE_VERSION) == NULL)
+			return ckp_doc_error(doc);
+	}
+	for (i = 0; i < sh->ndevs; i++) {
+		const struct dev_plan *p = &sh->devs[i];
+		if ((rc = dev_ckp_check(p->emu, p->id, false, msg,
+		    sizeof(msg))) != 0)
+			return ckp_doc_set_error(doc, rc, "%s", msg);
+		if (ckp_sec_find(devs, p->id) == NULL)
+			return ckp_doc_set_error(doc, -EINVAL, "devices.%s: "
+			    "missing section: the configuration has device %s "
+			    "(%s, %s) but the checkpoint holds no state for it",
+			    p->id, p->id, p->emu->name, p->node);
+		if (ckp_sec_require(devs, p->id, p->emu->version) == NULL)
+			return ckp_doc_error(doc);
+	}
+	for (e = ckp_sec_first(devs); e != NULL; e = ckp_ent_next(e)) {
+		end = 0;
+		if (sscanf(ckp_ent_name(e), "vcpu@%u%n", &idx, &end) == 1 &&
+		    ckp_ent_name(e)[end] == '\0') {
+			if (idx >= sh->p.ncpus)
+				return ckp_doc_set_error(doc, -EINVAL, "the "
+				    "checkpoint holds state for more vCPUs than "
+				    "the %u configured (cpus=%s): devices.%s",
+				    sh->p.ncpus, shape_val(sh, "cpus", "1"),
+				    ckp_ent_name(e));
+			continue;
+		}
+		for (i = 0; i < sh->ndevs; i++)
+			if (strcmp(sh->devs[i].id, ckp_ent_name(e)) == 0)
+				break;
+		if (i == sh->ndevs)
+			return ckp_doc_set_error(doc, -EINVAL, "devices.%s: no "
+			    "such device in this VM's configuration (hyve has no "
+			    "device to restore it into)", ckp_ent_name(e));
+	}
+	return 0;
+}
+
+/* vm_restore_check(), keeping the vm section's state in @ks. */
+static int
+restore_check(const struct vm_shape *sh, ckp_io_t *io, struct vm_kstate *ks)
+{
+	ckp_sec_t *devs;
+
+	if (memory_check(sh, io) != 0)
+		return ckp_io_error(io);
+	if (ckp_io_enter(io, "vm", 1) >= 0) {
+		vm_kstate_io(NULL, io, ks);
+		ckp_io_leave(io);
+	}
+	if (ckp_io_error(io) != 0)
+		return ckp_io_error(io);
+	if ((devs = ckp_sec_require(ckp_io_section(io), "devices", 1)) == NULL)
+		return ckp_io_error(io);
+	return devices_check(sh, devs);
+}
+
+int
+vm_restore_check(const struct vm_shape *sh, ckp_io_t *io)
+{
+	struct vm_kstate ks;
+
+	return restore_check(sh, io, &ks);
 }
 
 void
@@ -1707,33 +1921,35 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 {
 	ckp_doc_t *doc = ckp_io_doc(io);
 	struct vcpu_host host = { .known = false };
+	struct vm_shape sh;
 	struct vm_restore *r;
-	ckp_sec_t *devsec;
-	ckp_ent_t *e;
+	char msg[512];
 	unsigned i;
+	int rc;
 
 	*rp = NULL;
+	if ((rc = vm_shape_of(vm, &sh, msg, sizeof(msg))) != 0) {
+		vm_shape_fini(&sh);
+		return ckp_doc_set_error(doc, rc, "%s", msg);
+	}
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->vcpus = calloc(vm->ncpus, sizeof(*r->vcpus))) == NULL) {
 		free(r);
+		vm_shape_fini(&sh);
 		return ckp_doc_set_error(doc, -ENOMEM, "out of memory");
 	}
 	r->ncpus = vm->ncpus;
 	for (i = 0; i < vm->ncpus; i++)
 		if (vcpu_state_init(vm, &r->vcpus[i]) != 0) {
 			vm_restore_free(r);
+			vm_shape_fini(&sh);
 			return ckp_doc_set_error(doc, -ENOMEM, "out of memory");
 		}
 	/* A restore from a file checked all this before creating the VM. */
 	if (vm->be->host_cpu)
 		(void)vcpu_host_probe(&host);
-	memory_io(vm, io);
-	if (ckp_io_enter(io, "vm", 1) >= 0) {
-		vm_kstate_io(vm, io, &r->ks);
-		ckp_io_leave(io);
-	}
-	if (ckp_io_error(io) == 0 && ckp_io_enter(io, "devices", 1) >= 0) {
-		devsec = ckp_io_section(io);
+	if (restore_check(&sh, io, &r->ks) == 0 &&
+	    ckp_io_enter(io, "devices", 1) >= 0) {
 		for (i = 0; i < vm->ncpus && ckp_io_error(io) == 0; i++) {
 			if (ckp_io_enterf(io, VCPU_STATE_VERSION, "vcpu@%u", i) < 0)
 				break;
@@ -1742,37 +1958,9 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 				cpuid_check(vm, io, i, &r->vcpus[i]);
 			ckp_io_leave(io);
 		}
-		/* Every saved vCPU and device must have one here to take it. */
-		for (e = ckp_sec_first(devsec); e != NULL &&
-		    ckp_io_error(io) == 0; e = ckp_ent_next(e)) {
-			unsigned idx;
-			int n = 0;
-			if (sscanf(ckp_ent_name(e), "vcpu@%u%n", &idx, &n) == 1 &&
-			    ckp_ent_name(e)[n] == '\0') {
-				if (idx >= vm->ncpus)
-					ckp_doc_set_error(doc, -EINVAL, "devices.%s: "
-					    "the checkpoint has more vCPUs than the "
-					    "%u configured", ckp_ent_name(e),
-					    vm->ncpus);
-				continue;
-			}
-			for (i = 0; i < vm->ndevs; i++)
-				if (strcmp(vm->devs[i]->id, ckp_ent_name(e)) == 0)
-					break;
-			if (i == vm->ndevs)
-				ckp_doc_set_error(doc, -EINVAL, "devices.%s: no "
-				    "such device in this VM (its configuration "
-				    "differs from the checkpoint's)",
-				    ckp_ent_name(e));
-		}
+		/* Each has restore code and a section (restore_check()). */
 		for (i = 0; i < vm->ndevs && ckp_io_error(io) == 0; i++) {
 			struct dev *d = vm->devs[i];
-			if (d->emu->restore == NULL) {
-				ckp_doc_set_error(doc, -ENOTSUP, "device %s (%s) "
-				    "cannot be restored: its model has no "
-				    "checkpoint code", d->id, d->emu->name);
-				break;
-			}
 			if (ckp_io_enter(io, d->id, d->emu->version) < 0)
 				break;
 			d->emu->restore(d, io);
@@ -1781,9 +1969,10 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 		ckp_io_leave(io);
 	}
 	vcpu_host_fini(&host);
-	if (ckp_io_error(io) != 0) {
+	vm_shape_fini(&sh);
+	if ((rc = ckp_io_error(io)) != 0) {
 		vm_restore_free(r);
-		return ckp_io_error(io);
+		return rc;
 	}
 	*rp = r;
 	return 0;

@@ -185,6 +185,14 @@ int vm_kstate_set(struct vm *vm, const struct vm_kstate *s);
 int vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s);
 
 /*
+ * Whether device @id of model @emu can be saved (@save) or restored: 0, or
+ * -ENOTSUP with "device ID (MODEL) cannot be saved: its model has no
+ * checkpoint code" ("restored" for a restore) in @err.
+ */
+int dev_ckp_check(const struct devemu *emu, const char *id, bool save,
+    char *err, size_t errlen);
+
+/*
  * Everything of a VM but its RAM and configuration (which the caller
  * stores: the RAM file, cfg_save_ckp()), at the cursor of @io:
  *   memory { size, region@N { gpa, size, file_off } }  (must match on restore)
@@ -193,9 +201,43 @@ int vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s);
  *            cpuid (optional) }
  *   devices { <dev id> { the device's own fields } ... }
  * Save: vCPUs parked (vm_pause_vcpus) and devices paused.  A device without
- * checkpoint code makes it fail, naming the device.
+ * checkpoint code makes it fail, naming the device (dev_ckp_check()).
  */
 int vm_save_state(struct vm *vm, ckp_io_t *io);
+
+/*
+ * What a checkpoint must fit to be restored into a VM: its vCPUs, its
+ * memory layout and its devices, as its configuration describes them
+ * before it exists (vm_shape_from_cfg) or as the VM has them.
+ */
+struct vm_shape {
+	const struct cfg *cfg;		/* where cpus and memory.size came from */
+	struct vm_params p;
+	struct vm_mem_layout mem;
+	struct dev_plan	*devs;		/* each device's model, node and id */
+	size_t		 ndevs;
+};
+
+/*
+ * The shape of the VM @cfg describes: vm_params_get(), vm_mem_layout()
+ * and vm_devs_plan(), exactly what vm_create() and vm_devs_init() would
+ * make of it.  0, or -EINVAL (-ENOMEM) with the message in @err.
+ */
+int vm_shape_from_cfg(const struct cfg *cfg, struct vm_shape *sh, char *err,
+    size_t errlen);
+void vm_shape_fini(struct vm_shape *sh);
+
+/*
+ * The part of vm_restore_state() that needs nothing but the document and
+ * @sh, for a restore to run before anything exists: the memory section
+ * against the layout, the vm section (read and checked), one vcpu@N per
+ * vCPU and no more, and for every device of @sh restore code and a
+ * section, and a device for every other section of devices; versions as
+ * ckp_io_enter() takes them.  Reads what it checks through @io (at the
+ * root), so unknown fields there are reported.  0 or the document's error,
+ * naming the section or field.
+ */
+int vm_restore_check(const struct vm_shape *sh, ckp_io_t *io);
 
 /* What vm_restore_state() read and checked, for vm_apply_state(). */
 struct vm_restore {
@@ -204,9 +246,11 @@ struct vm_restore {
 	unsigned		 ncpus;
 };
 /*
- * Restore, step 1: read and check everything, fill the devices (their
- * restore op), and change nothing in KVM.  Errors are in the document,
- * naming the field; a device section with no device here is an error.
+ * Restore, step 1: read and check everything (vm_restore_check() first,
+ * then every vCPU against this VM's, then each device's section by its
+ * restore op, which fills the device), and change nothing in KVM.  Errors
+ * are in the document, naming the field; a device section with no device
+ * here is an error.
  */
 int vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp);
 /* Step 2: apply to KVM (VM first, then each vCPU), before devices resume. */

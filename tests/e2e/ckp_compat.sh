@@ -86,7 +86,7 @@ refused() {	# refused NAME PATTERN
 }
 copy nv
 "$CKP" set "$TMP/nv.ckp.meta" 'devices.uart@0.$version' 2 || fail "ckp set a version"
-refused nv 'section devices.uart@0 has version 2, newer than the 1 this hyve \(.*\) knows'
+refused nv 'section devices.uart@0 has version 2, newer than the 1 this program knows'
 copy nv2
 "$CKP" set "$TMP/nv2.ckp.meta" 'devices.vcpu@1.cs.$version' 7 || fail "ckp set a version"
 refused nv2 'section devices.vcpu@1.cs has version 7, newer than the 1 this program knows'

@@ -332,8 +332,10 @@ migrate(unsigned ncpus, const char *append, const char *mark,
 	if (ncpus == 2 && strncmp(prefix, "CHURN", 5) == 0) {
 		ckp_doc_t *d3 = ckp_doc_decode(buf, len, "memory", 0);
 		ckp_doc_set_warn(d3, NULL, NULL);
-		refused(d3, "c1", 1, "64M", "the checkpoint has more vCPUs");
-		refused(d3, "m", 2, "32M", "field memory.size must match");
+		refused(d3, "c1", 1, "64M", "the checkpoint holds state for "
+		    "more vCPUs than the 1 configured");
+		refused(d3, "m", 2, "32M", "memory.size: the checkpoint holds "
+		    "64 MiB of RAM, the configuration asks for 32 MiB");
 		ckp_sec_add(ckp_sec_find(ckp_doc_root(d3), "devices"),
 		    "floppy", 1);
 		refused(d3, "d", 2, "64M", "devices.floppy: no such device");
