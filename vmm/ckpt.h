@@ -104,6 +104,11 @@ struct restore_stats {
  * with the overrides on top, and check everything the document alone can
  * tell (versions, sections, layout, devices).  Creates nothing.
  *
+ * restore_vm: create the VM without its devices and run the restore dry
+ * against it (every vCPU checked against this VM's own); the caller
+ * claims the name after it, so that a refusal leaves no file behind.
+ * restore_create calls it when the caller did not.
+ *
  * restore_create: create the VM with RAM mapped from (or read out of) the
  * RAM file, create the devices, restore (fill and check) every state, and
  * only then apply it to KVM.  On success *vmp is ready for
@@ -125,6 +130,7 @@ struct restore;
 int restore_prepare(const struct restore_opts *o, struct restore **rp,
     char *err, size_t errlen);
 const char *restore_name(const struct restore *r);
+int restore_vm(struct restore *r, char *err, size_t errlen);
 int restore_create(struct restore *r, struct vm **vmp,
     struct restore_stats *st, char *err, size_t errlen);
 void restore_free(struct restore *r);

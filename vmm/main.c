@@ -110,8 +110,10 @@ run_restore(struct cfg *over, const struct cli_opts *co, int sfd)
 	int rc, code;
 
 	err[0] = '\0';
-	if ((rc = restore_prepare(&ro, &r, err, sizeof(err))) != 0) {
+	if ((rc = restore_prepare(&ro, &r, err, sizeof(err))) != 0 ||
+	    (rc = restore_vm(r, err, sizeof(err))) != 0) {
 		fprintf(stderr, "hyve: %s\n", err);
+		restore_free(r);
 		cfg_free(over);
 		return hyve_exit_status(restore_err_kind(rc, false));
 	}

@@ -11,19 +11,22 @@
  *     header (what `ckp check` requires), the RAM file's size and, per
  *     --verify: its checksum (full), or that its chunk list adds up to the
  *     checksum (lazy: each chunk is checked when first touched,
- *     vmm/lazyram.c; with --eager, full checks while reading, in step 4);
+ *     vmm/lazyram.c; with --eager, full checks while reading, in step 5);
  *  2. the configuration: the checkpoint's, then -o/-l/-k/NAME on top;
  *  3. what the document alone can tell, before anything is created: the
  *     restore's own checks (vm_restore_check: known section versions, the
  *     memory layout, one vcpu@N per vCPU, a device section for every
  *     configured device and a device with restore code for every device
- *     section) against the VM the configuration describes, every vCPU
- *     field KVM would refuse (this host's limits asked of /dev/kvm), and
- *     BARs that overlap;
- *  4. create the VM with guest RAM mapped from the RAM file
- *     (MAP_PRIVATE: pages load on first touch), read from it (--eager), or
- *     left to load on demand (--verify=lazy), create the devices, restore
- *     (fill and check) every state, then apply it to KVM.
+ *     section) against the VM the configuration describes, and BARs that
+ *     overlap;
+ *  4. (restore_vm) create the VM, without its devices, and run the restore
+ *     dry (vm_restore_state without a result): every vCPU field KVM would
+ *     refuse and every CPU feature the checkpoint's vCPUs had, checked
+ *     against this VM's own vCPUs, before any device or file exists;
+ *  5. map guest RAM from the RAM file (MAP_PRIVATE: pages load on first
+ *     touch), read it (--eager), or leave it to load on demand
+ *     (--verify=lazy), create the devices, restore (fill and check) every
+ *     state, then apply it to KVM.
  * The caller then resumes the devices and starts the vCPUs (no PVH boot:
  * every vCPU, the APs too, goes on from its saved registers and MP state).
  */
@@ -52,6 +55,7 @@ struct restore {
 	ckp_doc_t	*doc;
 	struct cfg	*cfg;		/* until vm_create() takes it */
 	struct vm_shape	 shape;		/* the VM the configuration describes */
+	struct vm	*vm;		/* created by restore_vm() */
 	uint64_t	 t0;
 	struct restore_stats st;
 	enum cli_verify	 mode;		/* after any fallback */
@@ -197,32 +201,6 @@ check_header(struct restore *r, ckp_doc_t *doc, char *err, size_t errlen)
 		return fail(r, err, errlen, -EINVAL, "%s%s (ckp check refuses "
 		    "it too: a checkpoint's meta has one)",
 		    strncmp(why, "header", 6) != 0 ? "header: " : "", why);
-	return 0;
-}
-
-/*
- * Every vCPU field KVM would refuse once the VM exists (vcpu_state_check),
- * checked now, with what this host's KVM takes asked of /dev/kvm.
- */
-static int
-check_vcpu_fields(struct restore *r, char *err, size_t errlen)
-{
-	struct vcpu_host host;
-	unsigned i;
-	int rc = 0;
-
-	/* Without /dev/kvm, creating the VM says so; check what needs none. */
-	if (vcpu_host_probe(&host) == 0)
-		(void)vcpu_host_probe_cpuid(&host);
-	/* This is a first reading: the restore proper reports unknown fields. */
-	ckp_doc_set_warn(r->doc, NULL, NULL);
-	for (i = 0; i < r->shape.p.ncpus && rc == 0; i++)
-		rc = vcpu_state_precheck(r->doc, i, r->shape.p.ncpus, &host);
-	ckp_doc_set_warn(r->doc, warn, r);
-	vcpu_host_fini(&host);
-	if (rc != 0)
-		return fail(r, err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
-		    "%s", ckp_doc_errmsg(r->doc));
 	return 0;
 }
 
@@ -451,6 +429,7 @@ restore_free(struct restore *r)
 	ckp_ram_lazy_close(r->lazy);
 	if (r->uffd >= 0)
 		close(r->uffd);
+	vm_free(r->vm);
 	vm_shape_fini(&r->shape);
 	ckp_doc_free(r->doc);
 	cfg_free(r->cfg);
@@ -548,7 +527,6 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
 	/* 3. Everything the document alone can tell. */
 	if ((rc = check_ram(r, root, err, errlen)) != 0 ||
 	    (rc = check_document(r, err, errlen)) != 0 ||
-	    (rc = check_vcpu_fields(r, err, errlen)) != 0 ||
 	    (rc = check_bars(r, root, err, errlen)) != 0)
 		goto out;
 	report_unknown_root(root);
@@ -560,7 +538,49 @@ out:
 }
 
 /* ------------------------------------------------------------------------ */
-/* Step 4                                                                    */
+/* Step 4: the VM, and the restore run dry against it                        */
+/* ------------------------------------------------------------------------ */
+
+int
+restore_vm(struct restore *r, char *err, size_t errlen)
+{
+	struct vm *vm = NULL;
+	ckp_io_t *io;
+	int rc;
+
+	if (r->vm != NULL)
+		return 0;
+	/* vm_create owns the configuration from here on. */
+	rc = vm_create(r->cfg, &vm);
+	r->cfg = NULL;
+	r->shape.cfg = NULL;
+	if (rc != 0) {
+		fail(r, err, errlen, rc, "cannot create the VM (see above)");
+		goto out;
+	}
+	if ((io = ckp_io_new(r->doc, CKP_IO_RESTORE)) == NULL) {
+		rc = fail(r, err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* The restore proper reads it all again and reports what it ignores. */
+	ckp_doc_set_warn(r->doc, NULL, NULL);
+	rc = vm_restore_state(vm, io, NULL);
+	ckp_doc_set_warn(r->doc, warn, r);
+	ckp_io_free(io);
+	if (rc != 0) {
+		rc = fail(r, err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
+		    "%s", ckp_doc_errmsg(r->doc));
+		goto out;
+	}
+	r->vm = vm;
+	vm = NULL;
+out:
+	vm_free(vm);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step 5                                                                    */
 /* ------------------------------------------------------------------------ */
 
 struct load_progress {
@@ -698,14 +718,10 @@ restore_create(struct restore *r, struct vm **vmp, struct restore_stats *st,
 	int rc;
 
 	*vmp = NULL;
-	/* vm_create owns the configuration from here on. */
-	rc = vm_create(r->cfg, &vm);
-	r->cfg = NULL;
-	r->shape.cfg = NULL;
-	if (rc != 0) {
-		fail(r, err, errlen, rc, "cannot create the VM (see above)");
-		goto out;
-	}
+	if ((rc = restore_vm(r, err, errlen)) != 0)
+		return rc;
+	vm = r->vm;
+	r->vm = NULL;
 	t = ckpt_now_us();
 	rc = load_ram(r, vm, err, errlen);
 	r->st.ram_us = ckpt_now_us() - t;

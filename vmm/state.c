@@ -447,7 +447,8 @@ dregs_io(ckp_io_t *io, struct kvm_debugregs *d)
 }
 
 static void
-msrs_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
+msrs_io(const uint32_t *index, unsigned nindex, ckp_io_t *io,
+    struct vcpu_state *s)
 {
 	char name[32];
 	unsigned i;
@@ -467,11 +468,11 @@ msrs_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
 		 * the checkpoint keeps its reset value.
 		 */
 		s->nmsrs = 0;
-		for (i = 0; i < vm->nmsrs; i++) {
-			msr_field(vm->msr_index[i], name, sizeof(name));
+		for (i = 0; i < nindex && s->nmsrs < STATE_MAX_MSRS; i++) {
+			msr_field(index[i], name, sizeof(name));
 			if (!ckp_sec_has(ckp_io_section(io), name))
 				continue;
-			s->msrs[s->nmsrs].index = vm->msr_index[i];
+			s->msrs[s->nmsrs].index = index[i];
 			ckp_io_field(io, name, CKP_TYPE_UINT64,
 			    &s->msrs[s->nmsrs].data, 8, 0, 0);
 			s->nmsrs++;
@@ -693,10 +694,10 @@ cpuid_features_check(const struct kvm_cpuid_entry2 *a, uint32_t na,
 }
 
 /*
- * cpuid_features_check() against the vCPU KVM created here: the restore
- * compared a scratch vCPU's before creating anything, and this is the
- * one the guest will run on (and the only check when the scratch VM
- * could not be made).
+ * cpuid_features_check() against the vCPU KVM created here, the one the
+ * guest will run on: some KVMs (kvm_pvm) give a vCPU more than
+ * KVM_GET_SUPPORTED_CPUID lists, so only a vCPU tells.  A restore makes
+ * this check in its dry run, before any device or file exists.
  */
 static int
 cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
@@ -786,69 +787,11 @@ out:
 	return rc;
 }
 
-/*
- * Some KVMs (kvm_pvm) give a vCPU more than KVM_GET_SUPPORTED_CPUID lists,
- * so the CPUID a vCPU of hyve's really has is learned from one: a scratch
- * VM whose vCPU 0 gets what vcpu_setup_cpuid() sets, read back.
- */
-int
-vcpu_host_probe_cpuid(struct vcpu_host *h)
-{
-	struct kvm_cpuid2 *set = NULL;
-	struct kvm_cpuid_entry2 *e = NULL;
-	int kfd = -1, vmfd = -1, cfd = -1, rc;
-	uint32_t n = 0;
-	char why[160];
-
-	if (!h->known || h->supported == NULL)
-		return -ENODEV;
-	if ((e = calloc(STATE_MAX_CPUID, sizeof(*e))) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0 ||
-	    (vmfd = ioctl(kfd, KVM_CREATE_VM, 0)) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	/* As kvm_open() does it: the in-kernel LAPIC exists first. */
-	(void)ioctl(vmfd, KVM_CREATE_IRQCHIP, 0);
-	if ((cfd = ioctl(vmfd, KVM_CREATE_VCPU, 0UL)) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if ((rc = cpuid_for_vcpu(h->supported, 0, 1, &set)) != 0)
-		goto out;
-	if (ioctl(cfd, KVM_SET_CPUID2, set) != 0) {
-		rc = -errno;
-		goto out;
-	}
-	if ((rc = cpuid_read(cfd, kvm_ioctl_sys, e, STATE_MAX_CPUID, &n, why,
-	    sizeof(why))) != 0)
-		goto out;
-	h->vcpu_cpuid = e;
-	h->nvcpu_cpuid = n;
-	e = NULL;
-out:
-	free(set);
-	free(e);
-	if (cfd >= 0)
-		close(cfd);
-	if (vmfd >= 0)
-		close(vmfd);
-	if (kfd >= 0)
-		close(kfd);
-	return rc;
-}
-
 void
 vcpu_host_fini(struct vcpu_host *h)
 {
 	free(h->supported);
-	free(h->vcpu_cpuid);
 	h->supported = NULL;
-	h->vcpu_cpuid = NULL;
-	h->nvcpu_cpuid = 0;
 	h->known = false;
 }
 
@@ -1240,34 +1183,67 @@ vcpu_state_check(const struct vcpu_state *s,
 
 #undef BAD
 
-/* msrs_io() for the two MSRs vcpu_state_check() looks at. */
-static void
-msrs_precheck_io(ckp_io_t *io, struct vcpu_state *s)
-{
-	static const struct {
-		uint32_t index;
-		const char *name;
-	} m[] = { { MSR_APIC_BASE, "apic_base" }, { MSR_EFER, "efer" } };
-	size_t i;
+/* What reading a vCPU's section takes from where the vCPU goes. */
+struct vcpu_reader {
+	/* The XSAVE layout when the checkpoint has no CPUID (leaf 0xD). */
+	const struct kvm_cpuid_entry2 *cpuid;
+	uint32_t	 ncpuid;
+	const uint32_t	*msr_index;	/* the MSRs read where saved */
+	unsigned	 nmsrs;
+	bool		 xsave_any;	/* format 1: an XSAVE block of any length */
+};
 
-	s->nmsrs = 0;
-	if (ckp_io_enter(io, "msrs", 1) < 0)
-		return;
-	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-		if (!ckp_sec_has(ckp_io_section(io), m[i].name))
-			continue;
-		s->msrs[s->nmsrs].index = m[i].index;
-		ckp_io_field(io, m[i].name, CKP_TYPE_UINT64,
-		    &s->msrs[s->nmsrs].data, 8, 0, 0);
-		s->nmsrs++;
+/*
+ * vCPU @s to or from the current section of @io; *@len gets the extent of
+ * the XSAVE area read.  The one reading of a vCPU's section: the restore's
+ * and the checks' without a VM.
+ */
+static int
+vcpu_state_rw(const struct vcpu_reader *rd, ckp_io_t *io,
+    struct vcpu_state *s, size_t *len)
+{
+	uint32_t ver = ckp_io_saving(io) ? VCPU_STATE_VERSION :
+	    ckp_sec_version(ckp_io_section(io));
+
+	*len = s->xsave_size;
+	regs_io(io, &s->regs);
+	sregs_io(io, &s->sregs, ver);
+	/* The XSAVE layout is the vCPU's CPUID leaf 0xD: read it first. */
+	cpuid_io(io, s);
+	if (ver >= 2) {
+		const struct kvm_cpuid_entry2 *lc = s->cpuid;
+		uint32_t ln = s->ncpuid;
+		if (ln == 0) {
+			lc = rd->cpuid;
+			ln = rd->ncpuid;
+		}
+		regfile_xsave_io(io, s->xsave, s->xsave_size, len, lc, ln);
+	} else if (rd->xsave_any && ckp_io_restoring(io)) {
+		ckp_io_bytes_var(io, "xsave", s->xsave, s->xsave_size, len, 0);
+	} else {
+		ckp_io_bytes(io, "xsave", s->xsave, s->xsave_size, 0);
 	}
-	ckp_io_leave(io);
+	xcrs_io(io, &s->xcrs);
+	if (ver >= 2)
+		regfile_lapic_io(io, &s->lapic);
+	else
+		ckp_io_bytes(io, "lapic", s->lapic.regs, sizeof(s->lapic.regs),
+		    0);
+	events_io(io, &s->events);
+	CKP_IO_NAMED(io, "mp_state", s->mp.mp_state);
+	dregs_io(io, &s->dregs);
+	msrs_io(rd->msr_index, rd->nmsrs, io, s);
+	return ckp_io_error(io);
 }
 
 int
 vcpu_state_precheck(ckp_doc_t *doc, unsigned id, unsigned ncpus,
     const struct vcpu_host *h)
 {
+	/* The MSRs vcpu_state_check() looks at. */
+	static const uint32_t msrs[] = { MSR_APIC_BASE, MSR_EFER };
+	struct vcpu_reader rd = { .msr_index = msrs,
+	    .nmsrs = sizeof(msrs) / sizeof(msrs[0]), .xsave_any = true };
 	const struct kvm_cpuid_entry2 *c = NULL;
 	struct kvm_cpuid2 *built = NULL;
 	struct vcpu_state *s;
@@ -1275,7 +1251,7 @@ vcpu_state_precheck(ckp_doc_t *doc, unsigned id, unsigned ncpus,
 	char path[32], msg[512];
 	uint32_t nc = 0;
 	size_t len = 0;
-	int rc, ver;
+	int rc;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->xsave = malloc(XSAVE_READ_MAX)) == NULL ||
@@ -1284,39 +1260,16 @@ vcpu_state_precheck(ckp_doc_t *doc, unsigned id, unsigned ncpus,
 		rc = ckp_doc_set_error(doc, -ENOMEM, "out of memory");
 		goto out;
 	}
+	s->xsave_size = XSAVE_READ_MAX;
+	/* As vm_restore_state() lays out XSAVE without a saved CPUID. */
+	if (h != NULL && h->known && h->supported != NULL) {
+		rd.cpuid = h->supported->entries;
+		rd.ncpuid = h->supported->nent;
+	}
 	snprintf(path, sizeof(path), "devices.vcpu@%u", id);
-	/* As vcpu_state_io() reads it, so that both take the same fields. */
 	if (ckp_io_enter(io, "devices", 1) >= 0) {
-		if ((ver = ckp_io_enterf(io, VCPU_STATE_VERSION, "vcpu@%u",
-		    id)) >= 0) {
-			regs_io(io, &s->regs);
-			sregs_io(io, &s->sregs, (uint32_t)ver);
-			cpuid_io(io, s);
-			if (ver >= 2) {
-				const struct kvm_cpuid_entry2 *lc = s->cpuid;
-				uint32_t ln = s->ncpuid;
-				if (ln == 0 && h != NULL && h->vcpu_cpuid) {
-					lc = h->vcpu_cpuid;
-					ln = h->nvcpu_cpuid;
-				}
-				regfile_xsave_io(io, s->xsave, XSAVE_READ_MAX,
-				    &len, lc, ln);
-			} else {
-				ckp_io_bytes_var(io, "xsave", s->xsave,
-				    XSAVE_READ_MAX, &len, 0);
-			}
-			xcrs_io(io, &s->xcrs);
-			/* Not checked against KVM, but read: a bad value
-			 * stops the restore here, before anything exists. */
-			if (ver >= 2)
-				regfile_lapic_io(io, &s->lapic);
-			else
-				ckp_io_bytes(io, "lapic", s->lapic.regs,
-				    sizeof(s->lapic.regs), 0);
-			events_io(io, &s->events);
-			CKP_IO_NAMED(io, "mp_state", s->mp.mp_state);
-			dregs_io(io, &s->dregs);
-			msrs_precheck_io(io, s);
+		if (ckp_io_enterf(io, VCPU_STATE_VERSION, "vcpu@%u", id) >= 0) {
+			vcpu_state_rw(&rd, io, s, &len);
 			ckp_io_leave(io);
 		}
 		ckp_io_leave(io);
@@ -1334,13 +1287,6 @@ vcpu_state_precheck(ckp_doc_t *doc, unsigned id, unsigned ncpus,
 		nc = built->nent;
 	}
 	if ((rc = vcpu_state_check(s, c, nc, h, path, msg, sizeof(msg))) != 0)
-		goto fail;
-	/* The features the guest may use, against a vCPU of hyve's here. */
-	if (s->ncpuid > 0 && h != NULL && h->vcpu_cpuid != NULL)
-		rc = cpuid_features_check(s->cpuid, s->ncpuid, h->vcpu_cpuid,
-		    h->nvcpu_cpuid, h->supported, id, msg, sizeof(msg));
-fail:
-	if (rc != 0)
 		ckp_doc_set_error(doc, rc, "%s", msg);
 out:
 	ckp_io_free(io);
@@ -1357,37 +1303,15 @@ int
 vcpu_state_io(struct vm *vm, ckp_io_t *io, struct vcpu_state *s)
 {
 	ckp_doc_t *doc = ckp_io_doc(io);
+	struct vcpu_reader rd = { .msr_index = vm->msr_index,
+	    .nmsrs = vm->nmsrs };
+	size_t len;
 
-	uint32_t ver = ckp_io_saving(io) ? VCPU_STATE_VERSION :
-	    ckp_sec_version(ckp_io_section(io));
-	size_t len = s->xsave_size;
-
-	regs_io(io, &s->regs);
-	sregs_io(io, &s->sregs, ver);
-	/* The XSAVE layout is the vCPU's CPUID leaf 0xD: read it first. */
-	cpuid_io(io, s);
-	if (ver >= 2) {
-		const struct kvm_cpuid_entry2 *lc = s->cpuid;
-		uint32_t ln = s->ncpuid;
-		if (ln == 0 && vm->supported_cpuid != NULL) {
-			lc = vm->supported_cpuid->entries;
-			ln = vm->supported_cpuid->nent;
-		}
-		regfile_xsave_io(io, s->xsave, s->xsave_size, &len, lc, ln);
-	} else {
-		ckp_io_bytes(io, "xsave", s->xsave, s->xsave_size, 0);
+	if (vm->supported_cpuid != NULL) {
+		rd.cpuid = vm->supported_cpuid->entries;
+		rd.ncpuid = vm->supported_cpuid->nent;
 	}
-	xcrs_io(io, &s->xcrs);
-	if (ver >= 2)
-		regfile_lapic_io(io, &s->lapic);
-	else
-		ckp_io_bytes(io, "lapic", s->lapic.regs, sizeof(s->lapic.regs),
-		    0);
-	events_io(io, &s->events);
-	CKP_IO_NAMED(io, "mp_state", s->mp.mp_state);
-	dregs_io(io, &s->dregs);
-	msrs_io(vm, io, s);
-	if (ckp_io_error(io) != 0 || ckp_io_saving(io))
+	if (vcpu_state_rw(&rd, io, s, &len) != 0 || ckp_io_saving(io))
 		return ckp_io_error(io);
 
 	/* What KVM refuses is vcpu_state_check()'s; this needs the vCPU. */
@@ -1699,11 +1623,16 @@ vm_shape_from_cfg(const struct cfg *cfg, struct vm_shape *sh, char *err,
 	return 0;
 }
 
-/* The shape of @vm as it is: its vCPUs, its regions, its devices. */
+/*
+ * The shape of @vm as it is: its vCPUs, its regions, and its devices, or
+ * those its configuration names when they are not created yet (@planned).
+ */
 static int
-vm_shape_of(struct vm *vm, struct vm_shape *sh, char *err, size_t errlen)
+vm_shape_of(struct vm *vm, bool planned, struct vm_shape *sh, char *err,
+    size_t errlen)
 {
 	unsigned i;
+	int rc;
 
 	memset(sh, 0, sizeof(*sh));
 	sh->cfg = vm->cfg;
@@ -1713,6 +1642,12 @@ vm_shape_of(struct vm *vm, struct vm_shape *sh, char *err, size_t errlen)
 	for (i = 0; i < vm->nmem && i < VM_MAX_MEM_REGIONS; i++)
 		sh->mem.r[sh->mem.n++] = (struct vm_mem_span){ vm->mem[i].name,
 		    vm->mem[i].gpa, vm->mem[i].size, vm->mem[i].file_off };
+	if (planned) {
+		if ((rc = vm_devs_plan(vm->cfg, &sh->devs, &sh->ndevs, err,
+		    errlen)) != 0)
+			return rc == -ENOMEM ? -ENOMEM : -EINVAL;
+		return 0;
+	}
 	if (vm->ndevs > 0 &&
 	    (sh->devs = calloc(vm->ndevs, sizeof(*sh->devs))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -1927,8 +1862,9 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 	unsigned i;
 	int rc;
 
-	*rp = NULL;
-	if ((rc = vm_shape_of(vm, &sh, msg, sizeof(msg))) != 0) {
+	if (rp != NULL)
+		*rp = NULL;
+	if ((rc = vm_shape_of(vm, rp == NULL, &sh, msg, sizeof(msg))) != 0) {
 		vm_shape_fini(&sh);
 		return ckp_doc_set_error(doc, rc, "%s", msg);
 	}
@@ -1945,7 +1881,7 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 			vm_shape_fini(&sh);
 			return ckp_doc_set_error(doc, -ENOMEM, "out of memory");
 		}
-	/* A restore from a file checked all this before creating the VM. */
+	/* What KVM_SET_* will take on this host, asked of /dev/kvm. */
 	if (vm->be->host_cpu)
 		(void)vcpu_host_probe(&host);
 	if (restore_check(&sh, io, &r->ks) == 0 &&
@@ -1959,7 +1895,8 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 			ckp_io_leave(io);
 		}
 		/* Each has restore code and a section (restore_check()). */
-		for (i = 0; i < vm->ndevs && ckp_io_error(io) == 0; i++) {
+		for (i = 0; rp != NULL && i < vm->ndevs &&
+		    ckp_io_error(io) == 0; i++) {
 			struct dev *d = vm->devs[i];
 			if (ckp_io_enter(io, d->id, d->emu->version) < 0)
 				break;
@@ -1970,7 +1907,7 @@ vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp)
 	}
 	vcpu_host_fini(&host);
 	vm_shape_fini(&sh);
-	if ((rc = ckp_io_error(io)) != 0) {
+	if ((rc = ckp_io_error(io)) != 0 || rp == NULL) {
 		vm_restore_free(r);
 		return rc;
 	}

@@ -126,8 +126,8 @@ int regfile_xsave_io(ckp_io_t *io, uint8_t *area, size_t cap, size_t *len,
 
 /*
  * What this host's KVM takes in a vCPU's state, learned from /dev/kvm and
- * the CPU without creating a VM, so that a restore refuses a checkpoint
- * KVM would refuse before anything exists.
+ * the CPU, so that a restore refuses, naming the field, a checkpoint KVM
+ * would refuse (or take to mean something else) before it applies any.
  */
 struct vcpu_host {
 	bool		 known;		/* /dev/kvm answered */
@@ -135,9 +135,6 @@ struct vcpu_host {
 	uint32_t	 mxcsr_mask;	/* MXCSR bits this CPU has (FXSAVE) */
 	bool		 smm;		/* KVM_CAP_X86_SMM */
 	struct kvm_cpuid2 *supported;	/* KVM_GET_SUPPORTED_CPUID */
-	/* A vCPU's CPUID as hyve sets it (vcpu_host_probe_cpuid), or NULL */
-	struct kvm_cpuid_entry2 *vcpu_cpuid;
-	uint32_t	 nvcpu_cpuid;
 };
 
 /*
@@ -145,12 +142,6 @@ struct vcpu_host {
  * that need no host are made (creating the VM then says what is wrong).
  */
 int vcpu_host_probe(struct vcpu_host *h);
-/*
- * After vcpu_host_probe(): the CPUID a vCPU of hyve's gets on this host,
- * from a scratch VM, so that the CPU features a checkpoint's guest may
- * use are compared before anything is created.  0 or -errno (left NULL).
- */
-int vcpu_host_probe_cpuid(struct vcpu_host *h);
 void vcpu_host_fini(struct vcpu_host *h);
 
 /*
@@ -169,13 +160,14 @@ int vcpu_state_check(const struct vcpu_state *s,
     const struct vcpu_host *h, const char *path, char *err, size_t errlen);
 
 /*
- * A restore's first look at devices.vcpu@N (N = @id) of @doc, before
- * anything is created: read it as vm_restore_state() will (the same names
- * and types), and vcpu_state_check() it with the CPUID it will have (the
- * checkpoint's, else the one hyve builds for vCPU @id of @ncpus from @h).
- * Errors are the document's, naming the field.  Reading twice would report
- * unknown fields twice: the caller turns the document's warnings off
- * meanwhile.
+ * devices.vcpu@N (N = @id) of @doc checked without a VM (fuzz_hyve_devstate,
+ * unit tests; a restore checks against its VM's own vCPUs instead): read
+ * by the code vcpu_state_io() reads it with, taking a format-1 XSAVE block
+ * of any length and only the MSRs vcpu_state_check() looks at, and
+ * vcpu_state_check() it with the CPUID it would have (the checkpoint's,
+ * else the one hyve builds for vCPU @id of @ncpus from @h).  Errors are the
+ * document's, naming the field.  The other MSRs go unread, and would be
+ * warned about as unknown: turn the document's warnings off meanwhile.
  */
 int vcpu_state_precheck(ckp_doc_t *doc, unsigned id, unsigned ncpus,
     const struct vcpu_host *h);
@@ -250,7 +242,10 @@ struct vm_restore {
  * then every vCPU against this VM's, then each device's section by its
  * restore op, which fills the device), and change nothing in KVM.  Errors
  * are in the document, naming the field; a device section with no device
- * here is an error.
+ * here is an error.  With @rp NULL, a dry run for a VM whose devices are
+ * not created yet: the same reading and checks, device sections checked
+ * against the devices its configuration names, no restore op run and
+ * nothing kept.
  */
 int vm_restore_state(struct vm *vm, ckp_io_t *io, struct vm_restore **rp);
 /* Step 2: apply to KVM (VM first, then each vCPU), before devices resume. */
