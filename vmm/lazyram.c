@@ -373,6 +373,27 @@ load(struct lazyram *lz, uint64_t c, uint8_t *buf, int by)
 	return 0;
 }
 
+/*
+ * A chunk buffer of its own mapping, not malloc's: freeing a chunk from a
+ * thread's arena can shrink it, and glibc then first reads
+ * /proc/sys/vm/overcommit_memory, which these threads' filters refuse.
+ */
+static uint8_t *
+chunk_buf(const struct lazyram *lz)
+{
+	void *p = mmap(NULL, lz->chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+chunk_buf_free(const struct lazyram *lz, uint8_t *buf)
+{
+	if (buf != NULL)
+		munmap(buf, lz->chunk);
+}
+
 static void *
 handler_main(void *arg)
 {
@@ -381,7 +402,7 @@ handler_main(void *arg)
 	uint8_t *buf;
 
 	sandbox_enter(lz->vm, SBX_LAZY_FAULT, NULL);
-	if ((buf = aligned_alloc(PAGE, lz->chunk)) == NULL) {
+	if ((buf = chunk_buf(lz)) == NULL) {
 		set_failed(lz, -ENOMEM, "no memory for a chunk buffer",
 		    BY_FAULT, false);
 		return NULL;
@@ -418,7 +439,7 @@ handler_main(void *arg)
 				wake_page(lz, addr);
 		}
 	}
-	free(buf);
+	chunk_buf_free(lz, buf);
 	return NULL;
 }
 
@@ -534,7 +555,7 @@ walker_main(void *arg)
 	lower_priority();
 	if (poll(&pfd, 1, (int)lz->walk_delay_ms) != 0)
 		return NULL;
-	if ((buf = aligned_alloc(PAGE, lz->chunk)) == NULL) {
+	if ((buf = chunk_buf(lz)) == NULL) {
 		set_failed(lz, -ENOMEM, "no memory for a chunk buffer",
 		    BY_WALK, false);
 		return NULL;
@@ -548,7 +569,7 @@ walker_main(void *arg)
 		if (rc < 0 && rc != -EBUSY)
 			break;
 	}
-	free(buf);
+	chunk_buf_free(lz, buf);
 	if (!atomic_load(&lz->quit) && !vm_run_stopping(lz->vm))
 		(void)finish(lz, BY_WALK, err, sizeof(err));
 	return NULL;
@@ -707,7 +728,7 @@ complete_main(void *arg)
 {
 	struct complete_ctx *cc = arg;
 	struct lazyram *lz = cc->lz;
-	uint8_t *buf = aligned_alloc(PAGE, lz->chunk);
+	uint8_t *buf = chunk_buf(lz);
 
 	if (buf == NULL) {
 		set_failed(lz, -ENOMEM, "no memory for a chunk buffer",
@@ -724,7 +745,7 @@ complete_main(void *arg)
 		if (rc < 0 && rc != -EBUSY)
 			break;
 	}
-	free(buf);
+	chunk_buf_free(lz, buf);
 	return NULL;
 }
 
