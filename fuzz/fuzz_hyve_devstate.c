@@ -19,11 +19,12 @@
  * the guest operations at the end of the input.  Requests complete before
  * the next operation, so runs are repeatable.
  *
- * The checks a restore makes before it creates anything run on the same
+ * The restore's checks of what a document alone can tell run on the same
  * document: the BARs (pci_bars_check: when it passes and every PCI
  * function took its section, every BAR that should decode does, whatever
- * order they resume in) and devices.vcpu@0 (vcpu_state_precheck: an
- * answer, one line naming the field, never a crash).
+ * order they resume in) and devices.vcpu@0 read as the restore's dry run
+ * reads it (vcpu_state_precheck: an answer, one line naming the field,
+ * never a crash).
  *
  * The seeds in fuzz/corpus/fuzz_hyve_devstate/ were made by this program:
  *	FUZZ_DEVSTATE_MKSEED=DIR build-fuzz/fuzz_hyve_devstate

@@ -132,17 +132,6 @@ vm_resume(struct vm *vm, char *err, size_t errlen)
 /* The meta                                                                  */
 /* ------------------------------------------------------------------------ */
 
-struct dev *
-vm_unsaveable_dev(struct vm *vm)
-{
-	unsigned i;
-
-	for (i = 0; i < vm->ndevs; i++)
-		if (vm->devs[i]->emu->save == NULL)
-			return vm->devs[i];
-	return NULL;
-}
-
 ckp_doc_t *
 vm_ckpt_meta(struct vm *vm, char *err, size_t errlen)
 {
@@ -382,7 +371,6 @@ ckpt_begin(struct ckpt *c, struct vm *vm, const char *path,
     size_t errlen)
 {
 	char msg[1024];
-	struct dev *d;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -397,11 +385,8 @@ ckpt_begin(struct ckpt *c, struct vm *vm, const char *path,
 	c->t0 = ckpt_now_us();
 	st->ram_bytes = vm->mem_size;
 	err[0] = '\0';
-	if ((d = vm_unsaveable_dev(vm)) != NULL) {
-		seterr(err, errlen, "device %s (%s) cannot be saved: its model "
-		    "has no checkpoint code", d->id, d->emu->name);
-		return -ENOTSUP;
-	}
+	if ((rc = vm_devs_saveable(vm, err, errlen)) != 0)
+		return rc;
 	if ((rc = ckp_writer_begin(path, vm->mem_size, &c->w, msg,
 	    sizeof(msg))) != 0) {
 		seterr(err, errlen, "%s%s", rc == -EBUSY ? "busy: " : "", msg);

@@ -69,8 +69,6 @@ int vm_checkpoint(struct vm *vm, const char *path, const struct ckpt_opts *o,
  */
 ckp_doc_t *vm_ckpt_meta(struct vm *vm, char *err, size_t errlen);
 
-/* The first device whose model has no checkpoint code, or NULL. */
-struct dev *vm_unsaveable_dev(struct vm *vm);
 
 /* ------------------------------------------------------------------------ */
 /* Restore (vmm/restore.c)                                                   */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "state.h"
 #include "vm_priv.h"
 
 static int
@@ -237,9 +238,9 @@ opt_c(struct cfg *cfg, const char *arg, char *err, size_t errlen)
 	if (strchr(v, ',') != NULL || strchr(v, '=') != NULL)
 		return seterr(err, errlen, "-c %s: only a vCPU count is "
 		    "supported (no sockets/cores/threads)", arg);
-	if (cfg_parse_u64(v, &n) != 0 || n < 1 || n > 254)
+	if (cfg_parse_u64(v, &n) != 0 || n < 1 || n > VM_MAX_CPUS)
 		return seterr(err, errlen, "-c %s: not a vCPU count from 1 to "
-		    "254", arg);
+		    "%u", arg, VM_MAX_CPUS);
 	return cfg_set(cfg, "cpus", v, "-c", err, errlen);
 }
 

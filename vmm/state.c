@@ -1550,6 +1550,19 @@ dev_ckp_check(const struct devemu *emu, const char *id, bool save, char *err,
 }
 
 int
+vm_devs_saveable(struct vm *vm, char *err, size_t errlen)
+{
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < vm->ndevs; i++)
+		if ((rc = dev_ckp_check(vm->devs[i]->emu, vm->devs[i]->id, true,
+		    err, errlen)) != 0)
+			return rc;
+	return 0;
+}
+
+int
 vm_save_state(struct vm *vm, ckp_io_t *io)
 {
 	ckp_doc_t *doc = ckp_io_doc(io);
@@ -1559,10 +1572,8 @@ vm_save_state(struct vm *vm, ckp_io_t *io)
 	unsigned i;
 	int rc;
 
-	for (i = 0; i < vm->ndevs; i++)
-		if ((rc = dev_ckp_check(vm->devs[i]->emu, vm->devs[i]->id, true,
-		    msg, sizeof(msg))) != 0)
-			return ckp_doc_set_error(doc, rc, "%s", msg);
+	if ((rc = vm_devs_saveable(vm, msg, sizeof(msg))) != 0)
+		return ckp_doc_set_error(doc, rc, "%s", msg);
 	memory_io(vm, io);
 	if ((rc = vm_kstate_get(vm, &ks)) != 0)
 		return ckp_doc_set_error(doc, rc, "reading the VM's KVM state "

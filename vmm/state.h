@@ -183,6 +183,8 @@ int vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s);
  */
 int dev_ckp_check(const struct devemu *emu, const char *id, bool save,
     char *err, size_t errlen);
+/* dev_ckp_check() of every device of @vm for a save: the first refusal. */
+int vm_devs_saveable(struct vm *vm, char *err, size_t errlen);
 
 /*
  * Everything of a VM but its RAM and configuration (which the caller
