@@ -15,15 +15,7 @@
 #include "rtc.h"
 #include "vm_test.h"
 
-static int failures;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		failures++;						\
-	}								\
-} while (0)
+#include "test_check.h"
 
 static struct vm *vm;
 static struct rtc_softc *sc;

@@ -15,15 +15,7 @@
 #include "pm.h"
 #include "vm_priv.h"
 
-static int failures;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		failures++;						\
-	}								\
-} while (0)
+#include "test_check.h"
 
 static uint32_t
 rd32(const uint8_t *p)

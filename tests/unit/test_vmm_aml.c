@@ -15,15 +15,7 @@
 
 #include "aml.h"
 
-static int failures;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		failures++;						\
-	}								\
-} while (0)
+#include "test_check.h"
 
 /* @a holds exactly the @n bytes @want and no error. */
 #define CHECK_BYTES(a, ...) do {					\

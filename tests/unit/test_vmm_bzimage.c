@@ -22,15 +22,7 @@
 #include "cli.h"
 #include "vm_priv.h"
 
-static int failures;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		failures++;						\
-	}								\
-} while (0)
+#include "test_check.h"
 
 #define MiB		0x100000ULL
 #define RAM		(64 * MiB)

@@ -23,15 +23,7 @@
 
 #include "ckpt.h"
 
-static int failures;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		failures++;						\
-	}								\
-} while (0)
+#include "test_check.h"
 
 static char tmpdir[] = "/tmp/hyve-test-ckpt-XXXXXX";
 static char guest[512];

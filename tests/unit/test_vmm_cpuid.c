@@ -18,15 +18,7 @@
 
 #include "vm_priv.h"
 
-static int failures;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		failures++;						\
-	}								\
-} while (0)
+#include "test_check.h"
 
 static const struct kvm_cpuid_entry2 *
 find(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)

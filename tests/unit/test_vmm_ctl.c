@@ -15,15 +15,7 @@
 
 #include "ctl_proto.h"
 
-static int failures;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		failures++;						\
-	}								\
-} while (0)
+#include "test_check.h"
 
 #define BUF_SIZE	(CTL_LINE_MAX + 64)
 

@@ -14,15 +14,7 @@
 
 #include "vm_priv.h"
 
-static int failures;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		failures++;						\
-	}								\
-} while (0)
+#include "test_check.h"
 
 #define LOAD_ADDR	0x100000ULL
 #define CODE_OFF	0x200

@@ -32,15 +32,7 @@
 #define PG	4096ULL
 #define SMALL	(64 * MiB)
 
-static int failures;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		failures++;						\
-	}								\
-} while (0)
+#include "test_check.h"
 #define CHECK_HAS(hay, needle) do {					\
 	const char *h_ = (hay), *n_ = (needle);			\
 	if (h_ == NULL || strstr(h_, n_) == NULL) {			\

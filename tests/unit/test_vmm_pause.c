@@ -21,15 +21,7 @@
 
 #include "vm_priv.h"
 
-static int failures;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		failures++;						\
-	}								\
-} while (0)
+#include "test_check.h"
 
 #define CODE0		0x100000	/* inc [0x5000]; jmp */
 #define CODE1		0x100010	/* inc [0x5004]; in al, 0x99; jmp */

@@ -21,15 +21,7 @@
 #include "state.h"
 #include "uart.h"
 
-static int failures;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		failures++;						\
-	}								\
-} while (0)
+#include "test_check.h"
 
 static char tmpdir[] = "/tmp/hyve-test-state-XXXXXX";
 /* Restore the TSC without KVM's offset attribute, as before Linux 5.16. */
