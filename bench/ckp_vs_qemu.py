@@ -863,7 +863,10 @@ def micro(env, res, quick):
         env.cold()
         r = subprocess.run([os.path.join(env.build, "bench", name)] + args,
                            capture_output=True, text=True, timeout=900)
-        res.setdefault("micro", {})[name] = (r.returncode, r.stdout + (r.stderr if r.returncode else ""))
+        text = r.stdout + (r.stderr if r.returncode else "")
+        if env.made_dir:
+            text = text.replace(env.dir, "the work directory")
+        res.setdefault("micro", {})[name] = (r.returncode, text)
 
 
 # --------------------------------------------------------------------------
@@ -884,7 +887,11 @@ def machine(env):
         ("CPU", "%s, %d logical CPUs" % (cpu, os.cpu_count())),
         ("RAM", mem),
         ("kernel", platform.release()),
-        ("work directory", "%s: %s" % (env.dir, fsline)),
+        # A directory of its own is described, not named: the report is
+        # committed, and a path of this machine means nothing elsewhere.
+        ("work directory", "%s: %s" % (
+            "a new directory under %s (removed afterwards)" % os.path.dirname(env.dir)
+            if env.made_dir else env.dir, fsline)),
         ("KVM", "/dev/kvm of a nested VM (kvm_pvm host module, see docs/KVM-HOSTS.md)"
          if "pvm" in sh("cat /proc/modules 2>/dev/null") + sh("dmesg 2>/dev/null | grep -m1 -i pvm") else "/dev/kvm"),
         ("QEMU", sh("%s --version | head -1" % env.qemu)),
@@ -1191,6 +1198,7 @@ def main():
         made_dir = True
     env = Env(args)
     env.quick = args.quick
+    env.made_dir = made_dir
     for f in (env.hyve, env.hyvectl, env.guest, env.aux):
         if not os.path.exists(f):
             sys.exit("ckp_vs_qemu: %s is not built" % f)
