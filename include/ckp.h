@@ -1085,6 +1085,88 @@ unsigned ckp_stream_peer_flags(const ckp_stream_t *s);
 void ckp_stream_counters(const ckp_stream_t *s, uint64_t *sent,
     uint64_t *received);
 
+/**
+ * Send frames to @p wfd instead of the descriptor given to ckp_stream_new(),
+ * for a two-way stream whose directions are two descriptors (a program
+ * reading its standard input and answering on its standard output, as
+ * over ssh).  Not owned.  @return 0; -EBADF for a negative @p wfd (the
+ * stream's error); -EINVAL once started (refused, the stream goes on).
+ */
+int ckp_stream_set_wfd(ckp_stream_t *s, int wfd);
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoint stream frames                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The frame types of a checkpoint stream and their payloads
+ * (docs/MIGRATION.md section 5).  All integers little-endian.
+ */
+#define CKP_FRAME_HELLO   0x01 /**< document: what the receiver needs before RAM */
+#define CKP_FRAME_PAGES   0x10 /**< off:u64, then whole pages */
+#define CKP_FRAME_ZERO    0x11 /**< off:u64 npages:u64: now all zero */
+#define CKP_FRAME_ROUND   0x12 /**< round:u32 reserved:u32 pages:u64 */
+#define CKP_FRAME_STATE   0x20 /**< document: the checkpoint's meta */
+#define CKP_FRAME_END     0x21 /**< empty: nothing follows */
+#define CKP_FRAME_GO      0x22 /**< empty: run the guest */
+#define CKP_FRAME_ABORT   0x7f /**< document: error$string (either direction) */
+#define CKP_FRAME_ACCEPT  0x81 /**< empty: HELLO accepted */
+#define CKP_FRAME_READY   0x83 /**< empty: STATE and RAM checked and applied */
+#define CKP_FRAME_RUNNING 0x84 /**< empty: the guest runs at the receiver */
+/** The most page bytes one PAGES frame carries (4 MiB). */
+#define CKP_FRAME_PAGES_MAX (4u << 20)
+
+/** @return the name of frame type @p type ("PAGES"), or NULL for an unknown type. */
+const char *ckp_frame_name(uint8_t type);
+/** The 8 bytes that precede the pages of a PAGES frame at RAM offset @p off. */
+void ckp_frame_pages_head(uint8_t out[8], uint64_t off);
+/** A ZERO frame's payload. */
+void ckp_frame_zero_make(uint8_t out[16], uint64_t off, uint64_t npages);
+/** A ROUND frame's payload. */
+void ckp_frame_round_make(uint8_t out[16], uint32_t round, uint64_t pages);
+/** Decode a ROUND frame's payload; -EBADMSG with a message in @p err. */
+int ckp_frame_round_parse(const void *p, size_t len, uint32_t *round,
+    uint64_t *pages, char *err, size_t errlen);
+/** An ABORT frame's document (send with ckp_stream_send_doc()); NULL on ENOMEM. */
+ckp_doc_t *ckp_frame_abort_doc(const char *why);
+/**
+ * The reason an ABORT frame's payload gives, printable characters only and
+ * at most 1024 of them, into @p why ("(no reason given)" when there is none).
+ */
+void ckp_frame_abort_reason(const void *p, size_t len, char *why,
+    size_t whylen);
+
+/**
+ * RAM received from a checkpoint stream into memory the caller owns:
+ * segments whose file_off run contiguously from 0, writable (despite the
+ * const of ckp_ram_seg_t) and all zero at first.  It applies PAGES and ZERO
+ * frames after checking them (alignment, sizes, inside RAM) and keeps the
+ * RAM's summary (ckp_ram_sum_t), hashing the chunks a round wrote when the
+ * next ROUND frame arrives, so that the check at the end hashes only the
+ * last round's.
+ */
+typedef struct ckp_ram_rx ckp_ram_rx_t;
+
+/** @return a receiver, or NULL on ENOMEM or segments that are not as above. */
+ckp_ram_rx_t *ckp_ram_rx_new(const ckp_ram_seg_t *segs, size_t nsegs);
+void ckp_ram_rx_free(ckp_ram_rx_t *rx);
+/**
+ * Apply one PAGES, ZERO or ROUND frame (rounds must be numbered 0, 1, ...).
+ * @return 0; -EBADMSG for a malformed frame or one outside RAM, -EINVAL for
+ * another type, -ENOMEM; the message in @p err names the frame and offset.
+ */
+int ckp_ram_rx_frame(ckp_ram_rx_t *rx, uint8_t type, const void *payload,
+    size_t len, char *err, size_t errlen);
+/**
+ * Check the "ram" section of @p meta against the RAM received (as
+ * ckp_ram_sum_check()): 0, or -EBADMSG naming the first chunk that differs.
+ */
+int ckp_ram_rx_check(ckp_ram_rx_t *rx, ckp_doc_t *meta, char *err,
+    size_t errlen);
+/** Pages written, pages zeroed, rounds seen; any pointer may be NULL. */
+void ckp_ram_rx_counters(const ckp_ram_rx_t *rx, uint64_t *pages,
+    uint64_t *zpages, uint32_t *rounds);
+
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop
 #endif

@@ -84,6 +84,8 @@ struct dir {
 
 struct ckp_stream {
 	int		 fd;
+	int		 wfd;		/* where frames go: fd unless set apart */
+	bool		 wsock;
 	ckp_stream_role_t role;
 	unsigned	 flags;		/* CKP_STREAM_ONEWAY as asked */
 	bool		 sock;
@@ -187,7 +189,8 @@ ms_since(const struct timespec *t0)
 static int
 wait_fd(const ckp_stream_t *s, short ev)
 {
-	struct pollfd p = { .fd = s->fd, .events = ev };
+	struct pollfd p = { .fd = ev == POLLOUT ? s->wfd : s->fd,
+	    .events = ev };
 	long long ms = s->timeout_ms == 0 ? -1 : (long long)s->timeout_ms;
 	struct timespec t0;
 	int r, left;
@@ -278,16 +281,16 @@ wr(ckp_stream_t *s, struct iovec *iov, int cnt)
 		if (s->timeout_ms != 0 && (err = wait_fd(s, POLLOUT)) != 0)
 			return err;
 		n = cnt < max ? cnt : max;
-		if (s->sock) {
+		if (s->wsock) {
 			struct msghdr m;
 
 			memset(&m, 0, sizeof(m));
 			m.msg_iov = iov;
 			m.msg_iovlen = n;
-			r = sendmsg(s->fd, &m, SEND_NOSIGNAL |
+			r = sendmsg(s->wfd, &m, SEND_NOSIGNAL |
 			    (s->timeout_ms != 0 ? SEND_DONTWAIT : 0));
 		} else {
-			r = writev(s->fd, iov, n);
+			r = writev(s->wfd, iov, n);
 		}
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -361,6 +364,7 @@ ckp_stream_new(int fd, ckp_stream_role_t role, const void *key, size_t keylen,
 	if (s == NULL)
 		return NULL;
 	s->fd = fd;
+	s->wfd = fd;
 	s->role = role;
 	s->flags = flags;
 	s->keyed = key != NULL;
@@ -386,6 +390,7 @@ ckp_stream_new(int fd, ckp_stream_role_t role, const void *key, size_t keylen,
 		s->secretlen = keylen;
 	}
 	s->sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+	s->wsock = s->sock;
 	if (fd < 0)
 		serr(s, -EBADF, "invalid file descriptor %d", fd);
 	else if (role != CKP_STREAM_WRITER && role != CKP_STREAM_READER)
@@ -400,6 +405,21 @@ ckp_stream_new(int fd, ckp_stream_role_t role, const void *key, size_t keylen,
 nomem:
 	ckp_stream_free(s);
 	return NULL;
+}
+
+int
+ckp_stream_set_wfd(ckp_stream_t *s, int wfd)
+{
+	struct stat st;
+
+	/* Too late to change: refused, but the stream goes on. */
+	if (s->started)
+		return -EINVAL;
+	if (wfd < 0)
+		return serr(s, -EBADF, "invalid write descriptor %d", wfd);
+	s->wfd = wfd;
+	s->wsock = fstat(wfd, &st) == 0 && S_ISSOCK(st.st_mode);
+	return 0;
 }
 
 void
