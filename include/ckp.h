@@ -138,7 +138,11 @@ void ckp_doc_clear_error(ckp_doc_t *doc);
 /** Callback for warnings that are not errors (unknown fields on restore...). */
 typedef void ckp_warn_fn(void *arg, const char *msg);
 
-/** Route warnings to @p fn (default: none are reported). */
+/**
+ * Route warnings to @p fn.  Warnings raised before the first call (by
+ * ckp_checkpoint_open(), say) are held, up to 16, and handed to @p fn by
+ * that call; after it, a NULL @p fn drops them.
+ */
 void ckp_doc_set_warn(ckp_doc_t *doc, ckp_warn_fn *fn, void *arg);
 
 /** Report a warning through the document's callback. */

@@ -57,12 +57,23 @@ struct ckp_sec {
 
 #define CKP__ERRMSG_MAX 1024
 
+/* Warnings held until a document's first ckp_doc_set_warn(): at most... */
+#define CKP__WARN_HELD_MAX 16
+
+struct ckp__warn_held {
+	struct ckp__warn_held	*next;
+	char			 msg[];
+};
+
 struct ckp_doc {
 	ckp_sec_t	 root;
 	int		 err;
 	char		 errmsg[CKP__ERRMSG_MAX];
 	ckp_warn_fn	*warn;
 	void		*warnarg;
+	bool		 warn_set;	/* ckp_doc_set_warn() was called */
+	struct ckp__warn_held *held, **held_tail;
+	unsigned	 nheld, dropped;
 	ckp_enc_t	 enc;
 	ckp_sum_state_t	 sum_state;
 	char		 sumtext[32];

@@ -185,11 +185,67 @@ ckp_doc_clear_error(ckp_doc_t *doc)
 	doc->errmsg[0] = '\0';
 }
 
+/*
+ * A document a library call made and returned (ckp_checkpoint_open()) can
+ * have warnings before its caller could set a callback: they are held
+ * until the first ckp_doc_set_warn().  Once a callback was set, even NULL,
+ * nothing is held: a caller that silences a pass (a dry run) means it.
+ * Bounded, for callers that never set one.
+ */
+static void
+warn_hold(ckp_doc_t *doc, const char *msg)
+{
+	struct ckp__warn_held *h;
+	size_t len = strlen(msg) + 1;
+
+	if (doc->nheld >= CKP__WARN_HELD_MAX ||
+	    (h = malloc(sizeof(*h) + len)) == NULL) {
+		doc->dropped++;
+		return;
+	}
+	memcpy(h->msg, msg, len);
+	h->next = NULL;
+	if (doc->held_tail == NULL)
+		doc->held_tail = &doc->held;
+	*doc->held_tail = h;
+	doc->held_tail = &h->next;
+	doc->nheld++;
+}
+
+/* Hand the held warnings to the callback (if @p deliver) and forget them. */
+static void
+warn_release(ckp_doc_t *doc, bool deliver)
+{
+	struct ckp__warn_held *h = doc->held, *next;
+	unsigned dropped = doc->dropped;
+	char msg[64];
+
+	/* Detached first: the callback may warn again. */
+	doc->held = NULL;
+	doc->held_tail = NULL;
+	doc->nheld = doc->dropped = 0;
+	for (; h != NULL; h = next) {
+		next = h->next;
+		if (deliver)
+			doc->warn(doc->warnarg, h->msg);
+		free(h);
+	}
+	if (deliver && dropped > 0) {
+		snprintf(msg, sizeof(msg), "%u more warnings not shown",
+		    dropped);
+		doc->warn(doc->warnarg, msg);
+	}
+}
+
 void
 ckp_doc_set_warn(ckp_doc_t *doc, ckp_warn_fn *fn, void *arg)
 {
 	doc->warn = fn;
 	doc->warnarg = arg;
+	if (!doc->warn_set) {
+		doc->warn_set = true;
+		warn_release(doc, fn != NULL);
+	}
 }
 
 void
@@ -198,12 +254,15 @@ ckp_doc_warn(const ckp_doc_t *doc, const char *fmt, ...)
 	char msg[CKP__ERRMSG_MAX];
 	va_list ap;
 
-	if (doc == NULL || doc->warn == NULL)
+	if (doc == NULL || (doc->warn == NULL && doc->warn_set))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	doc->warn(doc->warnarg, msg);
+	if (doc->warn != NULL)
+		doc->warn(doc->warnarg, msg);
+	else	/* held warnings are not the document: const to its readers */
+		warn_hold((ckp_doc_t *)doc, msg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -311,6 +370,7 @@ ckp_doc_free(ckp_doc_t *doc)
 {
 	if (doc == NULL)
 		return;
+	warn_release(doc, false);
 	ckp__sec_clear(&doc->root);
 	free(doc);
 }

@@ -7,7 +7,9 @@
 # past a symbolic link): exit status 2, one line naming the file, its
 # owner or mode, and --trust; no console file, no runtime directory.
 # --trust restores such a checkpoint, and a sticky directory anyone can
-# write (as /tmp) is taken: those restores finish.  --trust without -r is
+# write (as /tmp) is taken: those restores finish.  Another user's
+# temporary beside one's own checkpoint is left alone and named in a
+# warning; the restore finishes.  --trust without -r is
 # a usage error.  Tests run as root: "another user" is uid 65534.
 . "$(dirname "$0")/ckp_lib.inc"
 
@@ -78,6 +80,17 @@ refused wdir "$TMP/wdir/wdir.ckp" "directory $TMP/wdir \\(holding .*\\) is writa
 ln -s "$TMP/wdir/wdir.ckp.meta" "$TMP/ldir/link.ckp.meta"
 ln -s "$TMP/wdir/wdir.ckp" "$TMP/ldir/link.ckp"
 refused link "$TMP/ldir/link.ckp" "directory $TMP/wdir \\(holding $TMP/wdir/wdir\\.ckp(\\.meta)?\\) is writable by group or others"
+
+# Another user's RAM temporary beside a checkpoint of one's own: recovery
+# leaves it alone and the restore reads the published pair, but says so.
+copy ramtmp
+cp --sparse=always "$TMP/base.ckp" "$TMP/ramtmp.ckp.tmp"
+chown 65534 "$TMP/ramtmp.ckp.tmp"
+restored ramtmp "$TMP/ramtmp.ckp"
+grep -Eq "^hyve: $TMP/ramtmp\.ckp: warning: checkpoint $TMP/ramtmp\.ckp: .*$TMP/ramtmp\.ckp\.tmp is owned by uid 65534.*leaves it alone" \
+	"$TMP/ramtmp.log" || fail "ramtmp: the refused temporary is not named: $(cat "$TMP/ramtmp.log")"
+[ -e "$TMP/ramtmp.ckp.tmp" ] || fail "ramtmp: recovery removed another user's temporary"
+echo "ramtmp: $(grep -m1 warning: "$TMP/ramtmp.log")"
 
 # --trust is the user's word for all of it; a sticky directory is fine.
 restored trusted "$TMP/ometa.ckp" --trust
