@@ -3,7 +3,9 @@
 # tests run the test build in BUILD/test (make BUILD=... testbins: the same
 # sources with the test hooks), and check the release programs in BUILD.
 # Every test is a program or script: exit 0 = pass, 77 = skip (it must say
-# why on a "SKIP" line), anything else = fail.
+# why on a "SKIP" line), anything else = fail.  A passing test's output is
+# not shown, except its lines that begin with "COUNT: " (how much it did:
+# cycles, crashes, kills), so that a run says what it covered.
 #   tests/run.sh [BUILD]            all tests
 #   ONLY=regex tests/run.sh         only tests whose name matches
 set -u
@@ -37,6 +39,7 @@ run_one() {	# name, command...
 	local dt=$((SECONDS - t0))
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1)); echo "PASS $name (${dt}s)"
+		grep '^COUNT: ' "$log" | sed 's/^/    /'
 	elif [ $rc -eq 77 ]; then
 		skip=$((skip + 1)); echo "SKIP $name: $(grep -m1 SKIP "$log" || echo 'no reason given')"
 	else

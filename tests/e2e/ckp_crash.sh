@@ -186,7 +186,7 @@ done
 
 all_clean
 cycles=$((n - n_rec))
-echo "publish steps: ${#STEPS[@]} on checkpoint, $((${#STEPS[@]} - 1)) on suspend (no put)," \
+echo "COUNT: publish steps: ${#STEPS[@]} on checkpoint, $((${#STEPS[@]} - 1)) on suspend (no put)," \
 	"each fresh and over an old checkpoint: $cycles crashes ($((t2 - t1)) s$([ "$retries" = 0 ] || echo ", $retries run again"));" \
 	"recovery crashed in a restore and in a writer, after a crash at meta-synced: $n_rec times;" \
 	"$((n_old + n_new + n_none)) restores as ckp check said ($n_recover after ckp check --recover):" \

@@ -230,9 +230,9 @@ summary() {	# summary ASSOC-NAME
 	for k in "${!a[@]}"; do s+="${s:+, }${a[$k]} $k"; done
 	echo "$s"
 }
-echo "kills during checkpoint/suspend: $(summary WHERE) ($((t2 - t1)) s; last windows ${D[checkpoint]} / ${D[suspend]} ms)"
-echo "kills during restore: $(summary RWHERE) ($((t3 - t2)) s)"
-echo "random kills: ${KILLS[checkpoint]} during checkpoint, ${KILLS[suspend]} during suspend," \
+echo "COUNT: kills during checkpoint/suspend: $(summary WHERE) ($((t2 - t1)) s; last windows ${D[checkpoint]} / ${D[suspend]} ms)"
+echo "COUNT: kills during restore: $(summary RWHERE) ($((t3 - t2)) s)"
+echo "COUNT: random kills: ${KILLS[checkpoint]} during checkpoint, ${KILLS[suspend]} during suspend," \
 	"$NR during restore (${RKILLS[full]} full, ${RKILLS[lazy]} lazy):" \
 	"$((n_old + n_new)) restores OK ($n_old old pair, $n_new new pair) in $((SECONDS - t0)) s"
 echo PASS

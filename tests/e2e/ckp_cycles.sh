@@ -54,6 +54,6 @@ wait_exit "$PID" 60
 [ "$RC" = 0 ] || fail "the restored checkpoint-and-continue exited $RC"
 [ "$(verdict "$TMP/mid.console" CHURN)" = "$want" ] ||
 	fail "checkpoint of cycle $((N / 5 * 5)): '$(verdict "$TMP/mid.console" CHURN)', uninterrupted: '$want'"
-echo "$N cycles ($((N / 5)) with a checkpoint-and-continue first), ticks up to $prev: $got"
+echo "COUNT: $N cycles ($((N / 5)) with a checkpoint-and-continue first), ticks up to $prev: $got"
 all_clean
 echo PASS

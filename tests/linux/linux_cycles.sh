@@ -38,6 +38,6 @@ wait_exit "$pid" 60
 [ "$RC" = 143 ] || fail "the last hyve exited $RC on SIGTERM (want 143)"
 guest_ok "$con" 0
 for f in "$TMP"/c*.log; do no_crash "$f"; done
-echo "$CYCLES cycles: $(grep -c '^TICK .*mem=OK dmesg=OK clock=OK$' "$con") clean TICKs, no complaint"
+echo "COUNT: $CYCLES cycles: $(grep -c '^TICK .*mem=OK dmesg=OK clock=OK$' "$con") clean TICKs, no complaint"
 all_clean
 echo PASS
