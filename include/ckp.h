@@ -139,9 +139,11 @@ void ckp_doc_clear_error(ckp_doc_t *doc);
 typedef void ckp_warn_fn(void *arg, const char *msg);
 
 /**
- * Route warnings to @p fn.  Warnings raised before the first call (by
- * ckp_checkpoint_open(), say) are held, up to 16, and handed to @p fn by
- * that call; after it, a NULL @p fn drops them.
+ * Route warnings to @p fn (default: none are reported).  On a document
+ * ckp_checkpoint_open() returned, the warnings it raised (leftovers
+ * recovery refused) and any raised before this first call are held, up
+ * to 16, and handed to @p fn by that call; after it, a NULL @p fn drops
+ * them.
  */
 void ckp_doc_set_warn(ckp_doc_t *doc, ckp_warn_fn *fn, void *arg);
 

@@ -65,12 +65,16 @@ struct ckp__warn_held {
 	char			 msg[];
 };
 
+/** Hold @p doc's warnings until its first ckp_doc_set_warn(). */
+void	ckp__doc_hold_warnings(ckp_doc_t *doc);
+
 struct ckp_doc {
 	ckp_sec_t	 root;
 	int		 err;
 	char		 errmsg[CKP__ERRMSG_MAX];
 	ckp_warn_fn	*warn;
 	void		*warnarg;
+	bool		 warn_hold;	/* the library returns it: hold warnings */
 	bool		 warn_set;	/* ckp_doc_set_warn() was called */
 	struct ckp__warn_held *held, **held_tail;
 	unsigned	 nheld, dropped;

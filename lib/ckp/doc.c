@@ -186,9 +186,10 @@ ckp_doc_clear_error(ckp_doc_t *doc)
 }
 
 /*
- * A document a library call made and returned (ckp_checkpoint_open()) can
- * have warnings before its caller could set a callback: they are held
- * until the first ckp_doc_set_warn().  Once a callback was set, even NULL,
+ * A document a library call made and returned (ckp_checkpoint_open(): it
+ * sets warn_hold) can have warnings before its caller could set a
+ * callback: they are held until the first ckp_doc_set_warn().  Any other
+ * document drops them, as always.  Once a callback was set, even NULL,
  * nothing is held: a caller that silences a pass (a dry run) means it.
  * Bounded, for callers that never set one.
  */
@@ -238,6 +239,12 @@ warn_release(ckp_doc_t *doc, bool deliver)
 }
 
 void
+ckp__doc_hold_warnings(ckp_doc_t *doc)
+{
+	doc->warn_hold = true;
+}
+
+void
 ckp_doc_set_warn(ckp_doc_t *doc, ckp_warn_fn *fn, void *arg)
 {
 	doc->warn = fn;
@@ -254,7 +261,8 @@ ckp_doc_warn(const ckp_doc_t *doc, const char *fmt, ...)
 	char msg[CKP__ERRMSG_MAX];
 	va_list ap;
 
-	if (doc == NULL || (doc->warn == NULL && doc->warn_set))
+	if (doc == NULL ||
+	    (doc->warn == NULL && (doc->warn_set || !doc->warn_hold)))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ckp_impl.h"
 #include "ram_impl.h"
 #include "ram_read.h"
 
@@ -341,6 +342,7 @@ ckp_checkpoint_open(const char *path, unsigned flags)
 	close(fd);
 	if (doc == NULL)
 		goto out;
+	ckp__doc_hold_warnings(doc);
 	if (note[0] != '\0')
 		ckp_doc_warn(doc, "checkpoint %s: %s", n.ram, note);
 	if (ckp_doc_error(doc) != 0 || ckp__ram_info(doc, &ri) < 0)

@@ -35,7 +35,17 @@ test_held(void)
 {
 	ckp_doc_t *doc = ckp_doc_new_empty();
 
-	/* Held in order, delivered by the first callback set. */
+	/* A document of one's own: dropped, as always. */
+	warn_reset();
+	ckp_doc_warn(doc, "nobody listens");
+	ckp_doc_set_warn(doc, warn_cb, NULL);
+	CHECK(nwarn == 0);
+	ckp_doc_free(doc);
+
+	/* One the library returns: held in order, delivered by the first
+	 * callback set. */
+	doc = ckp_doc_new_empty();
+	doc->warn_hold = true;
 	warn_reset();
 	ckp_doc_warn(doc, "one %d", 1);
 	ckp_doc_warn(doc, "two");
@@ -57,6 +67,7 @@ test_held(void)
 
 	/* A first callback of NULL drops what was held. */
 	doc = ckp_doc_new_empty();
+	doc->warn_hold = true;
 	warn_reset();
 	ckp_doc_warn(doc, "dropped");
 	ckp_doc_set_warn(doc, NULL, NULL);
@@ -66,6 +77,7 @@ test_held(void)
 
 	/* Bounded: the rest counted in one line. */
 	doc = ckp_doc_new_empty();
+	doc->warn_hold = true;
 	warn_reset();
 	for (int i = 0; i < CKP__WARN_HELD_MAX + 4; i++)
 		ckp_doc_warn(doc, "w%d", i);
@@ -77,6 +89,7 @@ test_held(void)
 
 	/* Freed while held (a leak under ASan otherwise). */
 	doc = ckp_doc_new_empty();
+	doc->warn_hold = true;
 	ckp_doc_warn(doc, "never seen");
 	ckp_doc_free(doc);
 }
