@@ -15,9 +15,12 @@ export HOME=/tmp LANG=C LC_ALL=C TMPDIR=/tmp
 IO=/nested-io
 . "$IO/env"
 cd "$TOP" || { echo "NESTED-FATAL no $TOP"; exit 1; }
-# Tests run the test build (make testbins) when BUILD holds one, as
-# tests/run.sh has them do.
-if [ -x "$BUILD/test/hyve" ]; then BUILD=$BUILD/test; fi
+# The project's tests run the test build (make testbins) when BUILD holds
+# one, as tests/run.sh has them do; scripts users run (scripts/demo.sh, a
+# script of one's own) run the release build they were given, which is
+# what demo.sh builds (a test build there may be stale, and has hooks).
+RELEASE_BUILD=$BUILD TEST_BUILD=$BUILD
+if [ -x "$BUILD/test/hyve" ]; then TEST_BUILD=$BUILD/test; fi
 mkdir -p "$IO/logs"
 up() { cut -d' ' -f1 /proc/uptime; }
 
@@ -38,7 +41,7 @@ alive=$!
 # The tests' own runtime directory, as tests/run.sh gives them.
 export HYVE_RUNDIR=$(mktemp -d /tmp/hyve-nested-run.XXXXXX)
 # Scripts that set things up first (scripts/demo.sh) know they are in L1.
-export BUILD HYVE_NESTED=1
+export BUILD RELEASE_BUILD HYVE_NESTED=1
 
 while read -r t; do
 	[ -n "$t" ] || continue
@@ -47,9 +50,10 @@ while read -r t; do
 	echo "NESTED-BEGIN $t"
 	t0=$SECONDS
 	case $t in
-	unit/*) cmd=("$BUILD/tests/${t#unit/}") ;;
-	/*) cmd=(bash "$t") ;;		# a script of one's own, for debugging
-	*) cmd=(bash "tests/$t") ;;
+	unit/*) BUILD=$TEST_BUILD cmd=("$TEST_BUILD/tests/${t#unit/}") ;;
+	# scripts/demo.sh, or a script of one's own (debugging)
+	scripts/*|/*) BUILD=$RELEASE_BUILD cmd=(bash "$t") ;;
+	*) BUILD=$TEST_BUILD cmd=(bash "tests/$t") ;;
 	esac
 	# Killed after the limit; any hyve it left is killed after it.
 	timeout -s KILL "$TEST_TIMEOUT" "${cmd[@]}" </dev/null 2>&1 |

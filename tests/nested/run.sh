@@ -19,8 +19,9 @@
 # tick: docs/NESTED.md says why.
 #
 #   tests/nested/run.sh [-v] [-b BUILD] [-c qemu64|epyc]... [TEST...]
-#     TEST: unit/test_x, e2e/x.sh, linux/x.sh (paths under tests/), or the
-#     absolute path of a script of one's own
+#     TEST: unit/test_x, e2e/x.sh, linux/x.sh (paths under tests/: they run
+#     BUILD/test when it exists), scripts/demo.sh or the absolute path of a
+#     script of one's own (these run the release build BUILD)
 #     -v: show what the tests print as they print it
 #   Env: STALL (60 s), L1_APPEND (L1 kernel parameters added; default
 #        "nohz=off highres=off"), NESTED_MEM (6G), TEST_TIMEOUT (900 s per test),
@@ -70,7 +71,7 @@ TESTS_qemu64=(
 TESTS_epyc=(
 	unit/test_vmm_state e2e/ckp_seed.sh e2e/ckp_continue.sh
 	e2e/ckp_cycles.sh linux/linux_boot.sh linux/linux_seed.sh
-	linux/linux_cycles.sh
+	linux/linux_cycles.sh scripts/demo.sh
 )
 declare -A MODEL=([qemu64]="qemu64,+svm,+npt" [epyc]="EPYC,+svm,+npt")
 [ ${#CPUS[@]} -gt 0 ] || CPUS=(qemu64 epyc)
@@ -122,7 +123,11 @@ report() {
 		DONE+=("$t")
 		log=$io/logs/${t//\//_}.log
 		case $st in
-		PASS) echo "PASS nested/$NAME/$t ($secs)"; echo pass >>"$dir/counts" ;;
+		PASS)
+			echo "PASS nested/$NAME/$t ($secs)"
+			# As tests/run.sh: what a passing test did.
+			[ -f "$log" ] && grep '^COUNT: ' "$log" | sed 's/^/    /'
+			echo pass >>"$dir/counts" ;;
 		SKIP) echo "SKIP nested/$NAME/$t: $rest"; echo skip >>"$dir/counts" ;;
 		*)
 			echo "FAIL nested/$NAME/$t ($rest, $secs)"
