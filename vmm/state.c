@@ -3,9 +3,11 @@
  *
  * KVM state to and from checkpoint documents (see state.h).  Registers are
  * decoded into fields named as a person looks for them (rip, cr3, efer,
- * cs.base...); what is opaque stays a byte string (the XSAVE area, the
- * local APIC page).  Field names and types are the format: add fields as
- * optional, never rename one.
+ * cs.base...); the local APIC page and the XSAVE area are named register
+ * by register too (vmm/regfile.c).  Field names and types are the format:
+ * each name is written here as a string, never taken from the KVM struct's
+ * member (a renamed kernel or local member must not rename a field); add
+ * fields as optional, never rename one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +19,6 @@
 #include <unistd.h>
 
 #include "state.h"
-
-#define IO(io, lval)	CKP_IO_NAMED((io), #lval, s->lval)
 
 static int
 kvm_err(struct vm *vm, const char *what, int id)
@@ -326,18 +326,18 @@ seg_io(ckp_io_t *io, const char *name, struct kvm_segment *seg)
 
 	if (ckp_io_enter(io, name, 1) < 0)
 		return;
-	IO(io, base);
-	IO(io, limit);
-	IO(io, selector);
-	IO(io, type);
-	IO(io, present);
-	IO(io, dpl);
-	IO(io, db);
-	IO(io, s);
-	IO(io, l);
-	IO(io, g);
-	IO(io, avl);
-	IO(io, unusable);
+	CKP_IO_NAMED(io, "base", s->base);
+	CKP_IO_NAMED(io, "limit", s->limit);
+	CKP_IO_NAMED(io, "selector", s->selector);
+	CKP_IO_NAMED(io, "type", s->type);
+	CKP_IO_NAMED(io, "present", s->present);
+	CKP_IO_NAMED(io, "dpl", s->dpl);
+	CKP_IO_NAMED(io, "db", s->db);
+	CKP_IO_NAMED(io, "s", s->s);
+	CKP_IO_NAMED(io, "l", s->l);
+	CKP_IO_NAMED(io, "g", s->g);
+	CKP_IO_NAMED(io, "avl", s->avl);
+	CKP_IO_NAMED(io, "unusable", s->unusable);
 	ckp_io_leave(io);
 }
 
@@ -348,8 +348,8 @@ dtable_io(ckp_io_t *io, const char *name, struct kvm_dtable *dt)
 
 	if (ckp_io_enter(io, name, 1) < 0)
 		return;
-	IO(io, base);
-	IO(io, limit);
+	CKP_IO_NAMED(io, "base", s->base);
+	CKP_IO_NAMED(io, "limit", s->limit);
 	ckp_io_leave(io);
 }
 
@@ -362,11 +362,24 @@ regs_io(ckp_io_t *io, struct kvm_regs *r)
 {
 	struct kvm_regs *s = r;
 
-	IO(io, rip); IO(io, rsp); IO(io, rflags);
-	IO(io, rax); IO(io, rbx); IO(io, rcx); IO(io, rdx);
-	IO(io, rsi); IO(io, rdi); IO(io, rbp);
-	IO(io, r8); IO(io, r9); IO(io, r10); IO(io, r11);
-	IO(io, r12); IO(io, r13); IO(io, r14); IO(io, r15);
+	CKP_IO_NAMED(io, "rip", s->rip);
+	CKP_IO_NAMED(io, "rsp", s->rsp);
+	CKP_IO_NAMED(io, "rflags", s->rflags);
+	CKP_IO_NAMED(io, "rax", s->rax);
+	CKP_IO_NAMED(io, "rbx", s->rbx);
+	CKP_IO_NAMED(io, "rcx", s->rcx);
+	CKP_IO_NAMED(io, "rdx", s->rdx);
+	CKP_IO_NAMED(io, "rsi", s->rsi);
+	CKP_IO_NAMED(io, "rdi", s->rdi);
+	CKP_IO_NAMED(io, "rbp", s->rbp);
+	CKP_IO_NAMED(io, "r8", s->r8);
+	CKP_IO_NAMED(io, "r9", s->r9);
+	CKP_IO_NAMED(io, "r10", s->r10);
+	CKP_IO_NAMED(io, "r11", s->r11);
+	CKP_IO_NAMED(io, "r12", s->r12);
+	CKP_IO_NAMED(io, "r13", s->r13);
+	CKP_IO_NAMED(io, "r14", s->r14);
+	CKP_IO_NAMED(io, "r15", s->r15);
 }
 
 static void
@@ -374,9 +387,13 @@ sregs_io(ckp_io_t *io, struct kvm_sregs *sr, uint32_t version)
 {
 	struct kvm_sregs *s = sr;
 
-	IO(io, cr0); IO(io, cr2); IO(io, cr3); IO(io, cr4); IO(io, cr8);
-	IO(io, efer);
-	IO(io, apic_base);
+	CKP_IO_NAMED(io, "cr0", s->cr0);
+	CKP_IO_NAMED(io, "cr2", s->cr2);
+	CKP_IO_NAMED(io, "cr3", s->cr3);
+	CKP_IO_NAMED(io, "cr4", s->cr4);
+	CKP_IO_NAMED(io, "cr8", s->cr8);
+	CKP_IO_NAMED(io, "efer", s->efer);
+	CKP_IO_NAMED(io, "apic_base", s->apic_base);
 	seg_io(io, "cs", &sr->cs);
 	seg_io(io, "ds", &sr->ds);
 	seg_io(io, "es", &sr->es);
@@ -418,8 +435,8 @@ events_io(ckp_io_t *io, struct kvm_vcpu_events *ev)
 	CKP_IO_NAMED(io, "nmi_injected", s->nmi.injected);
 	CKP_IO_NAMED(io, "nmi_pending", s->nmi.pending);
 	CKP_IO_NAMED(io, "nmi_masked", s->nmi.masked);
-	IO(io, sipi_vector);
-	IO(io, flags);
+	CKP_IO_NAMED(io, "sipi_vector", s->sipi_vector);
+	CKP_IO_NAMED(io, "flags", s->flags);
 	CKP_IO_NAMED(io, "smi_smm", s->smi.smm);
 	CKP_IO_NAMED(io, "smi_pending", s->smi.pending);
 	CKP_IO_NAMED(io, "smi_smm_inside_nmi", s->smi.smm_inside_nmi);
@@ -440,9 +457,9 @@ dregs_io(ckp_io_t *io, struct kvm_debugregs *d)
 	CKP_IO_NAMED(io, "dr1", s->db[1]);
 	CKP_IO_NAMED(io, "dr2", s->db[2]);
 	CKP_IO_NAMED(io, "dr3", s->db[3]);
-	IO(io, dr6);
-	IO(io, dr7);
-	IO(io, flags);
+	CKP_IO_NAMED(io, "dr6", s->dr6);
+	CKP_IO_NAMED(io, "dr7", s->dr7);
+	CKP_IO_NAMED(io, "flags", s->flags);
 	ckp_io_leave(io);
 }
 
@@ -1408,12 +1425,22 @@ pic_io(ckp_io_t *io, const char *name, struct kvm_pic_state *p)
 
 	if (ckp_io_enter(io, name, 1) < 0)
 		return;
-	IO(io, last_irr); IO(io, irr); IO(io, imr); IO(io, isr);
-	IO(io, priority_add); IO(io, irq_base); IO(io, read_reg_select);
-	IO(io, poll); IO(io, special_mask); IO(io, init_state);
-	IO(io, auto_eoi); IO(io, rotate_on_auto_eoi);
-	IO(io, special_fully_nested_mode); IO(io, init4);
-	IO(io, elcr); IO(io, elcr_mask);
+	CKP_IO_NAMED(io, "last_irr", s->last_irr);
+	CKP_IO_NAMED(io, "irr", s->irr);
+	CKP_IO_NAMED(io, "imr", s->imr);
+	CKP_IO_NAMED(io, "isr", s->isr);
+	CKP_IO_NAMED(io, "priority_add", s->priority_add);
+	CKP_IO_NAMED(io, "irq_base", s->irq_base);
+	CKP_IO_NAMED(io, "read_reg_select", s->read_reg_select);
+	CKP_IO_NAMED(io, "poll", s->poll);
+	CKP_IO_NAMED(io, "special_mask", s->special_mask);
+	CKP_IO_NAMED(io, "init_state", s->init_state);
+	CKP_IO_NAMED(io, "auto_eoi", s->auto_eoi);
+	CKP_IO_NAMED(io, "rotate_on_auto_eoi", s->rotate_on_auto_eoi);
+	CKP_IO_NAMED(io, "special_fully_nested_mode", s->special_fully_nested_mode);
+	CKP_IO_NAMED(io, "init4", s->init4);
+	CKP_IO_NAMED(io, "elcr", s->elcr);
+	CKP_IO_NAMED(io, "elcr_mask", s->elcr_mask);
 	ckp_io_leave(io);
 }
 
@@ -1426,10 +1453,10 @@ ioapic_io(ckp_io_t *io, struct kvm_ioapic_state *a)
 
 	if (ckp_io_enter(io, "ioapic", 1) < 0)
 		return;
-	IO(io, base_address);
-	IO(io, ioregsel);
-	IO(io, id);
-	IO(io, irr);
+	CKP_IO_NAMED(io, "base_address", s->base_address);
+	CKP_IO_NAMED(io, "ioregsel", s->ioregsel);
+	CKP_IO_NAMED(io, "id", s->id);
+	CKP_IO_NAMED(io, "irr", s->irr);
 	for (i = 0; i < KVM_IOAPIC_NUM_PINS; i++) {
 		snprintf(name, sizeof(name), "redir%u", i);
 		ckp_io_field(io, name, CKP_TYPE_UINT64, &s->redirtbl[i].bits, 8,
@@ -1449,19 +1476,19 @@ pit_io(ckp_io_t *io, struct kvm_pit_state2 *p)
 		struct kvm_pit_channel_state *s = &p->channels[i];
 		if (ckp_io_enterf(io, 1, "channel@%u", i) < 0)
 			break;
-		IO(io, count);
-		IO(io, latched_count);
-		IO(io, count_latched);
-		IO(io, status_latched);
-		IO(io, status);
-		IO(io, read_state);
-		IO(io, write_state);
-		IO(io, write_latch);
-		IO(io, rw_mode);
-		IO(io, mode);
-		IO(io, bcd);
-		IO(io, gate);
-		IO(io, count_load_time);
+		CKP_IO_NAMED(io, "count", s->count);
+		CKP_IO_NAMED(io, "latched_count", s->latched_count);
+		CKP_IO_NAMED(io, "count_latched", s->count_latched);
+		CKP_IO_NAMED(io, "status_latched", s->status_latched);
+		CKP_IO_NAMED(io, "status", s->status);
+		CKP_IO_NAMED(io, "read_state", s->read_state);
+		CKP_IO_NAMED(io, "write_state", s->write_state);
+		CKP_IO_NAMED(io, "write_latch", s->write_latch);
+		CKP_IO_NAMED(io, "rw_mode", s->rw_mode);
+		CKP_IO_NAMED(io, "mode", s->mode);
+		CKP_IO_NAMED(io, "bcd", s->bcd);
+		CKP_IO_NAMED(io, "gate", s->gate);
+		CKP_IO_NAMED(io, "count_load_time", s->count_load_time);
 		ckp_io_leave(io);
 	}
 	CKP_IO_NAMED(io, "flags", p->flags);
