@@ -960,6 +960,8 @@ int ckp_ram_sum_check(const ckp_ram_sum_t *s, ckp_doc_t *meta, char *err,
  *   -EACCES          a keyed stream without a key, or the other way round;
  *   -ECONNRESET      the reader closed without answering the preamble;
  *   -ETIMEDOUT       no progress for the timeout;
+ *   -ENOTSUP         a key, but this libckp was built without libcrypto
+ *                    (`make lib CKP_CRYPTO=0`): only unkeyed streams;
  *   -EINVAL          misuse (type 0, send on the side of a one-way stream
  *                    that only reads, a key shorter than
  *                    CKP_STREAM_MIN_KEY...);

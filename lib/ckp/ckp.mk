@@ -18,7 +18,18 @@ LIBCKP_SO     := $(BUILD)/libckp.so.$(CKP_VERSION)
 # -fvisibility=hidden: only what include/ckp.h declares is exported (it
 # says so with a visibility pragma); the ckp__* internals are not.
 CKP_PIC_OBJS  := $(CKP_SRCS:%.c=$(BUILD)/obj-pic/%.o)
-CKP_LIBS      := -lxxhash -lcrypto -lpthread
+CKP_LIBS      := -lxxhash $(CKP_CRYPTO_LIBS) -lpthread
+
+# An object does not say which flags built it: the stamp changes with
+# them, so that `make lib CKP_CRYPTO=0` (or CKP_EXTENSIONS=) followed by
+# `make` in the same build directory never links hyve against the other
+# libckp.
+CKP_FLAGS_STAMP := $(BUILD)/obj/lib/ckp.flags
+$(CKP_OBJS) $(CKP_PIC_OBJS): $(CKP_FLAGS_STAMP)
+.PHONY: ckp-flags-check
+$(CKP_FLAGS_STAMP): ckp-flags-check
+	@mkdir -p $(@D)
+	@echo '$(CFLAGS_lib)' | cmp -s - $@ || echo '$(CFLAGS_lib)' > $@
 
 $(LIBCKP): $(CKP_OBJS)
 	@mkdir -p $(@D)
@@ -55,7 +66,8 @@ all: lib
 CKP_PC_SED := -e 's|@PREFIX@|$(PREFIX)|' \
 	-e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
 	-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
-	-e 's|@VERSION@|$(CKP_VERSION)|'
+	-e 's|@VERSION@|$(CKP_VERSION)|' \
+	-e 's|@CRYPTO@|$(if $(CKP_CRYPTO_LIBS), libcrypto)|'
 
 .PHONY: install-lib
 install-lib: lib

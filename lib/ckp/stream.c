@@ -6,6 +6,12 @@
  * AES-256-GCM under keys derived per session and direction with
  * HKDF-SHA256.  What the frames hold is the caller's business.
  *
+ * Only the keyed mode needs libcrypto.  Built with CKP_CRYPTO=0 (`make lib
+ * CKP_CRYPTO=0`), libckp needs C11, POSIX and libxxhash alone, as a host
+ * that has no OpenSSL would build it: ckp_stream_new() then records
+ * -ENOTSUP for a key, so no keyed path runs and nothing is sent unprotected
+ * that the caller asked to protect.
+ *
  * RAM goes through here at GB/s, so a frame costs one pass of XXH3 or GCM
  * over its payload, done STEP bytes at a time right before they are
  * written or right after they are read, while they are in cache rather
@@ -32,14 +38,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
+#ifndef CKP_CRYPTO
+#define CKP_CRYPTO 1
+#endif
+#if CKP_CRYPTO
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
-#include <xxhash.h>
+typedef EVP_CIPHER_CTX gcm_t;
+#else
+typedef struct gcm gcm_t;	/* never made */
+#endif
 
 #include "ckp_impl.h"
+
+#define NO_CRYPTO	"a key was given, but this libckp was built without " \
+	"libcrypto (CKP_CRYPTO=0): keyed streams are not available"
 
 #define PRE_LEN		40
 #define NONCE_LEN	32
@@ -76,7 +94,7 @@
 /* One direction of a connection. */
 struct dir {
 	uint64_t	 seq;		/* the next frame's */
-	EVP_CIPHER_CTX	*gcm;		/* keyed: this direction's key, set once */
+	gcm_t		*gcm;		/* keyed: this direction's key, set once */
 	uint8_t		*buf;		/* header || payload || trailer */
 	size_t		 cap;
 	atomic_uint_least64_t bytes;	/* on the descriptor */
@@ -165,6 +183,7 @@ io_why(const ckp_stream_t *s, int err, char *buf, size_t len)
 static const char *
 crypto_why(char *buf, size_t len)
 {
+#if CKP_CRYPTO
 	unsigned long e = ERR_get_error();
 
 	if (e == 0)
@@ -172,7 +191,47 @@ crypto_why(char *buf, size_t len)
 	else
 		ERR_error_string_n(e, buf, len);
 	ERR_clear_error();
+#else
+	snprintf(buf, len, "libckp was built without libcrypto");
+#endif
 	return buf;
+}
+
+/* Wipe secrets and plain text: a store the compiler may not drop. */
+static void
+cleanse(void *p, size_t n)
+{
+#if CKP_CRYPTO
+	OPENSSL_cleanse(p, n);
+#else
+	volatile unsigned char *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+#endif
+}
+
+static void
+gcm_free(gcm_t *c)
+{
+#if CKP_CRYPTO
+	EVP_CIPHER_CTX_free(c);
+#else
+	(void)c;
+#endif
+}
+
+/* A keyed preamble's nonce: 0, or -ENOTSUP/-EIO. */
+static int
+random_nonce(uint8_t *p, size_t n)
+{
+#if CKP_CRYPTO
+	return RAND_bytes(p, (int)n) == 1 ? 0 : -EIO;
+#else
+	(void)p;
+	(void)n;
+	return -ENOTSUP;
+#endif
 }
 
 static long long
@@ -345,7 +404,7 @@ dir_reserve(struct dir *d, size_t need, bool wipe)
 	if (d->buf != NULL) {
 		memcpy(p, d->buf, d->cap);
 		if (wipe)
-			OPENSSL_cleanse(d->buf, d->cap);
+			cleanse(d->buf, d->cap);
 		free(d->buf);
 	}
 	d->buf = p;
@@ -398,6 +457,8 @@ ckp_stream_new(int fd, ckp_stream_role_t role, const void *key, size_t keylen,
 	else if ((flags & ~CKP_STREAM_ONEWAY) != 0)
 		serr(s, -EINVAL, "unknown flags 0x%x (only CKP_STREAM_ONEWAY)",
 		    flags);
+	else if (key != NULL && !CKP_CRYPTO)
+		serr(s, -ENOTSUP, NO_CRYPTO);
 	else if (key != NULL && keylen < CKP_STREAM_MIN_KEY)
 		serr(s, -EINVAL, "a key of %zu bytes: at least %d are needed",
 		    keylen, CKP_STREAM_MIN_KEY);
@@ -428,19 +489,19 @@ ckp_stream_free(ckp_stream_t *s)
 	if (s == NULL)
 		return;
 	if (s->secret != NULL) {
-		OPENSSL_cleanse(s->secret, s->secretlen);
+		cleanse(s->secret, s->secretlen);
 		free(s->secret);
 	}
-	EVP_CIPHER_CTX_free(s->tx.gcm);
-	EVP_CIPHER_CTX_free(s->rx.gcm);
+	gcm_free(s->tx.gcm);
+	gcm_free(s->rx.gcm);
 	/*
 	 * What was received was decrypted, and a document sent is plain text:
 	 * the guest's memory and state, its secrets.
 	 */
 	if (s->keyed && s->rx.buf != NULL)
-		OPENSSL_cleanse(s->rx.buf, s->rx.cap);
+		cleanse(s->rx.buf, s->rx.cap);
 	if (s->keyed && s->doc.p != NULL)
-		OPENSSL_cleanse(s->doc.p, s->doc.cap);
+		cleanse(s->doc.p, s->doc.cap);
 	free(s->rx.buf);
 	free(s->tx.buf);
 	free(s->iov);
@@ -502,7 +563,7 @@ make_preamble(ckp_stream_t *s, uint8_t p[PRE_LEN], unsigned flags)
 	le_put(p + 4, CKP_STREAM_VERSION, 2);
 	le_put(p + 6, flags, 2);
 	memset(p + 8, 0, NONCE_LEN);
-	if (s->keyed && RAND_bytes(p + 8, NONCE_LEN) != 1)
+	if (s->keyed && random_nonce(p + 8, NONCE_LEN) != 0)
 		return serr(s, -EIO, "cannot make a nonce: %s",
 		    crypto_why(why, sizeof(why)));
 	return 0;
@@ -594,6 +655,7 @@ recv_preamble(ckp_stream_t *s, uint8_t p[PRE_LEN], bool answer)
 	return 0;
 }
 
+#if CKP_CRYPTO
 /* key = HKDF-SHA256(salt, secret, "ckp stream v1 " || role), 32 bytes. */
 static int
 derive(ckp_stream_t *s, const uint8_t salt[SALT_LEN], const char *role,
@@ -638,13 +700,21 @@ setup_keys(ckp_stream_t *s, const uint8_t salt[SALT_LEN])
 		goto fail;
 	err = 0;
 fail:
-	OPENSSL_cleanse(kw, sizeof(kw));
-	OPENSSL_cleanse(kr, sizeof(kr));
+	cleanse(kw, sizeof(kw));
+	cleanse(kr, sizeof(kr));
 	if (err != 0)
 		return serr(s, err, "cannot derive the keys: %s",
 		    crypto_why(why, sizeof(why)));
 	return 0;
 }
+#else
+static int
+setup_keys(ckp_stream_t *s, const uint8_t salt[SALT_LEN])
+{
+	(void)salt;
+	return serr(s, -ENOTSUP, NO_CRYPTO);
+}
+#endif
 
 int
 ckp_stream_start(ckp_stream_t *s)
@@ -683,7 +753,7 @@ ckp_stream_start(ckp_stream_t *s)
 out:
 	/* The keys are in the GCM contexts: the secret is not needed again. */
 	if (s->secret != NULL) {
-		OPENSSL_cleanse(s->secret, s->secretlen);
+		cleanse(s->secret, s->secretlen);
 		free(s->secret);
 		s->secret = NULL;
 	}
@@ -694,12 +764,77 @@ out:
 /* Frames                                                               */
 /* ------------------------------------------------------------------ */
 
+#if CKP_CRYPTO
 static void
 make_iv(uint8_t iv[IV_LEN], uint64_t seq)
 {
 	memset(iv, 0, 4);
 	le_put(iv + 4, seq, 8);
 }
+
+/* Start decrypting frame @p seq in place, its header authenticated too. */
+static int
+gcm_rx_begin(gcm_t *c, uint64_t seq, const uint8_t *hdr)
+{
+	uint8_t iv[IV_LEN];
+	int outl;
+
+	make_iv(iv, seq);
+	if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, iv) != 1 ||
+	    EVP_DecryptUpdate(c, NULL, &outl, hdr, HDR_LEN) != 1)
+		return -EIO;
+	return 0;
+}
+
+static int
+gcm_rx_update(gcm_t *c, uint8_t *p, size_t len)
+{
+	int outl;
+
+	return EVP_DecryptUpdate(c, p, &outl, p, (int)len) == 1 ? 0 : -EIO;
+}
+
+/* @return 0, -EBADMSG when @p tag does not authenticate, -EIO. */
+static int
+gcm_rx_end(gcm_t *c, uint8_t *tag)
+{
+	int outl;
+
+	if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) != 1)
+		return -EIO;
+	if (EVP_DecryptFinal_ex(c, tag, &outl) != 1) {
+		ERR_clear_error();
+		return -EBADMSG;
+	}
+	return 0;
+}
+#else
+static int
+gcm_rx_begin(gcm_t *c, uint64_t seq, const uint8_t *hdr)
+{
+	(void)c;
+	(void)seq;
+	(void)hdr;
+	return -ENOTSUP;
+}
+
+static int
+gcm_rx_update(gcm_t *c, uint8_t *p, size_t len)
+{
+	(void)c;
+	(void)p;
+	(void)len;
+	return -ENOTSUP;
+}
+
+static int
+gcm_rx_end(gcm_t *c, uint8_t *tag)
+{
+	(void)c;
+	(void)tag;
+	return -ENOTSUP;
+}
+#endif
 
 /* Checks shared by the senders; @p what names the frame for messages. */
 static int
@@ -729,7 +864,8 @@ static int
 send_keyed(ckp_stream_t *s, uint8_t *hdr, const ckp_iov_t *iov, unsigned n,
     bool *crypto)
 {
-	EVP_CIPHER_CTX *c = s->tx.gcm;
+#if CKP_CRYPTO
+	gcm_t *c = s->tx.gcm;
 	struct iovec v;
 	uint8_t iv[IV_LEN], *out;
 	size_t pend = HDR_LEN, left, take;
@@ -777,6 +913,14 @@ send_keyed(ckp_stream_t *s, uint8_t *hdr, const ckp_iov_t *iov, unsigned n,
 	v.iov_len = pend + TAG_LEN;
 	*crypto = false;
 	return wr(s, &v, 1);
+#else
+	(void)s;
+	(void)hdr;
+	(void)iov;
+	(void)n;
+	*crypto = true;
+	return -ENOTSUP;
+#endif
 }
 
 /*
@@ -906,7 +1050,7 @@ ckp_stream_send_doc(ckp_stream_t *s, uint8_t type, ckp_doc_t *doc)
 
 		/* Do not keep a buffer larger than any frame. */
 		if (s->keyed)
-			OPENSSL_cleanse(s->doc.p, s->doc.cap);
+			cleanse(s->doc.p, s->doc.cap);
 		free(s->doc.p);
 		memset(&s->doc, 0, sizeof(s->doc));
 		return serr(s, -EMSGSIZE, "frame %llu (type 0x%02x): a "
@@ -925,13 +1069,13 @@ ckp_stream_recv(ckp_stream_t *s, uint8_t *type, const void **payload,
 {
 	unsigned long long n = (unsigned long long)s->rx.seq;
 	size_t trailer = s->keyed ? TAG_LEN : SUM_LEN, want, done, step, pay;
-	EVP_CIPHER_CTX *c = s->rx.gcm;
-	uint8_t t, *b, iv[IV_LEN];
+	gcm_t *c = s->rx.gcm;
+	uint8_t t, *b;
 	uint32_t flen;
 	uint64_t seq;
 	char why[256];
 	ssize_t r;
-	int err, outl;
+	int err;
 
 	if ((err = ckp_stream_error(s)) != 0)
 		return err;
@@ -975,9 +1119,7 @@ ckp_stream_recv(ckp_stream_t *s, uint8_t *type, const void **payload,
 		    n, t);
 	b = s->rx.buf;
 	if (s->keyed) {
-		make_iv(iv, seq);
-		if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, iv) != 1 ||
-		    EVP_DecryptUpdate(c, NULL, &outl, b, HDR_LEN) != 1)
+		if (gcm_rx_begin(c, seq, b) != 0)
 			goto crypto;
 	} else {
 		XXH3_64bits_reset(s->rxs);
@@ -998,8 +1140,7 @@ ckp_stream_recv(ckp_stream_t *s, uint8_t *type, const void **payload,
 			continue;	/* the trailer */
 		if (!s->keyed)
 			XXH3_64bits_update(s->rxs, b + HDR_LEN + done, pay);
-		else if (EVP_DecryptUpdate(c, b + HDR_LEN + done, &outl,
-		    b + HDR_LEN + done, (int)pay) != 1)
+		else if (gcm_rx_update(c, b + HDR_LEN + done, pay) != 0)
 			goto crypto;
 	}
 	if (!s->keyed) {
@@ -1008,16 +1149,12 @@ ckp_stream_recv(ckp_stream_t *s, uint8_t *type, const void **payload,
 			return serr(s, -EBADMSG, "frame %llu (type 0x%02x): "
 			    "checksum mismatch: the frame was damaged or "
 			    "changed", n, t);
-	} else {
-		if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
-		    b + HDR_LEN + flen) != 1)
-			goto crypto;
-		if (EVP_DecryptFinal_ex(c, b + HDR_LEN + flen, &outl) != 1) {
-			ERR_clear_error();
-			return serr(s, -EBADMSG, "frame %llu (type 0x%02x): "
-			    "authentication failed: wrong key, or the stream "
-			    "was changed", n, t);
-		}
+	} else if ((err = gcm_rx_end(c, b + HDR_LEN + flen)) == -EBADMSG) {
+		return serr(s, -EBADMSG, "frame %llu (type 0x%02x): "
+		    "authentication failed: wrong key, or the stream was "
+		    "changed", n, t);
+	} else if (err != 0) {
+		goto crypto;
 	}
 	s->rx.seq++;
 	*type = t;

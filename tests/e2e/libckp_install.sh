@@ -9,9 +9,15 @@
 #    against the DESTDIR, runs with the installed libckp.so.1 and prints
 #    what it wrote and read back; linked statically (libckp.a with
 #    `pkg-config --static --libs`) it needs no libckp at run time;
+#  - tests/install/ckp_streams.c sends a frame unkeyed and keyed through
+#    the installed libckp (with libcrypto, the default: ckp.pc requires it);
 #  - the examples of libckp(3) compile against the installed header;
-#  - `make lib CKP_EXTENSIONS=` builds libckp on C11 + POSIX alone, and
-#    lib/ckp includes no Linux header.
+#  - `make lib CKP_EXTENSIONS=` builds libckp on C11 + POSIX (+ libxxhash,
+#    libcrypto), and lib/ckp includes no Linux header;
+#  - `make lib CKP_CRYPTO=0 CKP_EXTENSIONS=` builds it on C11 + POSIX +
+#    libxxhash alone: no libcrypto needed by libckp.so.1, libckp.a or
+#    ckp.pc; ckp_streams.c built against that install sends unkeyed, and a
+#    key is refused with -ENOTSUP saying libckp was built without libcrypto.
 # The release build of the suite ($RELEASE_BUILD) is installed when it is
 # one with a shared library (not SAN=1); otherwise a release build of its
 # own is made in the temporary directory.
@@ -121,6 +127,19 @@ out=$("$T/hello-static" 2>&1) || fail "hello-static failed: $out"
 [ "$out" = "$want" ] || fail "hello-static printed '$out', expected '$want'"
 echo "hello (libckp.a, needs no libckp at run time): $out"
 
+# The keyed stream is there by default, and libcrypto is asked for.
+pkg-config --print-requires-private ckp | grep -qx libcrypto ||
+	fail "ckp.pc does not require libcrypto: $(pkg-config --print-requires-private ckp)"
+readelf -d "$P/lib/libckp.so.1" | grep -q 'NEEDED.*\[libcrypto\.so' ||
+	fail "libckp.so.1 is not linked with libcrypto"
+cp tests/install/ckp_streams.c "$T/"
+(cd "$T" && cc -std=c11 -Wall -Wextra -Werror -pedantic -o streams ckp_streams.c \
+    $flags) || fail "ckp_streams.c does not build with pkg-config's flags"
+out=$(LD_LIBRARY_PATH=$P/lib "$T/streams" "$T/stream.bin" 2>&1) || fail "streams failed: $out"
+[ "$out" = "unkeyed: ok
+keyed: ok" ] || fail "streams (with libcrypto) printed: $out"
+echo "streams (with libcrypto): $(tr '\n' ' ' <<<"$out")"
+
 # The man page's examples are code that builds.
 awk '/^\.Sh EXAMPLES/ { ex = 1 } /^\.Sh SEE ALSO/ { ex = 0 }
     ex && /^\.Ed/ { if (n && b[1] !~ /^(cc |")/) for (i = 1; i <= n; i++) print b[i]; inb = 0 }
@@ -143,4 +162,34 @@ grep -q -- '-D_GNU_SOURCE' "$T/posix.log" && fail "the POSIX build used -D_GNU_S
 [ -f "$T/posix/libckp.a" ] && [ -f "$T/posix/libckp.so.1" ] ||
 	fail "make lib built no libckp.a and libckp.so.1"
 echo "make lib CKP_EXTENSIONS=: libckp.a and libckp.so.1 from C11 + POSIX.1-2008 alone"
+
+# Without libcrypto: C11 + POSIX + libxxhash, as bhyve would build it.
+NC=$T/nc-root/usr/local
+make -C "$TOP" -j2 BUILD="$T/nocrypto" CKP_EXTENSIONS= CKP_CRYPTO=0 \
+    DESTDIR="$T/nc-root" PREFIX=/usr/local install-lib >"$T/nocrypto.log" 2>&1 ||
+	{ cat "$T/nocrypto.log"; fail "make lib install-lib CKP_CRYPTO=0 CKP_EXTENSIONS= failed"; }
+grep -q -- '-DCKP_CRYPTO=0' "$T/nocrypto.log" || fail "CKP_CRYPTO=0 did not reach the compiler"
+grep -Eq -- '-lcrypto|-D_GNU_SOURCE' "$T/nocrypto.log" &&
+	fail "the build without libcrypto used -lcrypto or -D_GNU_SOURCE"
+readelf -d "$NC/lib/libckp.so.1" | grep -q 'NEEDED.*crypto' &&
+	fail "libckp.so.1 built with CKP_CRYPTO=0 still needs libcrypto"
+u=$(nm -u "$NC/lib/libckp.a" | grep -E ' (EVP_|RAND_|ERR_|OPENSSL_)' | head -3 | tr '\n' ' ')
+[ -z "$u" ] || fail "libckp.a built with CKP_CRYPTO=0 needs libcrypto's $u"
+req=$(PKG_CONFIG_PATH=$NC/lib/pkgconfig pkg-config --print-requires-private ckp)
+[ "$req" = libxxhash ] || fail "ckp.pc without libcrypto requires '$req', not libxxhash alone"
+ncflags=$(PKG_CONFIG_PATH=$NC/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$T/nc-root \
+    pkg-config --static --cflags --libs ckp | sed 's/\(^\| \)-lckp\( \|$\)/\1-l:libckp.a\2/')
+[[ " $ncflags " == *" -lcrypto "* ]] && fail "pkg-config --static gives -lcrypto: $ncflags"
+(cd "$T" && cc -std=c11 -Wall -Wextra -Werror -pedantic -o streams-nc ckp_streams.c \
+    $ncflags) || fail "ckp_streams.c does not link with libckp.a without libcrypto: $ncflags"
+readelf -d "$T/streams-nc" | grep -q 'NEEDED.*crypto' && fail "streams-nc needs libcrypto"
+out=$("$T/streams-nc" "$T/stream.bin" 2>&1) || fail "streams-nc failed: $out"
+want="unkeyed: ok
+keyed: Operation not supported: stream writer: a key was given, but this libckp was built without libcrypto (CKP_CRYPTO=0): keyed streams are not available"
+[ "$out" = "$want" ] || fail "streams (without libcrypto) printed
+$out
+instead of
+$want"
+echo "make lib CKP_CRYPTO=0 CKP_EXTENSIONS=: libckp from C11 + POSIX + libxxhash;" \
+    "streams: $(tr '\n' ' ' <<<"$out")"
 echo "PASS"
