@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -621,13 +622,31 @@ cpuid_find(const struct kvm_cpuid_entry2 *e, uint32_t n, uint32_t fn,
 	return NULL;
 }
 
+/* Append to @buf (@size bytes, @n used so far), truncating. */
+static void __attribute__((format(printf, 4, 5)))
+appendf(char *buf, size_t size, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (*n >= size)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *n, size - *n, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*n = *n + (size_t)w >= size ? size - 1 : *n + (size_t)w;
+}
+
 /*
  * The feature flags a guest may have used must exist here: compare the
  * saved leaves @a (@na entries) of vCPU @id with @b (@nb), the CPUID hyve
  * gives that vCPU on this host, which is what the guest would see if it
  * booted here.  Flags that follow the guest's own settings (OSXSAVE,
  * OSPKE, the APIC enable) are not features.  @supported (may be NULL) is
- * KVM_GET_SUPPORTED_CPUID.  0, or -EINVAL with the message in @msg.
+ * KVM_GET_SUPPORTED_CPUID.  0, or -EINVAL with the message in @msg: every
+ * missing feature of every leaf in one list, so that an operator moving a
+ * guest learns at once all that this host lacks.
  */
 static int
 cpuid_features_check(const struct kvm_cpuid_entry2 *a, uint32_t na,
@@ -655,8 +674,9 @@ cpuid_features_check(const struct kvm_cpuid_entry2 *a, uint32_t na,
 	};
 	static const char *const regname[] = { "eax", "ebx", "ecx", "edx" };
 	const struct kvm_cpuid_entry2 *ea, *eb;
-	uint32_t va, vb, missing;
-	size_t i;
+	uint32_t va, vb, missing, first = 0;
+	char what[512], where[256], reg[32], names[256];
+	size_t i, nw = 0, nr = 0, nregs = 0;
 
 	for (i = 0; i < sizeof(feat) / sizeof(feat[0]); i++) {
 		ea = cpuid_find(a, na, feat[i].fn, feat[i].idx);
@@ -677,18 +697,30 @@ cpuid_features_check(const struct kvm_cpuid_entry2 *a, uint32_t na,
 		if (feat[i].fn == 0x80000001 && feat[i].reg == 2)
 			missing &= ~(cpuid_supported(supported, 0x80000001, 2) &
 			    (1U << 2));
-		if (missing != 0) {
-			char what[256];
-			cpuid_feature_names(feat[i].fn, feat[i].idx,
-			    feat[i].reg, missing, what, sizeof(what));
-			snprintf(msg, len, "devices.vcpu@%u.cpuid.leaf_%08x_%u."
-			    "%s: this host lacks %s (bits %#x): the checkpoint's "
-			    "CPU has features this host's KVM does not offer", id,
-			    feat[i].fn, feat[i].idx, regname[feat[i].reg], what,
-			    missing);
-			return -EINVAL;
-		}
+		if (missing == 0)
+			continue;
+		cpuid_feature_names(feat[i].fn, feat[i].idx, feat[i].reg,
+		    missing, names, sizeof(names));
+		snprintf(reg, sizeof(reg), "leaf_%08x_%u.%s", feat[i].fn,
+		    feat[i].idx, regname[feat[i].reg]);
+		appendf(what, sizeof(what), &nw, "%s%s",
+		    nregs > 0 ? ", " : "", names);
+		appendf(where, sizeof(where), &nr, "%s%s bits %#x",
+		    nregs > 0 ? ", " : "", reg, missing);
+		if (nregs++ == 0)
+			first = missing;
 	}
+	/* One register names its field; several, the cpuid section. */
+	if (nregs == 1)
+		snprintf(msg, len, "devices.vcpu@%u.cpuid.%s: this host lacks "
+		    "%s (bits %#x): the checkpoint's CPU has features this "
+		    "host's KVM does not offer", id, reg, what, first);
+	else if (nregs > 1)
+		snprintf(msg, len, "devices.vcpu@%u.cpuid: this host lacks %s "
+		    "(%s): the checkpoint's CPU has features this host's KVM "
+		    "does not offer", id, what, where);
+	if (nregs > 0)
+		return -EINVAL;
 	/*
 	 * The XSAVE area is the CPU's layout: each component the guest may
 	 * have saved must be as big and at the same offset here.
@@ -720,7 +752,7 @@ static int
 cpuid_check(struct vm *vm, ckp_io_t *io, unsigned id, struct vcpu_state *s)
 {
 	struct vcpu_state now;
-	char msg[512];
+	char msg[1024];
 	int rc;
 
 	if (s->ncpuid == 0 || !vm->be->host_cpu || id >= vm->ncpus)

@@ -6,7 +6,8 @@
 # (apic_base all ones or an invalid x2APIC mode, dr6/dr7 all ones, events
 # junk, a random XSAVE area, XSTATE_BV or MXCSR this host refuses, an MP
 # state and a cr4 bit KVM does not take, CPU features and KVM paravirtual
-# features this host's KVM does not offer), BARs over each other, guest RAM,
+# features this host's KVM does not offer, alone and both in one message),
+# BARs over each other, guest RAM,
 # the IOAPIC and a LAPIC, and a meta without its header or a header field
 # (which `ckp check` calls BAD too).  A checkpoint with a BAR moved where
 # nothing else is, and one over RAM with decoding off, restores and
@@ -148,6 +149,22 @@ feature() {
 }
 feature leaf7 leaf_00000007_0 ebx "fsgsbase tsc_adjust sgx bmi1 hle avx2 fdp_excptn_only smep bmi2 erms invpcid rtm cqm zero_fcs_fds mpx rdt_a avx512f avx512dq rdseed adx smap avx512ifma pcommit clflushopt clwb intel_pt avx512pf avx512er avx512cd sha_ni avx512bw avx512vl"
 feature kvmpv leaf_40000001_0 eax "kvmclock nop_io_delay mmu_op kvmclock2 async_pf steal_time pv_eoi pv_unhalt bit_8 pv_tlb_flush async_pf_vmexit pv_send_ipi poll_control pv_sched_yield async_pf_int msi_ext_dest_id hc_map_gpa_range migration_control"
+# Both leaves at once: one message listing every feature this host lacks.
+# lowest_clear LEAF REG BITNAMES: $bit, $name and $val of vcpu@1's LEAF.REG
+lowest_clear() {
+	val=$(($(get "devices.vcpu@1.cpuid.$1.$2")))
+	for ((bit = 0; bit < 32; bit++)); do ((val >> bit & 1)) || break; done
+	[ $bit -lt 32 ] || fail "every bit of $1.$2 is set"
+	name=$(cut -d' ' -f$((bit + 1)) <<<"$3")
+	[ -n "$name" ] && [ "$name" != "bit_$bit" ] || name="bit $bit"
+}
+copy twoleaves
+lowest_clear leaf_00000007_0 ebx "fsgsbase tsc_adjust sgx bmi1 hle avx2 fdp_excptn_only smep bmi2 erms invpcid rtm cqm zero_fcs_fds mpx rdt_a avx512f avx512dq rdseed adx smap avx512ifma pcommit clflushopt clwb intel_pt avx512pf avx512er avx512cd sha_ni avx512bw avx512vl"
+edit twoleaves devices.vcpu@1.cpuid.leaf_00000007_0.ebx $((val | 1 << bit))
+n7=$name b7=$(printf %#x $((1 << bit)))
+lowest_clear leaf_40000001_0 eax "kvmclock nop_io_delay mmu_op kvmclock2 async_pf steal_time pv_eoi pv_unhalt bit_8 pv_tlb_flush async_pf_vmexit pv_send_ipi poll_control pv_sched_yield async_pf_int msi_ext_dest_id hc_map_gpa_range migration_control"
+edit twoleaves devices.vcpu@1.cpuid.leaf_40000001_0.eax $((val | 1 << bit))
+refused twoleaves "devices\\.vcpu@1\\.cpuid: this host lacks $n7, $name \\(leaf_00000007_0\\.ebx bits $b7, leaf_40000001_0\\.eax bits $(printf %#x $((1 << bit)))\\): the checkpoint's CPU has features this host's KVM does not offer"
 
 # BARs that overlap, each while decoding (the devices enable memory decoding).
 [ "$(get devices.virtio-blk@1.pci.command)" != 0 ] || fail "virtio-blk@1 does not decode memory"

@@ -6,6 +6,7 @@
  * requests; a read-only disk; config errors; pause draining in-flight
  * requests; and a checkpoint restored into a fresh VM that carries on.
  */
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "test_virtio_drv.h"
@@ -662,6 +663,90 @@ out:
 	drv_set_status(&t, 0);
 }
 
+static void
+warn_count(void *arg, const char *msg)
+{
+	(*(int *)arg)++;
+	fprintf(stderr, "warning: %s\n", msg);
+}
+
+/* Restore @doc into @d itself: the number of warnings, or -1 on an error. */
+static int
+restore_warnings(struct dev *d, ckp_doc_t *doc)
+{
+	ckp_io_t *io;
+	int nwarn = 0, rc;
+
+	ckp_doc_set_warn(doc, warn_count, &nwarn);
+	io = ckp_io_new(doc, CKP_IO_RESTORE);
+	ckp_io_enter(io, d->id, d->emu->version);
+	rc = d->emu->restore(d, io);
+	ckp_io_leave(io);
+	ckp_io_free(io);
+	ckp_doc_set_warn(doc, NULL, NULL);
+	if (rc != 0)
+		fprintf(stderr, "restore: %s\n", ckp_doc_errmsg(doc));
+	return (rc != 0 ? -1 : nwarn);
+}
+
+/*
+ * A save writes the disk's size and mtime as they are now, and leaves the
+ * device's own (those at open) alone: a restore compares the checkpoint's
+ * with what the device saw at open, so a save that updated them would hide
+ * a disk changed behind the device's back.
+ */
+static void
+test_save_keeps_image(void)
+{
+	struct timespec later[2] = { { .tv_sec = 1000000000 },
+	    { .tv_sec = 1000000000 } };
+	struct vm *vm = vm_new_for_test(MEM);
+	struct stat sb;
+	struct dev *d;
+	ckp_doc_t *doc;
+	ckp_ent_t *e;
+	ckp_io_t *io;
+	char *text, open_ns[32];
+	int rc;
+
+	CHECK_EQ(stat(img, &sb), 0);
+	/* 64-bit fields are hexadecimal in a document. */
+	snprintf(open_ns, sizeof(open_ns), "%llx",
+	    (unsigned long long)sb.st_mtim.tv_sec * 1000000000 +
+	    (unsigned long long)sb.st_mtim.tv_nsec);
+	d = blk_add(vm, img, NULL, NULL);
+	CHECK(d != NULL);
+	if (d == NULL)
+		goto out;
+	/* The disk changes after the device opened it. */
+	CHECK_EQ(utimensat(AT_FDCWD, img, later, 0), 0);
+	CHECK_EQ(d->emu->pause(d), 0);
+	doc = ckp_doc_new("test");
+	io = ckp_io_new(doc, CKP_IO_SAVE);
+	ckp_io_enter(io, d->id, d->emu->version);
+	rc = d->emu->save(d, io);
+	ckp_io_leave(io);
+	ckp_io_free(io);
+	CHECK_EQ(rc, 0);
+	e = ckp_doc_find(doc, "virtio-blk@0.image_mtime_ns");
+	CHECK(e != NULL);
+	if (e == NULL)
+		goto out_doc;
+	text = ckp_ent_text(e);
+	/* The disk as it is now. */
+	CHECK(text != NULL && strtoull(text, NULL, 16) == 1000000000000000000ULL);
+	free(text);
+	/* Restored into the same device: it still holds the mtime at open. */
+	CHECK_EQ(restore_warnings(d, doc), 1);
+	CHECK_EQ(ckp_ent_set_text(e, open_ns), 0);
+	CHECK_EQ(restore_warnings(d, doc), 0);
+	CHECK_EQ(d->emu->resume(d), 0);
+out_doc:
+	ckp_doc_free(doc);
+out:
+	vm_free(vm);
+}
+
 int
 main(void)
 {
@@ -684,6 +769,7 @@ main(void)
 	test_ro_spellings();
 	test_bps();
 	test_bps_pause();
+	test_save_keeps_image();
 	unlink(img);
 	TEST_END();
 }
