@@ -172,16 +172,24 @@ net_rx_thread(void *arg)
 	struct pollfd pfd[2];
 	uint64_t ev;
 	ssize_t n;
-	bool stop, ready, avail;
+	bool stop, ready, avail, held;
 	int waited;
 
 	sandbox_enter(sc->vd.pci.vm, SBX_NET, "%s", sc->vd.name);
 	memset(sc->rxbuf, 0, NET_HDR_LEN);
 	sc->rxbuf[10] = 1;	/* num_buffers */
 	for (;;) {
+		/*
+		 * A restored device is held until net_resume(): its frames
+		 * wait in the backend, not read and dropped, and no interrupt
+		 * reaches a vCPU whose state is not set yet.
+		 */
+		pthread_mutex_lock(&sc->vd.lock);
+		held = sc->paused;
+		pthread_mutex_unlock(&sc->vd.lock);
 		pfd[0].fd = sc->evfd;
 		pfd[0].events = POLLIN;
-		pfd[1].fd = sc->fd;
+		pfd[1].fd = held ? -1 : sc->fd;
 		pfd[1].events = POLLIN;
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
@@ -190,10 +198,11 @@ net_rx_thread(void *arg)
 			break;
 		pthread_mutex_lock(&sc->vd.lock);
 		stop = sc->rx_stop;
+		held = sc->paused;
 		pthread_mutex_unlock(&sc->vd.lock);
 		if (stop)
 			break;
-		if ((pfd[1].revents & (POLLIN | POLLERR | POLLHUP)) == 0)
+		if (held || (pfd[1].revents & (POLLIN | POLLERR | POLLHUP)) == 0)
 			continue;
 		n = read(sc->fd, sc->rxbuf + NET_HDR_LEN, NET_MAX_FRAME);
 		if (n < 0) {
@@ -257,6 +266,14 @@ virtio_net_test_rx(struct dev *d, const void *frame, size_t len)
 	}
 	free(pkt);
 	return (ok);
+}
+
+bool
+virtio_net_test_rx_running(struct dev *d)
+{
+	struct net *sc = d->softc;
+
+	return (sc->rx_running);
 }
 #endif
 
@@ -546,6 +563,8 @@ net_resume(struct dev *d)
 	pthread_mutex_unlock(&sc->vd.lock);
 	if (tx)
 		net_tx(sc);
+	/* A thread held since a restore reads the backend again. */
+	net_wake(sc);
 	return (net_rx_start(sc));
 }
 
@@ -627,11 +646,14 @@ net_restore(struct dev *d, ckp_io_t *io)
 		return (rc);
 
 	/*
-	 * All checked.  Frames that arrive until net_resume() restarts the
-	 * receive thread wait in the backend for the restored rings, rather
-	 * than being dropped against queues not mapped yet.
+	 * All checked.  The receive thread goes on (a restore starts or stops
+	 * nothing), held: frames that arrive until net_resume() wait in the
+	 * backend for the restored rings, rather than being dropped against
+	 * queues not mapped yet.
 	 */
-	net_rx_stop(sc);
+	pthread_mutex_lock(&sc->vd.lock);
+	sc->paused = true;
+	pthread_mutex_unlock(&sc->vd.lock);
 	virtio_dev_restore_commit(&sc->vd, &vst);
 	pthread_mutex_lock(&sc->vd.lock);
 	mac_text(sc->mac, cur, sizeof(cur));

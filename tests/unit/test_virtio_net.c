@@ -365,6 +365,9 @@ test_pause(struct vm *vm, struct dev *d, int peer)
 	drv_set_status(&t, 0);
 }
 
+/* Test build only (devices/virtio_net.c): the receive thread exists. */
+bool virtio_net_test_rx_running(struct dev *d);
+
 /* A restore's warnings as hyve reports them: counted, and on stderr. */
 static void
 warn_count(void *arg, const char *msg)
@@ -424,6 +427,8 @@ test_checkpoint(struct vm *vm, struct dev *d, int peer)
 	CHECK_EQ(rc, 0);
 	CHECK_HAS(log, "replaces 52:54:00:00:00:01");
 	CHECK_EQ(nwarn, 1);
+	/* A restore fills and checks; it starts or stops no thread. */
+	CHECK(virtio_net_test_rx_running(d2));
 	CHECK_EQ(d2->emu->resume(d2), 0);
 	t2 = t;
 	t2.vm = vm2;
@@ -447,6 +452,7 @@ test_checkpoint(struct vm *vm, struct dev *d, int peer)
 		ckp_io_free(io);
 		CHECK(rc < 0);
 		CHECK_HAS(ckp_doc_errmsg(doc), "mac \"02:-1:00:00:00:00\"");
+		CHECK(virtio_net_test_rx_running(d2));
 		for (i = 0; i < 6; i++)
 			mac2[i] = (uint8_t)mmio_rd(vm2, t2.devcfg + i, 1);
 		CHECK(memcmp(mac1, mac2, 6) == 0);
