@@ -285,6 +285,25 @@ comp_layout(const struct kvm_cpuid_entry2 *c, uint32_t n, int bit,
 	return false;
 }
 
+/*
+ * The section of a component saved as bit + data: its XSTATE name when
+ * @byname and it has one, else (and when restoring a checkpoint that has
+ * only that) "component_N".
+ */
+static void
+comp_section(ckp_io_t *io, int bit, bool byname, char *name, size_t len)
+{
+	char old[32];
+
+	snprintf(old, sizeof(old), "component_%d", bit);
+	xstate_names(1ULL << bit, name, len);
+	if (!byname || strchr(name, ' ') != NULL ||
+	    (!ckp_io_saving(io) &&
+	    ckp_sec_lookup(ckp_io_section(io), name) == NULL &&
+	    ckp_sec_lookup(ckp_io_section(io), old) != NULL))
+		snprintf(name, len, "%s", old);
+}
+
 static void
 xsave_named_io(ckp_io_t *io, uint8_t *a, size_t len,
     const struct kvm_cpuid_entry2 *c, uint32_t nc, size_t *used)
@@ -375,8 +394,13 @@ xsave_named_io(ckp_io_t *io, uint8_t *a, size_t len,
 			ckp_io_leave(io);
 			continue;
 		}
-		/* Any other: its XSTATE bit and its bytes. */
-		snprintf(name, sizeof(name), "component_%d", bit);
+		/*
+		 * Any other: its XSTATE bit and its bytes, in a section named
+		 * after the component (xtilecfg, xtiledata, cet_u...).  A table
+		 * component of an unexpected size, one without a name, and
+		 * every one in a checkpoint of an older hyve are component_N.
+		 */
+		comp_section(io, bit, cname == NULL, name, sizeof(name));
 		if (ckp_io_enter(io, name, 1) < 0)
 			return;
 		uint32_t b = (uint32_t)bit;

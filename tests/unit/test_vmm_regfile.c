@@ -4,9 +4,11 @@
  * The LAPIC page and the XSAVE area saved register by register
  * (vmm/regfile.c): random blocks come back byte for byte (the names plus
  * "raw" for what they miss), in every encoding; the names hold what they
- * say (a 256-bit ISR with vector 0x31 set, xmm0, ymm_hi15); a component
- * in use without a CPUID layout, a register of the wrong width or with a
- * non-hex digit, and a raw word outside the block are refused by name.
+ * say (a 256-bit ISR with vector 0x31 set, xmm0, ymm_hi15); other
+ * components by their XSTATE names (xtilecfg...), an older checkpoint's
+ * component_N too; a component in use without a CPUID layout, a register
+ * of the wrong width or with a non-hex digit, and a raw word outside the
+ * block are refused by name.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -177,9 +179,88 @@ refused(const char *path, const char *field, const char *value,
 	ckp_doc_free(d);
 }
 
+/*
+ * Components beyond the named registers (AMX's tile configuration and
+ * data, one no table names), in a synthetic leaf 0xD that fits the test's
+ * area: saved as sections named after the component with its XSTATE bit
+ * and bytes, restored byte for byte; and the component_N form of older
+ * checkpoints still restores.
+ */
+static void
+other_components(void)
+{
+	static const struct kvm_cpuid_entry2 amx[] = {
+		{ .function = 0xd, .index = 2, .eax = 256, .ebx = 576 },
+		{ .function = 0xd, .index = 17, .eax = 64, .ebx = 832 },
+		{ .function = 0xd, .index = 18, .eax = 1024, .ebx = 896 },
+		{ .function = 0xd, .index = 25, .eax = 32, .ebx = 1920 },
+	};
+	uint64_t bv = 0x7 | (1ULL << 17) | (1ULL << 18) | (1ULL << 25);
+	uint8_t xs[XS_SIZE], xs2[XS_SIZE];
+	const void *data;
+	size_t len, n;
+	ckp_doc_t *d;
+	ckp_io_t *io;
+	ckp_sec_t *x, *c;
+	uint32_t bit;
+
+	memset(xs, 0, sizeof(xs));
+	fill(xs + 576, 1952 - 576);
+	memcpy(xs + 512, &bv, 8);
+	d = ckp_doc_new("test");
+	io = ckp_io_new(d, CKP_IO_SAVE);
+	len = 1952;
+	CHECK(regfile_xsave_io(io, xs, XS_SIZE, &len, amx, 4) == 0);
+	ckp_io_free(io);
+	x = ckp_sec_find(ckp_doc_root(d), "xsave");
+	CHECK(x != NULL);
+	if (x == NULL)
+		goto out;
+	c = ckp_sec_find(x, "xtilecfg");
+	CHECK(c != NULL && ckp_sec_get_uint32(c, "bit", &bit) == 0 &&
+	    bit == 17);
+	CHECK(c != NULL && ckp_sec_get_bytes(c, "data", &data, &n) == 0 &&
+	    n == 64 && memcmp(data, xs + 832, 64) == 0);
+	c = ckp_sec_find(x, "xtiledata");
+	CHECK(c != NULL && ckp_sec_get_uint32(c, "bit", &bit) == 0 &&
+	    bit == 18);
+	CHECK(ckp_sec_find(x, "component_25") != NULL);
+	CHECK(ckp_sec_find(x, "component_17") == NULL);
+	CHECK(ckp_sec_find(x, "raw") == NULL);
+	memset(xs2, 0xee, sizeof(xs2));
+	len = 0;
+	io = ckp_io_new(d, CKP_IO_RESTORE);
+	regfile_xsave_io(io, xs2, XS_SIZE, &len, amx, 4);
+	ckp_io_free(io);
+	CHECK(ckp_doc_error(d) == 0);
+	CHECK(len == 1952 && memcmp(xs, xs2, len) == 0);
+
+	/* An older hyve's form of the same: component_17, component_18. */
+	CHECK(ckp_sec_remove(x, "xtilecfg") == 0);
+	CHECK(ckp_sec_remove(x, "xtiledata") == 0);
+	c = ckp_sec_add(x, "component_17", 1);
+	ckp_sec_add_uint32(c, "bit", 17);
+	ckp_sec_add_bytes(c, "data", xs + 832, 64);
+	c = ckp_sec_add(x, "component_18", 1);
+	ckp_sec_add_uint32(c, "bit", 18);
+	ckp_sec_add_bytes(c, "data", xs + 896, 1024);
+	memset(xs2, 0xee, sizeof(xs2));
+	len = 0;
+	io = ckp_io_new(d, CKP_IO_RESTORE);
+	regfile_xsave_io(io, xs2, XS_SIZE, &len, amx, 4);
+	ckp_io_free(io);
+	CHECK(ckp_doc_error(d) == 0);
+	if (ckp_doc_error(d) != 0)
+		fprintf(stderr, "component_N: %s\n", ckp_doc_errmsg(d));
+	CHECK(len == 1952 && memcmp(xs, xs2, len) == 0);
+out:
+	ckp_doc_free(d);
+}
+
 int
 main(void)
 {
+	other_components();
 	roundtrip(CKP_ENC_JSON);
 	roundtrip(CKP_ENC_BIN);
 	roundtrip(CKP_ENC_CONF);
