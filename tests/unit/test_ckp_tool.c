@@ -363,6 +363,231 @@ test_max_size(void)
 	unlink(big);
 }
 
+/* ------------------------------------------------------------------ */
+/* Checkpoint streams (tools/ckp/ckps.c, docs/MIGRATION.md section 8)  */
+/* ------------------------------------------------------------------ */
+
+static uint64_t
+get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* config_doc's meta as hyve writes one: memory and both disks' state. */
+static ckp_doc_t *
+stream_meta(uint64_t ramsize)
+{
+	ckp_doc_t *doc = config_doc("/boot/vmlinuz");
+	ckp_sec_t *root = ckp_doc_root(doc), *m, *d;
+
+	m = ckp_sec_add(root, "memory", 1);
+	ckp_sec_add_uint64(m, "size", ramsize);
+	m = ckp_sec_add(m, "region@0", 1);
+	ckp_sec_add_uint64(m, "gpa", 0);
+	ckp_sec_add_uint64(m, "size", ramsize);
+	ckp_sec_add_uint64(m, "file_off", 0);
+	d = ckp_sec_add(root, "devices", 1);
+	ckp_sec_add_uint64(ckp_sec_add(d, "virtio-blk@0", 1), "image_size",
+	    1 << 20);
+	ckp_sec_add_uint64(ckp_sec_add(d, "virtio-blk@1", 1), "image_size",
+	    3 << 20);
+	ckp_sec_add_uint64(ckp_sec_add(d, "virtio-net@0", 1), "x", 1);
+	return doc;
+}
+
+/* RAM of 6 MiB and 3 pages: a run of data longer than a PAGES frame. */
+#define SRAM_PAGES	(6 * 256 + 3)
+static uint8_t *
+stream_ram(uint64_t *nonzero)
+{
+	uint8_t *ram = calloc(SRAM_PAGES, 4096);
+
+	*nonzero = 0;
+	for (size_t i = 0; i < SRAM_PAGES; i++) {
+		if ((i > 1300 && i < 1400) || i % 97 == 5)
+			continue;
+		memset(ram + i * 4096, (int)(i % 251) + 1, 4096);
+		(*nonzero)++;
+	}
+	return ram;
+}
+
+/*
+ * Read the stream @p path as a receiver would and check every frame
+ * against the checkpoint it was made of: HELLO, ROUND 0, PAGES holding
+ * exactly the non-zero pages, STATE equal to the meta, END, the end.
+ */
+static void
+check_stream_file(const char *path, const char *meta, const uint8_t *ram,
+    uint64_t nonzero, const uint8_t *key, size_t keylen)
+{
+	int fd = open(path, O_RDONLY);
+	ckp_stream_t *s = ckp_stream_new(fd, CKP_STREAM_READER, key, keylen,
+	    CKP_STREAM_ONEWAY, path);
+	uint8_t *seen = calloc(SRAM_PAGES, 1);
+	ckp_doc_t *doc, *want;
+	const char *str;
+	const uint8_t *p;
+	uint64_t v, pages = 0;
+	uint32_t u;
+	uint8_t type;
+	size_t len;
+
+	CHECK(fd >= 0 && s != NULL && seen != NULL);
+	CHECK(ckp_stream_start(s) == 0);
+	CHECK((ckp_stream_peer_flags(s) & CKP_STREAM_KEYED) == (key ? 1u : 0u));
+	CHECK(ckp_stream_recv(s, &type, (const void **)&p, &len) == 0 &&
+	    type == 0x01);
+	doc = ckp_doc_decode(p, len, "HELLO", 0);
+	CHECK(ckp_doc_error(doc) == 0);
+	CHECK(ckp_doc_find(doc, "header.producer") != NULL);
+	CHECK(ckp_doc_find(doc, "config.pci.0.3.0.path") != NULL);
+	CHECK(ckp_doc_find(doc, "memory.region@0.size") != NULL);
+	CHECK(ckp_doc_find(doc, "devices") == NULL);
+	ckp_sec_t *m = ckp_sec_find(ckp_doc_root(doc), "migration");
+	CHECK(m != NULL && ckp_sec_version(m) == 1);
+	CHECK(ckp_sec_get_uint64(m, "ram_size", &v) == 0 &&
+	    v == SRAM_PAGES * 4096ull);
+	CHECK(ckp_sec_get_uint32(m, "chunk_size", &u) == 0 && u == 1048576);
+	CHECK(ckp_sec_get_uint32(m, "page_size", &u) == 0 && u == 4096);
+	CHECK(ckp_sec_get_uint32(m, "downtime_ms", &u) == 0 && u == 20);
+	ckp_sec_t *d0 = ckp_sec_find(m, "disk@0"), *d1 = ckp_sec_find(m, "disk@1");
+	CHECK(d0 != NULL && ckp_sec_get_string(d0, "slot", &str) == 0 &&
+	    strcmp(str, "pci.0.3.0") == 0);
+	CHECK(d0 != NULL && ckp_sec_get_uint64(d0, "size", &v) == 0 &&
+	    v == 1 << 20);
+	CHECK(d1 != NULL && ckp_sec_get_string(d1, "slot", &str) == 0 &&
+	    strcmp(str, "pci.0.4.0") == 0);
+	CHECK(d1 != NULL && ckp_sec_get_uint64(d1, "size", &v) == 0 &&
+	    v == 3 << 20);
+	CHECK(ckp_sec_find(m, "disk@2") == NULL);
+	ckp_doc_free(doc);
+
+	CHECK(ckp_stream_recv(s, &type, (const void **)&p, &len) == 0 &&
+	    type == 0x12 && len == 16);
+	CHECK(get_le64(p) == 0 && get_le64(p + 8) == nonzero);
+	while (ckp_stream_recv(s, &type, (const void **)&p, &len) == 0 &&
+	    type == 0x10) {
+		uint64_t off = get_le64(p), n = (len - 8) / 4096;
+
+		CHECK(len > 8 && (len - 8) % 4096 == 0 && off % 4096 == 0);
+		CHECK(len - 8 <= 4u << 20);
+		CHECK(off / 4096 + n <= SRAM_PAGES);
+		if (off / 4096 + n > SRAM_PAGES)
+			break;
+		CHECK(memcmp(p + 8, ram + off, len - 8) == 0);
+		for (uint64_t i = 0; i < n; i++)
+			seen[off / 4096 + i]++;
+		pages += n;
+	}
+	CHECK(pages == nonzero);
+	for (size_t i = 0; i < SRAM_PAGES; i++) {
+		bool zero = true;
+		for (size_t j = 0; j < 4096; j++)
+			zero = zero && ram[i * 4096 + j] == 0;
+		CHECK(seen[i] == (zero ? 0 : 1));
+	}
+	CHECK(type == 0x20);
+	doc = ckp_doc_decode(p, len, "STATE", 0);
+	want = ckp_doc_load(meta, 0);
+	CHECK(ckp_doc_error(doc) == 0 && ckp_doc_error(want) == 0);
+	CHECK_STR(ckp_doc_checksum(doc), ckp_doc_checksum(want));
+	ckp_doc_free(doc);
+	ckp_doc_free(want);
+	CHECK(ckp_stream_recv(s, &type, (const void **)&p, &len) == 0 &&
+	    type == 0x21 && len == 0);
+	CHECK(ckp_stream_recv(s, &type, (const void **)&p, &len) == -ENODATA);
+	ckp_stream_free(s);
+	free(seen);
+	close(fd);
+}
+
+/* No file but @p keep in dir whose name begins with @p prefix. */
+static bool
+only_file(const char *prefix, const char *keep)
+{
+	char cmd[PATH_MAX + 64], out[4096];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && ls -a | grep '^%s'", dir, prefix);
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	if (keep == NULL)
+		return n == 0;
+	return strncmp(out, keep, strlen(keep)) == 0 && out[strlen(keep)] == '\n' &&
+	    out[strlen(keep) + 1] == '\0';
+}
+
+/* `ckp convert X.ckp Y.ckps`: the one-way stream of a checkpoint. */
+static void
+test_stream_write(void)
+{
+	char path[PATH_MAX], meta[PATH_MAX + 8], sp[PATH_MAX], kp[PATH_MAX];
+	char out[16384];
+	uint64_t nonzero;
+	uint8_t *ram = stream_ram(&nonzero);
+	static const uint8_t key[] = "a secret of 24 bytes...\n";
+	ckp_doc_t *doc;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/s.ckp", dir);
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	snprintf(sp, sizeof(sp), "%s/s.ckps", dir);
+	snprintf(kp, sizeof(kp), "%s/key", dir);
+	doc = stream_meta(SRAM_PAGES * 4096ull);
+	CHECK(write_ckp(path, ram, SRAM_PAGES * 4096, doc) == 0);
+	ckp_doc_free(doc);
+
+	CHECK(t_run(ckp_tool, out, sizeof(out), "convert '%s' '%s'", path,
+	    sp) == 0);
+	CHECK_STR(out, "");
+	check_stream_file(sp, meta, ram, nonzero, NULL, 0);
+	CHECK(only_file("s.ckps", "s.ckps"));
+	struct stat st;
+	CHECK(stat(sp, &st) == 0 && (st.st_mode & 0777) == 0600);
+
+	/* keyed: by the meta's name too; the key's newline is part of it */
+	fd = open(kp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, key, sizeof(key) - 1) ==
+	    (ssize_t)sizeof(key) - 1);
+	close(fd);
+	CHECK(t_run(ckp_tool, out, sizeof(out), "convert --migrate-key '%s' "
+	    "'%s' '%s'", kp, meta, sp) == 0);
+	check_stream_file(sp, meta, ram, nonzero, key, sizeof(key) - 1);
+	CHECK(t_run(ckp_tool, out, sizeof(out), "convert --to ckps "
+	    "--migrate-key '%s' '%s' - > '%s'", kp, meta, sp) == 0);
+	check_stream_file(sp, meta, ram, nonzero, key, sizeof(key) - 1);
+
+	/* a key others can read, or too short: refused, nothing written */
+	unlink(sp);
+	CHECK(chmod(kp, 0640) == 0);
+	CHECK(t_run(ckp_tool, out, sizeof(out), "convert --migrate-key '%s' "
+	    "'%s' '%s'", kp, path, sp) == 2);
+	CHECK_HAS(out, "key has mode 0640: group or others may read or write it");
+	CHECK(chmod(kp, 0600) == 0 && truncate(kp, 15) == 0);
+	CHECK(t_run(ckp_tool, out, sizeof(out), "convert --migrate-key '%s' "
+	    "'%s' '%s'", kp, path, sp) == 2);
+	CHECK_HAS(out, "key holds 15 bytes: a key is 16 to 4096 bytes");
+	CHECK(only_file("s.ckps", NULL));
+
+	/* RAM that does not match its meta: no stream, no temporary */
+	fd = open(path, O_WRONLY);
+	CHECK(fd >= 0 && pwrite(fd, "X", 1, 3 * 4096 + 9) == 1);
+	close(fd);
+	CHECK(t_run(ckp_tool, out, sizeof(out), "convert '%s' '%s'", path,
+	    sp) == 2);
+	CHECK_HAS(out, "s.ckp: chunk at offset 0x0 does not match");
+	CHECK(only_file("s.ckps", NULL));
+	free(ram);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -374,6 +599,7 @@ main(int argc, char **argv)
 	test_hostpaths();
 	test_owner();
 	test_max_size();
+	test_stream_write();
 	t_rmdir(dir);
 	TEST_END();
 }

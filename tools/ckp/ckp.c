@@ -6,7 +6,10 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "ckp.h"
+#include "ckps.h"
 
 #define EX_OK	0
 #define EX_DIFF	1
@@ -30,6 +34,7 @@
  */
 #define OPT_TO		0x1u	/* --to ENC, -t ENC */
 #define OPT_RECOVER	0x2u	/* --recover */
+#define OPT_KEY		0x4u	/* --migrate-key FILE */
 
 static const struct {
 	unsigned	 bit;
@@ -37,6 +42,7 @@ static const struct {
 } cmd_opts[] = {
 	{ OPT_TO, "--to" },
 	{ OPT_RECOVER, "--recover" },
+	{ OPT_KEY, "--migrate-key" },
 };
 
 struct opts {
@@ -45,6 +51,7 @@ struct opts {
 	bool	 recover;	/* check: complete or discard an interrupted publish */
 	size_t	 max;		/* largest document read; 0: libckp's default */
 	const char *to;
+	const char *keyfile;	/* --migrate-key: a stream's shared secret */
 	unsigned given;		/* OPT_* seen on the command line */
 	int	 npos;
 	char	**pos;
@@ -108,8 +115,18 @@ static const struct cmd {
 	  .help =
 	    "Write IN in another encoding (IN's encoding is detected).  OUT is\n"
 	    "replaced atomically; '-' is standard output (and IN '-' standard\n"
-	    "input).  With --no-verify, re-seals a hand-edited document.",
-	  .opts = OPT_TO },
+	    "input).  With --no-verify, re-seals a hand-edited document.\n"
+	    "\n"
+	    "Checkpoint streams (docs/MIGRATION.md section 8):\n"
+	    "  ckp convert [--migrate-key K] CKP OUT.ckps\n"
+	    "  ckp convert --to ckps [--migrate-key K] CKP -\n"
+	    "writes checkpoint CKP (FILE.ckp or FILE.ckp.meta) as the one-way\n"
+	    "stream hyve's source would send, keyed with the secret in file K;\n"
+	    "  ckp convert [--migrate-key K] [--to json|bin|conf] IN.ckps CKP\n"
+	    "reads a stream (a file beginning \"CKPS\"), checks every frame and\n"
+	    "the RAM against its STATE, and publishes checkpoint CKP (its meta\n"
+	    "in the --to encoding, default json), or nothing.",
+	  .opts = OPT_TO | OPT_KEY },
 	{ .name = "set", .run = cmd_set, .args = "FILE PATH[$type] VALUE",
 	  .help =
 	    "Change one field in place, keeping its type and the file's encoding;\n"
@@ -1021,6 +1038,98 @@ cmd_diff(struct opts *o)
 /* convert, set, rm                                                    */
 /* ------------------------------------------------------------------ */
 
+/* The secret of --migrate-key, if given: 0, or EX_BAD after saying why. */
+static int
+load_key(const struct opts *o, uint8_t **keyp, size_t *lenp)
+{
+	char err[4096 + 256];
+
+	*keyp = NULL;
+	*lenp = 0;
+	if (o->keyfile == NULL)
+		return 0;
+	if (ckps_key_load(o->keyfile, keyp, lenp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ckp: %s\n", err);
+		return EX_BAD;
+	}
+	return 0;
+}
+
+/* fsync the directory holding @p path: a rename in it is then durable. */
+static int
+sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, rc = 0;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(fd) != 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return rc;
+}
+
+/*
+ * Checkpoint @p in as a one-way stream into @p out: a temporary beside
+ * it, renamed when whole (a reader never sees half a stream under the
+ * name), or standard output.
+ */
+static int
+convert_to_stream(const struct opts *o, const char *in, const char *out)
+{
+	struct ckps_counts c;
+	char err[8192], *tmp = NULL;
+	uint8_t *key;
+	size_t keylen;
+	int fd = STDOUT_FILENO, rc = EX_BAD;
+
+	if (load_key(o, &key, &keylen) != 0)
+		return EX_BAD;
+	if (strcmp(out, "-") != 0) {
+		if (asprintf(&tmp, "%s.tmp.XXXXXX", out) < 0) {
+			tmp = NULL;
+			fprintf(stderr, "ckp: out of memory\n");
+			goto out;
+		}
+		/* 0600: the stream holds the guest's memory. */
+		if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+			fprintf(stderr, "ckp: %s: %s\n", out, strerror(errno));
+			free(tmp);
+			tmp = NULL;
+			goto out;
+		}
+	} else
+		signal(SIGPIPE, SIG_IGN);	/* a reader gone is an EPIPE */
+	if (ckps_write(in, fd, tmp != NULL ? out : "<stdout>", key, keylen, &c,
+	    err, sizeof(err)) != 0) {
+		fprintf(stderr, "ckp: %s\n", err);
+		goto out;
+	}
+	if (tmp != NULL && (fsync(fd) != 0 || rename(tmp, out) != 0 ||
+	    sync_dir(out) != 0)) {
+		fprintf(stderr, "ckp: %s: %s\n", out, strerror(errno));
+		goto out;
+	}
+	if (tmp != NULL) {
+		free(tmp);
+		tmp = NULL;
+	}
+	rc = EX_OK;
+out:
+	if (tmp != NULL) {
+		unlink(tmp);
+		free(tmp);
+	}
+	if (fd != STDOUT_FILENO)
+		close(fd);
+	ckps_key_free(key, keylen);
+	return rc;
+}
+
 static int
 cmd_convert(struct opts *o)
 {
@@ -1028,6 +1137,13 @@ cmd_convert(struct opts *o)
 	ckp_doc_t *doc;
 	int rc;
 
+	if (o->npos == 2 && ((o->to != NULL && strcmp(o->to, "ckps") == 0) ||
+	    (o->to == NULL && has_suffix(o->pos[1], ".ckps"))))
+		return convert_to_stream(o, o->pos[0], o->pos[1]);
+	if (o->keyfile != NULL)
+		return usage_error("convert", "--migrate-key: neither IN nor OUT "
+		    "is a checkpoint stream (OUT.ckps, or a file beginning "
+		    "\"CKPS\")");
 	if (o->to == NULL)
 		return usage_error("convert", "missing --to json|bin|conf");
 	enc = ckp_enc_from_name(o->to);
@@ -1256,12 +1372,13 @@ cmd_help(struct opts *o)
 }
 
 /* Long options without a short one. */
-enum { LO_NOVERIFY = 256, LO_MAXSIZE, LO_RECOVER };
+enum { LO_NOVERIFY = 256, LO_MAXSIZE, LO_RECOVER, LO_KEY };
 
 static const struct option longopts[] = {
 	{ "no-verify", no_argument, NULL, LO_NOVERIFY },
 	{ "max-size", required_argument, NULL, LO_MAXSIZE },
 	{ "recover", no_argument, NULL, LO_RECOVER },
+	{ "migrate-key", required_argument, NULL, LO_KEY },
 	{ "to", required_argument, NULL, 't' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -1326,6 +1443,10 @@ parse_args(int argc, char **argv, struct opts *o, const char **cmdp)
 			o->recover = true;
 			o->given |= OPT_RECOVER;
 			break;
+		case LO_KEY:
+			o->keyfile = optarg;
+			o->given |= OPT_KEY;
+			break;
 		case 't':
 			o->to = optarg;
 			o->given |= OPT_TO;
@@ -1345,6 +1466,9 @@ parse_args(int argc, char **argv, struct opts *o, const char **cmdp)
 			usage_all(stdout);
 			return EX_OK;
 		case ':':
+			if (optopt == LO_KEY)
+				return usage_error(cmd, "option '--migrate-key' "
+				    "needs a key file");
 			if (optopt == 't')
 				return usage_error("convert", "option '%s' needs an "
 				    "encoding", strncmp(word, "--", 2) == 0 ? word :
