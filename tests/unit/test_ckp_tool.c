@@ -588,6 +588,318 @@ test_stream_write(void)
 	free(ram);
 }
 
+/* The frames of a stream, as sent: to be written again, changed. */
+struct frames {
+	size_t	 n;
+	uint8_t	 type[64];
+	uint8_t	*data[64];
+	size_t	 len[64];
+};
+
+static void
+frames_read(const char *path, struct frames *f)
+{
+	int fd = open(path, O_RDONLY);
+	ckp_stream_t *s = ckp_stream_new(fd, CKP_STREAM_READER, NULL, 0,
+	    CKP_STREAM_ONEWAY, path);
+	const void *p;
+
+	memset(f, 0, sizeof(*f));
+	CHECK(ckp_stream_start(s) == 0);
+	while (f->n < 64 && ckp_stream_recv(s, &f->type[f->n], &p,
+	    &f->len[f->n]) == 0) {
+		f->data[f->n] = malloc(f->len[f->n] + 1);
+		memcpy(f->data[f->n], p, f->len[f->n]);
+		f->n++;
+	}
+	CHECK(ckp_stream_error(s) == -ENODATA);
+	ckp_stream_free(s);
+	close(fd);
+}
+
+static void
+frames_free(struct frames *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->data[i]);
+}
+
+/* Write frames @p order (indices into @p f, -1 ends) as stream @p path. */
+static void
+frames_write(const char *path, const struct frames *f, const int *order)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ckp_stream_t *s = ckp_stream_new(fd, CKP_STREAM_WRITER, NULL, 0,
+	    CKP_STREAM_ONEWAY, path);
+
+	CHECK(ckp_stream_start(s) == 0);
+	for (; *order >= 0; order++)
+		CHECK(ckp_stream_send(s, f->type[*order], f->data[*order],
+		    f->len[*order]) == 0);
+	ckp_stream_free(s);
+	close(fd);
+}
+
+/* Replace frame @p i's payload with document @p doc, encoded. */
+static void
+frame_set_doc(struct frames *f, size_t i, ckp_doc_t *doc)
+{
+	void *buf;
+	size_t len;
+
+	CHECK(ckp_doc_encode(doc, CKP_ENC_BIN, &buf, &len) == 0);
+	free(f->data[i]);
+	f->data[i] = buf;
+	f->len[i] = len;
+}
+
+/*
+ * `ckp convert` and `ckp check` of the stream in @p sp: both exit 2 with
+ * @p msg, and no checkpoint @p out (nor a temporary of it) is left.
+ */
+static void
+refused(const char *sp, const char *out, const char *msg)
+{
+	char o[16384];
+
+	CHECK(t_run(ckp_tool, o, sizeof(o), "convert '%s' '%s'", sp, out) == 2);
+	CHECK_HAS(o, msg);
+	CHECK_HAS(o, "nothing published");
+	CHECK(only_file("r.ckp", NULL));
+	CHECK(t_run(ckp_tool, o, sizeof(o), "check '%s'", sp) == 2);
+	CHECK_HAS(o, msg);
+	CHECK_HAS(o, "s.ckps: BAD\n");
+}
+
+/*
+ * `ckp convert Y.ckps Z.ckp` and `ckp check Y.ckps`: a round trip gives
+ * the same RAM and meta; a stream out of order or whose content does not
+ * add up is refused, naming the frame, and nothing is published.
+ */
+static void
+test_stream_read(void)
+{
+	char path[PATH_MAX], meta[PATH_MAX + 8], sp[PATH_MAX], out[PATH_MAX];
+	char kp[PATH_MAX], o[16384], want[PATH_MAX + 64];
+	uint64_t nonzero;
+	uint8_t *ram = stream_ram(&nonzero), *got;
+	struct frames f;
+	ckp_doc_t *doc;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/s.ckp", dir);
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	snprintf(sp, sizeof(sp), "%s/s.ckps", dir);
+	snprintf(out, sizeof(out), "%s/r.ckp", dir);
+	snprintf(kp, sizeof(kp), "%s/key", dir);
+	doc = stream_meta(SRAM_PAGES * 4096ull);
+	CHECK(write_ckp(path, ram, SRAM_PAGES * 4096, doc) == 0);
+	ckp_doc_free(doc);
+
+	/* round trip, unkeyed and keyed, meta in json and bin */
+	for (int keyed = 0; keyed < 2; keyed++) {
+		const char *k = keyed ? "--migrate-key " : "";
+		const char *kf = keyed ? kp : "";
+
+		fd = open(kp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		CHECK(fd >= 0 && write(fd, "0123456789abcdef", 16) == 16);
+		close(fd);
+		CHECK(t_run(ckp_tool, o, sizeof(o), "convert %s%s '%s' '%s'", k,
+		    kf, path, sp) == 0);
+		CHECK(t_run(ckp_tool, o, sizeof(o), "convert %s%s %s '%s' '%s'",
+		    k, kf, keyed ? "--to bin" : "", sp, out) == 0);
+		CHECK_STR(o, "");
+		got = malloc(SRAM_PAGES * 4096);
+		fd = open(out, O_RDONLY);
+		CHECK(fd >= 0 && read(fd, got, SRAM_PAGES * 4096) ==
+		    SRAM_PAGES * 4096 && read(fd, got, 1) == 0);
+		close(fd);
+		CHECK(memcmp(got, ram, SRAM_PAGES * 4096) == 0);
+		free(got);
+		CHECK(t_run(ckp_tool, o, sizeof(o), "diff '%s' '%s.meta'", meta,
+		    out) == 1);
+		CHECK_STR(o, "~ ram.file$string: \"s.ckp\" -> \"r.ckp\"\n");
+		CHECK(t_run(ckp_tool, o, sizeof(o), "check '%s'", out) == 0);
+		CHECK_HAS(o, keyed ? "r.ckp.meta: bin encoding" :
+		    "r.ckp.meta: json encoding");
+		CHECK_HAS(o, "r.ckp.meta: ok\n");
+		CHECK(t_run(ckp_tool, o, sizeof(o), "check %s%s '%s'", k, kf,
+		    sp) == 0);
+		snprintf(want, sizeof(want), "s.ckps: 1 round, %llu pages, 0 "
+		    "zero pages\n", (unsigned long long)nonzero);
+		CHECK_HAS(o, want);
+		CHECK_HAS(o, keyed ? "one-way, keyed" : "one-way, unkeyed");
+		CHECK_HAS(o, "disk@0 pci.0.3.0 1048576 bytes, disk@1 pci.0.4.0 "
+		    "3145728 bytes\n");
+		CHECK_HAS(o, "s.ckps: ok\n");
+		/* show and get read its STATE and say it is a stream */
+		CHECK(t_run(ckp_tool, o, sizeof(o), "get %s%s '%s' "
+		    "devices.virtio-blk@1.image_size", k, kf, sp) == 0);
+		CHECK_HAS(o, "\n300000\n");	/* 3 MiB, in hex */
+		CHECK_HAS(o, "is a checkpoint stream");
+		unlink(out);
+		snprintf(want, sizeof(want), "%s.meta", out);
+		unlink(want);
+	}
+	/* the keyed stream without its key, and with another one */
+	CHECK(t_run(ckp_tool, o, sizeof(o), "check '%s'", sp) == 2);
+	CHECK_HAS(o, "no key was given");
+	fd = open(kp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, "0123456789abcdeF", 16) == 16);
+	close(fd);
+	CHECK(t_run(ckp_tool, o, sizeof(o), "convert --migrate-key '%s' '%s' "
+	    "'%s'", kp, sp, out) == 2);
+	CHECK_HAS(o, "frame 0 (type 0x01): authentication failed");
+	CHECK(only_file("r.ckp", NULL));
+
+	/* Frames out of order, or that do not add up: named, refused. */
+	CHECK(t_run(ckp_tool, o, sizeof(o), "convert '%s' '%s'", path, sp) == 0);
+	frames_read(sp, &f);
+	size_t n = f.n;	/* HELLO ROUND PAGES... STATE END */
+	CHECK(n >= 6 && f.type[0] == 0x01 && f.type[1] == 0x12 &&
+	    f.type[2] == 0x10 && f.type[n - 2] == 0x20 && f.type[n - 1] == 0x21);
+	int order[80], k = 0;
+#define ORDER(...) do {							\
+	int o_[] = { __VA_ARGS__ };					\
+	k = 0;								\
+	for (size_t i_ = 0; i_ < sizeof(o_) / sizeof(o_[0]); i_++)	\
+		order[k++] = o_[i_];					\
+} while (0)
+#define ALL_FROM(first) do {						\
+	for (size_t i_ = (first); i_ < n; i_++)				\
+		order[k++] = (int)i_;					\
+	order[k] = -1;							\
+} while (0)
+
+	ORDER((int)n - 2);
+	ALL_FROM(0);
+	frames_write(sp, &f, order);
+	refused(sp, out, "stream ");
+	refused(sp, out, "s.ckps: frame 0 (STATE): expected HELLO\n");
+
+	ORDER(0, 0);
+	ALL_FROM(1);
+	frames_write(sp, &f, order);
+	refused(sp, out, "s.ckps: frame 1 (HELLO): expected ROUND\n");
+
+	ORDER(0);
+	ALL_FROM(2);
+	frames_write(sp, &f, order);
+	refused(sp, out, "s.ckps: frame 1 (PAGES): expected ROUND\n");
+
+	ORDER(0);
+	ALL_FROM(1);
+	order[k - 1] = -1;	/* no END */
+	frames_write(sp, &f, order);
+	refused(sp, out, "s.ckps: ended after");
+	refused(sp, out, "frames, expected END: truncated\n");
+
+	ORDER(0);
+	ALL_FROM(1);
+	order[k] = 2;		/* PAGES again, after END */
+	order[k + 1] = -1;
+	frames_write(sp, &f, order);
+	snprintf(want, sizeof(want), "s.ckps: frame %zu (PAGES): a frame after "
+	    "END", n);
+	refused(sp, out, want);
+
+	ORDER(0, 1, 2, (int)n - 1, -1);	/* END where STATE belongs */
+	frames_write(sp, &f, order);
+	refused(sp, out, "s.ckps: frame 3 (END): expected PAGES, ZERO, ROUND "
+	    "or STATE\n");
+
+	/* a page beyond the RAM */
+	uint64_t end = SRAM_PAGES * 4096ull;
+	for (int i = 0; i < 8; i++)
+		f.data[2][i] = (uint8_t)(end >> (8 * i));
+	ORDER(0);
+	ALL_FROM(1);
+	frames_write(sp, &f, order);
+	refused(sp, out, "s.ckps: frame 2 (PAGES): ");
+	memset(f.data[2], 0, 8);	/* back to offset 0 */
+
+	/* a page changed, its frame intact: the RAM does not match STATE */
+	f.data[2][8 + 4096 + 17] ^= 1;
+	frames_write(sp, &f, order);
+	snprintf(want, sizeof(want), "s.ckps: frame %zu (STATE): ", n - 2);
+	refused(sp, out, want);
+	refused(sp, out, "chunk at offset 0x0 does not match");
+	f.data[2][8 + 4096 + 17] ^= 1;
+	frames_write(sp, &f, order);
+	CHECK(t_run(ckp_tool, o, sizeof(o), "check '%s'", sp) == 0);
+
+	/* HELLO unlike STATE, or asking for what ckp will not hold */
+	uint8_t *saved = malloc(f.len[0]);
+	size_t savedlen = f.len[0];
+	memcpy(saved, f.data[0], savedlen);
+	doc = ckp_doc_decode(saved, savedlen, "HELLO", 0);
+	ckp_ent_set_text(ckp_doc_find(doc, "config.name"), "vm2");
+	frame_set_doc(&f, 0, doc);
+	ckp_doc_free(doc);
+	frames_write(sp, &f, order);
+	refused(sp, out, "(STATE): config differs from HELLO's (at "
+	    "config.name)\n");
+
+	doc = ckp_doc_decode(saved, savedlen, "HELLO", 0);
+	ckp_ent_set_text(ckp_doc_find(doc, "migration.ram_size"), "2000");
+	frame_set_doc(&f, 0, doc);
+	ckp_doc_free(doc);
+	frames_write(sp, &f, order);
+	snprintf(want, sizeof(want), "s.ckps: frame 0 (HELLO): migration."
+	    "ram_size is 8192 bytes, but memory.size says %llu\n",
+	    (unsigned long long)end);
+	refused(sp, out, want);
+
+	doc = ckp_doc_decode(saved, savedlen, "HELLO", 0);
+	ckp_ent_set_text(ckp_doc_find(doc, "migration.ram_size"),
+	    "4000000000000");	/* hex, as the text form has it: 1 PiB */
+	ckp_ent_set_text(ckp_doc_find(doc, "memory.size"), "4000000000000");
+	frame_set_doc(&f, 0, doc);
+	ckp_doc_free(doc);
+	frames_write(sp, &f, order);
+	refused(sp, out, "s.ckps: frame 0 (HELLO): migration.ram_size is "
+	    "1125899906842624 bytes, more than the ");
+
+	doc = ckp_doc_decode(saved, savedlen, "HELLO", 0);
+	ckp_sec_set_version(ckp_sec_find(ckp_doc_root(doc), "migration"), 2);
+	frame_set_doc(&f, 0, doc);
+	ckp_doc_free(doc);
+	frames_write(sp, &f, order);
+	refused(sp, out, "s.ckps: frame 0 (HELLO): section migration has "
+	    "version 2, newer than the 1 this program knows");
+
+	doc = ckp_doc_decode(saved, savedlen, "HELLO", 0);
+	ckp_sec_remove(ckp_sec_find(ckp_doc_root(doc), "migration"),
+	    "disk@1");
+	frame_set_doc(&f, 0, doc);
+	ckp_doc_free(doc);
+	frames_write(sp, &f, order);
+	refused(sp, out, "(STATE): disk@1 (slot and size) differs from "
+	    "HELLO's migration.disk@1\n");
+
+	/* the writer gave up */
+	doc = ckp_frame_abort_doc("disk full");
+	frame_set_doc(&f, 1, doc);
+	ckp_doc_free(doc);
+	f.type[1] = 0x7f;
+	free(f.data[0]);
+	f.data[0] = saved;
+	f.len[0] = savedlen;
+	ORDER(0, 1, -1);
+	frames_write(sp, &f, order);
+	refused(sp, out, "s.ckps: frame 1 (ABORT): the writer gave up: disk "
+	    "full\n");
+
+	/* a type hyve does not send */
+	f.type[1] = 0x99;
+	ORDER(0, 1, -1);
+	frames_write(sp, &f, order);
+	refused(sp, out, "s.ckps: frame 1 (type 0x99): expected ROUND\n");
+	frames_free(&f);
+	unlink(sp);
+	free(ram);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -600,6 +912,7 @@ main(int argc, char **argv)
 	test_owner();
 	test_max_size();
 	test_stream_write();
+	test_stream_read();
 	t_rmdir(dir);
 	TEST_END();
 }

@@ -83,13 +83,18 @@ static const struct cmd {
 	  .help =
 	    "Print the whole document as an indented tree with types.\n"
 	    "Large byte strings are abbreviated unless -v is given.  Then list\n"
-	    "the host paths its configuration names, as 'check' does." },
+	    "the host paths its configuration names, as 'check' does.  Of a\n"
+	    "checkpoint stream (a file beginning \"CKPS\"; --migrate-key K\n"
+	    "when keyed), its STATE document, after reading it to the end.",
+	  .opts = OPT_KEY },
 	{ .name = "get", .run = cmd_get, .args = "FILE PATH",
 	  .help =
 	    "Print one value as the JSON encoding spells it, without quotes.\n"
 	    "PATH joins section and field names with dots, without the type\n"
 	    "suffix (devices.vcpu@0.rip).  PATH.$version prints a section's\n"
-	    "version; a section's PATH prints its subtree as 'show' does." },
+	    "version; a section's PATH prints its subtree as 'show' does.\n"
+	    "Of a checkpoint stream, a value of its STATE document.",
+	  .opts = OPT_KEY },
 	{ .name = "check", .run = cmd_check, .args = "[--recover] FILE",
 	  .help =
 	    "Check structure, types, the header and the checksum.  For a\n"
@@ -99,8 +104,12 @@ static const struct cmd {
 	    "remove leftovers) and check the pair it leaves, changing nothing;\n"
 	    "--recover does the recovery first.  Also check the RAM file's size\n"
 	    "and checksum, and list the host paths the configuration names\n"
-	    "(disk images, console files, tap interfaces, kernel).",
-	  .opts = OPT_RECOVER },
+	    "(disk images, console files, tap interfaces, kernel).\n"
+	    "A checkpoint stream (a file beginning \"CKPS\"; --migrate-key K\n"
+	    "when keyed) is checked whole: its framing, HELLO, the order of\n"
+	    "frames, STATE against HELLO, and the RAM the frames carry against\n"
+	    "STATE's ram section.",
+	  .opts = OPT_RECOVER | OPT_KEY },
 	{ .name = "diff", .run = cmd_diff, .args = "[-v] A B",
 	  .help =
 	    "Print field-level differences, one per line:\n"
@@ -109,7 +118,8 @@ static const struct cmd {
 	    "  ~ path.$version: 1 -> 2    changed section version\n"
 	    "  - path$type: value         only in A\n"
 	    "  + path$type: value         only in B\n"
-	    "Exit 0 when equal, 1 when different." },
+	    "Exit 0 when equal, 1 when different.",
+	  .opts = OPT_KEY },
 	{ .name = "convert", .run = cmd_convert,
 	  .args = "--to json|bin|conf IN OUT",
 	  .help =
@@ -211,6 +221,98 @@ want_args(const struct opts *o, const char *cmd, const char *const *names)
 }
 
 /* ------------------------------------------------------------------ */
+/* Checkpoint streams in files (ckps.c)                                */
+/* ------------------------------------------------------------------ */
+
+/* The secret of --migrate-key, if given: 0, or EX_BAD after saying why. */
+static int
+load_key(const struct opts *o, uint8_t **keyp, size_t *lenp)
+{
+	char err[4096 + 256];
+
+	*keyp = NULL;
+	*lenp = 0;
+	if (o->keyfile == NULL)
+		return 0;
+	if (ckps_key_load(o->keyfile, keyp, lenp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ckp: %s\n", err);
+		return EX_BAD;
+	}
+	return 0;
+}
+
+/*
+ * The most RAM ckp takes from a stream's HELLO: what this host has.  It
+ * holds the RAM it receives; a HELLO asking for more is refused before
+ * anything is mapped.
+ */
+static uint64_t
+max_ram(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize :
+	    (uint64_t)1 << 30;
+}
+
+/*
+ * Read stream @p path to its end (@p flags: ckps_read's) into @p in.
+ * 0, or EX_BAD with the message in @p err.
+ */
+static int
+read_stream(const struct opts *o, const char *path, unsigned flags,
+    struct ckps_in *in, char *err, size_t errlen)
+{
+	uint8_t *key;
+	size_t keylen;
+	int fd, rc;
+
+	memset(in, 0, sizeof(*in));
+	if (load_key(o, &key, &keylen) != 0) {
+		err[0] = '\0';
+		return EX_BAD;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		ckps_key_free(key, keylen);
+		return EX_BAD;
+	}
+	rc = ckps_read(fd, path, key, keylen, flags, max_ram(), in, err, errlen);
+	close(fd);
+	ckps_key_free(key, keylen);
+	return rc != 0 ? EX_BAD : EX_OK;
+}
+
+/*
+ * The STATE document of stream @p path, for show, get and diff: the whole
+ * stream is read and its framing checked, its RAM is not received (ckp
+ * check does that).  NULL after saying why.
+ */
+static ckp_doc_t *
+load_stream_state(const struct opts *o, const char *path)
+{
+	struct ckps_in in;
+	char err[8192];
+	ckp_doc_t *doc;
+
+	if (read_stream(o, path, 0, &in, err, sizeof(err)) != EX_OK) {
+		if (err[0] != '\0')
+			fprintf(stderr, "ckp: %s\n", err);
+		ckps_in_free(&in);
+		return NULL;
+	}
+	fflush(stdout);
+	fprintf(stderr, "ckp: %s is a checkpoint stream (%s, %llu frames): "
+	    "its STATE document (RAM not checked: 'ckp check' does)\n", path,
+	    in.peer_flags & CKP_STREAM_KEYED ? "keyed" : "unkeyed",
+	    (unsigned long long)in.c.frames);
+	doc = in.state;
+	in.state = NULL;
+	ckps_in_free(&in);
+	return doc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Loading and saving                                                  */
 /* ------------------------------------------------------------------ */
 
@@ -255,7 +357,11 @@ load(const char *path, const struct opts *o)
 static ckp_doc_t *
 load_view(const char *path, const struct opts *o)
 {
-	ckp_doc_t *doc = load_flags(path, o, CKP_LOAD_UNSEALED);
+	ckp_doc_t *doc;
+
+	if (ckps_is_stream(path))
+		return load_stream_state(o, path);
+	doc = load_flags(path, o, CKP_LOAD_UNSEALED);
 
 	if (doc != NULL && !o->noverify &&
 	    ckp_doc_sum_state(doc) == CKP_SUM_NONE) {
@@ -880,6 +986,70 @@ check_checkpoint(const struct opts *o, const char *name, const char *ram)
 	return problems ? EX_BAD : EX_OK;
 }
 
+/* Check stream @p file whole, RAM included. */
+static int
+check_stream(const struct opts *o, const char *file)
+{
+	struct ckps_in in;
+	struct counts c = { 0, 0 };
+	char err[8192], why[160];
+	ckp_sec_t *mig, *h;
+	uint64_t v;
+	uint32_t down = 0;
+	int rc;
+
+	if ((rc = read_stream(o, file, CKPS_RAM, &in, err, sizeof(err))) != 0) {
+		if (err[0] != '\0')
+			printf("%s\n", err);	/* it names the stream */
+		printf("%s: BAD\n", file);
+		goto out;
+	}
+	printf("%s: checkpoint stream, one-way, %s: %llu frames, %llu bytes\n",
+	    file, in.peer_flags & CKP_STREAM_KEYED ? "keyed" : "unkeyed",
+	    (unsigned long long)in.c.frames, (unsigned long long)in.c.bytes);
+	mig = ckp_sec_find(ckp_doc_root(in.hello), "migration");
+	ckp_sec_get_uint32(mig, "downtime_ms", &down);
+	printf("%s: HELLO: RAM %llu bytes, downtime target %u ms", file,
+	    (unsigned long long)in.ram_size, down);
+	for (ckp_ent_t *e = ckp_sec_first(mig); e; e = ckp_ent_next(e)) {
+		ckp_sec_t *d = ckp_ent_section(e);
+		const char *slot;
+
+		if (d != NULL && ckp_sec_get_string(d, "slot", &slot) == 0 &&
+		    ckp_sec_get_uint64(d, "size", &v) == 0) {
+			printf(", %s ", ckp_ent_name(e));
+			put_word(stdout, slot);
+			printf(" %llu bytes", (unsigned long long)v);
+		}
+	}
+	printf("\n%s: %u round%s, %llu pages, %llu zero pages\n", file,
+	    in.c.rounds, in.c.rounds == 1 ? "" : "s",
+	    (unsigned long long)in.c.pages, (unsigned long long)in.c.zpages);
+	count(ckp_doc_root(in.state), &c);
+	printf("%s: STATE: %zu sections, %zu fields, checksum %s\n", file,
+	    c.sections, c.fields, ckp_doc_checksum(in.state));
+	h = ckp_sec_find(ckp_doc_root(in.state), "header");
+	if (ckp_doc_check_header(in.state, why, sizeof(why)) == 0) {
+		const char *prod, *created;
+		uint32_t fv;
+
+		ckp_sec_get_string(h, "producer", &prod);
+		ckp_sec_get_string(h, "created", &created);
+		ckp_sec_get_uint32(h, "format_version", &fv);
+		printf("%s: format %s %u, producer ", file, CKP_FORMAT_NAME, fv);
+		put_quoted(stdout, prod);
+		printf(", created ");
+		put_word(stdout, created);
+		printf("\n");
+	}
+	printf("%s: RAM received: ok (STATE's ram section)\n", file);
+	hostpaths(in.state, check_hostpath, (void *)file);
+	printf("%s: ok\n", file);
+out:
+	ckps_in_free(&in);
+	return rc;
+}
+
 static int
 cmd_check(struct opts *o)
 {
@@ -890,6 +1060,12 @@ cmd_check(struct opts *o)
 	if (want_args(o, "check", (const char *[]){ "FILE", NULL }) != 0)
 		return EX_BAD;
 	file = o->pos[0];
+	if (ckps_is_stream(file)) {
+		if (o->recover)
+			return usage_error("check", "--recover: %s is a "
+			    "checkpoint stream, not a checkpoint", file);
+		return check_stream(o, file);
+	}
 	if (is_checkpoint(file, ram, sizeof(ram)))
 		return check_checkpoint(o, file, ram);
 	if (o->recover)
@@ -1038,23 +1214,6 @@ cmd_diff(struct opts *o)
 /* convert, set, rm                                                    */
 /* ------------------------------------------------------------------ */
 
-/* The secret of --migrate-key, if given: 0, or EX_BAD after saying why. */
-static int
-load_key(const struct opts *o, uint8_t **keyp, size_t *lenp)
-{
-	char err[4096 + 256];
-
-	*keyp = NULL;
-	*lenp = 0;
-	if (o->keyfile == NULL)
-		return 0;
-	if (ckps_key_load(o->keyfile, keyp, lenp, err, sizeof(err)) != 0) {
-		fprintf(stderr, "ckp: %s\n", err);
-		return EX_BAD;
-	}
-	return 0;
-}
-
 /* fsync the directory holding @p path: a rename in it is then durable. */
 static int
 sync_dir(const char *path)
@@ -1130,6 +1289,32 @@ out:
 	return rc;
 }
 
+/* Stream @p in to checkpoint @p out, published whole or not at all. */
+static int
+convert_from_stream(const struct opts *o, const char *in, const char *out)
+{
+	struct ckps_in si;
+	ckp_enc_t enc = CKP_ENC_JSON;
+	char err[8192];
+	int rc;
+
+	if (o->to != NULL && (enc = ckp_enc_from_name(o->to)) == CKP_ENC_NONE)
+		return usage_error("convert", "--to %s: a stream is converted to "
+		    "a checkpoint, its meta in json, bin or conf", o->to);
+	if (strcmp(out, "-") == 0)
+		return usage_error("convert", "a stream is converted to a "
+		    "checkpoint (FILE.ckp), not to standard output");
+	if ((rc = read_stream(o, in, CKPS_RAM, &si, err, sizeof(err))) == 0 &&
+	    ckps_publish(&si, out, enc, err, sizeof(err)) != 0)
+		rc = EX_BAD;
+	if (rc != 0 && err[0] != '\0')
+		fprintf(stderr, "ckp: %s\n", err);
+	if (rc != 0)
+		fprintf(stderr, "ckp: %s: nothing published\n", out);
+	ckps_in_free(&si);
+	return rc;
+}
+
 static int
 cmd_convert(struct opts *o)
 {
@@ -1140,6 +1325,8 @@ cmd_convert(struct opts *o)
 	if (o->npos == 2 && ((o->to != NULL && strcmp(o->to, "ckps") == 0) ||
 	    (o->to == NULL && has_suffix(o->pos[1], ".ckps"))))
 		return convert_to_stream(o, o->pos[0], o->pos[1]);
+	if (o->npos == 2 && ckps_is_stream(o->pos[0]))
+		return convert_from_stream(o, o->pos[0], o->pos[1]);
 	if (o->keyfile != NULL)
 		return usage_error("convert", "--migrate-key: neither IN nor OUT "
 		    "is a checkpoint stream (OUT.ckps, or a file beginning "

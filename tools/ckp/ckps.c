@@ -17,39 +17,6 @@
 
 #include "ckps.h"
 
-#ifndef CKP_FRAME_HELLO
-/*
- * Until libckp has the frame types (the lead's "libckp: checkpoint stream
- * frames and a RAM receiver"): MIGRATION.md section 5, little-endian.
- */
-#define CKP_FRAME_HELLO		0x01
-#define CKP_FRAME_PAGES		0x10
-#define CKP_FRAME_ROUND		0x12
-#define CKP_FRAME_STATE		0x20
-#define CKP_FRAME_END		0x21
-#define CKP_FRAME_PAGES_MAX	(4u << 20)
-
-static void
-le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
-ckp_frame_pages_head(uint8_t out[8], uint64_t off)
-{
-	le64(out, off);
-}
-
-static void
-ckp_frame_round_make(uint8_t out[16], uint32_t round, uint64_t pages)
-{
-	le64(out, round);
-	le64(out + 8, pages);
-}
-#endif
-
 #define PAGE		4096u
 #define CHUNK		(1u << 20)	/* ckp_ram_sum's chunk, RAMFILE.md */
 #define BLOCK		CKP_FRAME_PAGES_MAX	/* RAM read per pass step */
@@ -529,4 +496,410 @@ out:
 	ckp_doc_free(hello);
 	ckp_doc_free(meta);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stream to checkpoint                                                */
+/* ------------------------------------------------------------------ */
+
+/* Where the reader is: what it expects next. */
+enum rstate { R_HELLO, R_ROUND, R_RAM, R_END, R_EOF };
+
+static const char *const expected[] = {
+	[R_HELLO] = "HELLO",
+	[R_ROUND] = "ROUND",
+	[R_RAM] = "PAGES, ZERO, ROUND or STATE",
+	[R_END] = "END",
+	[R_EOF] = "the end of the stream",
+};
+
+struct rd {
+	struct ckps_in	*in;
+	const char	*origin;
+	unsigned	 flags;
+	uint64_t	 max_ram;
+	uint64_t	 n;		/* the frame being read */
+	char		 what[64];	/* "frame 3 (PAGES)" */
+	uint32_t	 next_round;	/* without CKPS_RAM: the order of rounds */
+	char		*err;
+	size_t		 errlen;
+};
+
+static int
+rfail(struct rd *r, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* "stream ORIGIN: frame N (TYPE): ...", as libckp names a frame. */
+static int
+rfail(struct rd *r, int rc, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(r->err, r->errlen, "stream %s: %s: %s", r->origin, r->what,
+	    msg);
+	return rc;
+}
+
+/* A document frame's payload, decoded with all of libckp's checks. */
+static ckp_doc_t *
+frame_doc(struct rd *r, const void *p, size_t len, int *rc)
+{
+	char origin[4096 + 96], why[256];
+	ckp_doc_t *doc;
+
+	snprintf(origin, sizeof(origin), "stream %s: %s", r->origin, r->what);
+	if ((doc = ckp_doc_decode(p, len, origin, 0)) == NULL) {
+		*rc = rfail(r, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	if ((*rc = ckp_doc_error(doc)) != 0) {
+		snprintf(r->err, r->errlen, "%s", ckp_doc_errmsg(doc));
+		goto bad;
+	}
+	if (ckp_doc_check_header(doc, why, sizeof(why)) != 0) {
+		*rc = rfail(r, -EBADMSG, "%s", why);
+		goto bad;
+	}
+	return doc;
+bad:
+	ckp_doc_free(doc);
+	return NULL;
+}
+
+/* The document's error, named by frame. */
+static int
+rdocfail(struct rd *r, ckp_doc_t *doc)
+{
+	int rc = ckp_doc_error(doc);
+
+	return rfail(r, rc != 0 ? rc : -EBADMSG, "%s", ckp_doc_errmsg(doc));
+}
+
+static int
+hello(struct rd *r, const void *p, size_t len)
+{
+	struct ckps_in *in = r->in;
+	ckp_sec_t *root, *mig, *mem;
+	uint64_t size, msize;
+	uint32_t chunk, page, down;
+	size_t ndisk = 0;
+	int rc;
+
+	if ((in->hello = frame_doc(r, p, len, &rc)) == NULL)
+		return rc;
+	root = ckp_doc_root(in->hello);
+	if ((mig = ckp_sec_require(root, "migration", 1)) == NULL ||
+	    ckp_sec_require(root, "config", 1) == NULL ||
+	    (mem = ckp_sec_require(root, "memory", 1)) == NULL ||
+	    ckp_sec_get_uint64(mig, "ram_size", &size) != 0 ||
+	    ckp_sec_get_uint32(mig, "chunk_size", &chunk) != 0 ||
+	    ckp_sec_get_uint32(mig, "page_size", &page) != 0 ||
+	    ckp_sec_get_uint32(mig, "downtime_ms", &down) != 0 ||
+	    ckp_sec_get_uint64(mem, "size", &msize) != 0)
+		return rdocfail(r, in->hello);
+	if (page != PAGE || chunk != CHUNK)
+		return rfail(r, -EBADMSG, "migration.page_size %u and "
+		    "chunk_size %u: version 1 has 4096 and 1048576", page, chunk);
+	if (size == 0 || size % PAGE != 0)
+		return rfail(r, -EBADMSG, "migration.ram_size %llu is not a "
+		    "positive multiple of 4096", (unsigned long long)size);
+	if (size != msize)
+		return rfail(r, -EBADMSG, "migration.ram_size is %llu bytes, "
+		    "but memory.size says %llu", (unsigned long long)size,
+		    (unsigned long long)msize);
+	/* ckp holds the RAM it converts: no more than this host has. */
+	if (size > r->max_ram)
+		return rfail(r, -EFBIG, "migration.ram_size is %llu bytes, more "
+		    "than the %llu bytes of memory ckp may hold here",
+		    (unsigned long long)size, (unsigned long long)r->max_ram);
+	for (ckp_ent_t *e = ckp_sec_first(mig); e; e = ckp_ent_next(e)) {
+		ckp_sec_t *d = ckp_ent_section(e);
+		char want[32];
+		const char *slot;
+		uint64_t dsize;
+
+		if (d == NULL)
+			continue;
+		snprintf(want, sizeof(want), "disk@%zu", ndisk++);
+		if (strcmp(ckp_ent_name(e), want) != 0)
+			return rfail(r, -EBADMSG, "migration.%s: expected %s",
+			    ckp_ent_name(e), want);
+		if (ckp_sec_get_string(d, "slot", &slot) != 0 ||
+		    ckp_sec_get_uint64(d, "size", &dsize) != 0)
+			return rdocfail(r, in->hello);
+	}
+	in->ram_size = size;
+	if (!(r->flags & CKPS_RAM))
+		return 0;
+	/* Virtual: pages are allocated as PAGES frames write them. */
+	in->ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (in->ram == MAP_FAILED) {
+		in->ram = NULL;
+		return rfail(r, -errno, "mapping %llu bytes of RAM: %s",
+		    (unsigned long long)size, strerror(errno));
+	}
+	ckp_ram_seg_t seg = { .host = in->ram, .file_off = 0, .len = size };
+	if ((in->rx = ckp_ram_rx_new(&seg, 1)) == NULL)
+		return rfail(r, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/*
+ * Are sections @p a and @p b equal (versions, names, types, values)?
+ * The first difference's path goes to @p where.
+ */
+static bool
+sec_equal(const ckp_sec_t *a, const ckp_sec_t *b, char *where, size_t len)
+{
+	ckp_ent_t *x, *y;
+
+	if (ckp_sec_version(a) != ckp_sec_version(b)) {
+		ckp_sec_path(a, where, len);
+		return false;
+	}
+	for (x = ckp_sec_first(a), y = ckp_sec_first(b); x && y;
+	    x = ckp_ent_next(x), y = ckp_ent_next(y)) {
+		ckp_sec_t *sx = ckp_ent_section(x), *sy = ckp_ent_section(y);
+
+		if (strcmp(ckp_ent_name(x), ckp_ent_name(y)) != 0)
+			break;
+		if (sx != NULL && sy != NULL) {
+			if (!sec_equal(sx, sy, where, len))
+				return false;
+			continue;
+		}
+		if (sx != NULL || sy != NULL || !ckp_ent_equal(x, y))
+			break;
+	}
+	if (x == NULL && y == NULL)
+		return true;
+	ckp_sec_path(a, where, len);
+	size_t n = strlen(where);
+	snprintf(where + n, len - n, "%s%s", n ? "." : "",
+	    ckp_ent_name(x != NULL ? x : y));
+	return false;
+}
+
+static ckp_sec_t *
+disk_sec(const ckp_sec_t *mig, size_t i)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "disk@%zu", i);
+	return mig != NULL ? ckp_sec_find(mig, name) : NULL;
+}
+
+static int
+state(struct rd *r, const void *p, size_t len)
+{
+	static const char *const same[] = { "config", "memory" };
+	struct ckps_in *in = r->in;
+	ckp_sec_t *root, *ram, *hmig;
+	ckp_doc_t *h = NULL;
+	char where[1024], msg[1024];
+	uint64_t size;
+	int rc;
+
+	if ((in->state = frame_doc(r, p, len, &rc)) == NULL)
+		return rc;
+	root = ckp_doc_root(in->state);
+	if ((ram = ckp_sec_require(root, "ram", 1)) == NULL ||
+	    ckp_sec_get_uint64(ram, "size", &size) != 0)
+		return rdocfail(r, in->state);
+	if (size != in->ram_size)
+		return rfail(r, -EBADMSG, "ram.size is %llu bytes, HELLO's "
+		    "migration.ram_size %llu", (unsigned long long)size,
+		    (unsigned long long)in->ram_size);
+	/* One VM from HELLO to STATE: what it was created as is what it is. */
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		ckp_sec_t *a = ckp_sec_require(root, same[i], 1);
+		ckp_sec_t *b = ckp_sec_find(ckp_doc_root(in->hello), same[i]);
+
+		if (a == NULL)
+			return rdocfail(r, in->state);
+		if (!sec_equal(a, b, where, sizeof(where)))
+			return rfail(r, -EBADMSG, "%s differs from HELLO's "
+			    "(at %s)", same[i], where);
+	}
+	/* The disks HELLO announced are the ones STATE has. */
+	if ((rc = ckps_hello(in->state, size, &h, msg, sizeof(msg))) != 0)
+		return rfail(r, rc, "%s", msg);
+	hmig = ckp_sec_find(ckp_doc_root(in->hello), "migration");
+	for (size_t i = 0;; i++) {
+		ckp_sec_t *a = disk_sec(ckp_sec_find(ckp_doc_root(h),
+		    "migration"), i);
+		ckp_sec_t *b = disk_sec(hmig, i);
+
+		if (a == NULL && b == NULL)
+			break;
+		if (a == NULL || b == NULL || !sec_equal(a, b, where,
+		    sizeof(where))) {
+			ckp_doc_free(h);
+			return rfail(r, -EBADMSG, "disk@%zu (slot and size) "
+			    "differs from HELLO's migration.disk@%zu", i, i);
+		}
+	}
+	ckp_doc_free(h);
+	if ((r->flags & CKPS_RAM) &&
+	    (rc = ckp_ram_rx_check(in->rx, in->state, msg, sizeof(msg))) != 0)
+		return rfail(r, rc, "%s", msg);
+	return 0;
+}
+
+/* One frame, in state *@p st. */
+static int
+frame(struct rd *r, enum rstate *st, uint8_t type, const void *p, size_t len)
+{
+	struct ckps_in *in = r->in;
+	char msg[1100];
+	uint32_t round;
+	uint64_t pages;
+	int rc;
+
+	if (type == CKP_FRAME_ABORT) {
+		ckp_frame_abort_reason(p, len, msg, sizeof(msg));
+		return rfail(r, -ECANCELED, "the writer gave up: %s", msg);
+	}
+	switch (*st) {
+	case R_HELLO:
+		if (type != CKP_FRAME_HELLO)
+			break;
+		*st = R_ROUND;
+		return hello(r, p, len);
+	case R_ROUND:
+	case R_RAM:
+		if (type == CKP_FRAME_STATE && *st == R_RAM) {
+			*st = R_END;
+			return state(r, p, len);
+		}
+		if (type != CKP_FRAME_ROUND && (*st == R_ROUND ||
+		    (type != CKP_FRAME_PAGES && type != CKP_FRAME_ZERO)))
+			break;
+		*st = R_RAM;
+		if (r->flags & CKPS_RAM) {
+			rc = ckp_ram_rx_frame(in->rx, type, p, len, msg,
+			    sizeof(msg));
+			return rc != 0 ? rfail(r, rc, "%s", msg) : 0;
+		}
+		if (type != CKP_FRAME_ROUND)
+			return 0;
+		/* Not received, but still in order. */
+		if ((rc = ckp_frame_round_parse(p, len, &round, &pages, msg,
+		    sizeof(msg))) != 0)
+			return rfail(r, rc, "%s", msg);
+		if (round != r->next_round)
+			return rfail(r, -EBADMSG, "round %u, expected %u", round,
+			    r->next_round);
+		r->next_round++;
+		return 0;
+	case R_END:
+		if (type != CKP_FRAME_END)
+			break;
+		if (len != 0)
+			return rfail(r, -EBADMSG, "%zu bytes: END is empty", len);
+		*st = R_EOF;
+		return 0;
+	case R_EOF:
+		return rfail(r, -EBADMSG, "a frame after END (nothing follows "
+		    "END in a one-way stream)");
+	}
+	return rfail(r, -EBADMSG, "expected %s", expected[*st]);
+}
+
+int
+ckps_read(int fd, const char *origin, const uint8_t *key, size_t keylen,
+    unsigned flags, uint64_t max_ram, struct ckps_in *in, char *err,
+    size_t errlen)
+{
+	struct rd r = { .in = in, .origin = origin, .flags = flags,
+	    .max_ram = max_ram, .err = err, .errlen = errlen };
+	enum rstate st = R_HELLO;
+	ckp_stream_t *s;
+	const void *p;
+	uint8_t type;
+	size_t len;
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	s = ckp_stream_new(fd, CKP_STREAM_READER, key, key != NULL ? keylen : 0,
+	    CKP_STREAM_ONEWAY, origin);
+	if (s == NULL)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	if ((rc = ckp_stream_start(s)) != 0)
+		goto serr;
+	in->peer_flags = ckp_stream_peer_flags(s);
+	for (;; r.n++) {
+		if ((rc = ckp_stream_recv(s, &type, &p, &len)) == -ENODATA &&
+		    st == R_EOF)
+			break;
+		if (rc == -ENODATA) {
+			/* Cut between two frames: the framing cannot tell. */
+			rc = fail(err, errlen, -EPROTO, "stream %s: ended after "
+			    "%llu frames, expected %s: truncated", origin,
+			    (unsigned long long)r.n, expected[st]);
+			goto out;
+		}
+		if (rc != 0)
+			goto serr;
+		if (ckp_frame_name(type) != NULL)
+			snprintf(r.what, sizeof(r.what), "frame %llu (%s)",
+			    (unsigned long long)r.n, ckp_frame_name(type));
+		else
+			snprintf(r.what, sizeof(r.what), "frame %llu (type "
+			    "0x%02x)", (unsigned long long)r.n, type);
+		if ((rc = frame(&r, &st, type, p, len)) != 0)
+			goto out;
+	}
+	in->c.frames = r.n;
+	if (in->rx != NULL)
+		ckp_ram_rx_counters(in->rx, &in->c.pages, &in->c.zpages,
+		    &in->c.rounds);
+	else
+		in->c.rounds = r.next_round;
+	ckp_stream_counters(s, NULL, &in->c.bytes);
+	rc = 0;
+	goto out;
+serr:
+	rc = fail(err, errlen, rc, "%s", ckp_stream_errmsg(s));
+out:
+	ckp_stream_free(s);
+	return rc;
+}
+
+void
+ckps_in_free(struct ckps_in *in)
+{
+	ckp_ram_rx_free(in->rx);
+	if (in->ram != NULL)
+		munmap(in->ram, in->ram_size);
+	ckp_doc_free(in->hello);
+	ckp_doc_free(in->state);
+	memset(in, 0, sizeof(*in));
+}
+
+int
+ckps_publish(struct ckps_in *in, const char *out, ckp_enc_t enc, char *err,
+    size_t errlen)
+{
+	ckp_ram_seg_t seg = { .host = in->ram, .file_off = 0,
+	    .len = in->ram_size };
+	ckp_writer_t *w;
+	int rc;
+
+	if (in->ram == NULL || in->state == NULL)
+		return fail(err, errlen, -EINVAL, "no RAM received");
+	if ((rc = ckp_writer_begin(out, in->ram_size, &w, err, errlen)) != 0)
+		return rc;
+	if ((rc = ckp_writer_put_segs(w, &seg, 1, 0)) != 0) {
+		fail(err, errlen, rc, "%s", ckp_writer_errmsg(w));
+		ckp_writer_abort(w);
+		return rc;
+	}
+	/* Replaces ram.file (and nothing else: the RAM is what STATE says). */
+	return ckp_writer_commit(w, in->state, enc, err, errlen);
 }

@@ -16,10 +16,6 @@
 
 #include "ckp.h"
 
-#ifndef CKP_FRAME_HELLO
-typedef struct ckp_ram_rx ckp_ram_rx_t;
-#endif
-
 /* What a stream written from a checkpoint tells its reader to aim for. */
 #define CKPS_DOWNTIME_MS	20
 /* A key file longer than this is not a key file (a mistake, or /dev/zero). */
