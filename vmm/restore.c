@@ -46,6 +46,7 @@
 #include "ctl_proto.h"
 #include "lazyram.h"
 #include "pci.h"
+#include "restore_stream.h"
 #include "state.h"
 
 struct restore {
@@ -418,6 +419,43 @@ check_trust(struct restore *r, char *err, size_t errlen)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Step 2: the configuration                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* The document's config, the overrides on top, and the VM they describe. */
+static int
+configure(struct restore *r, ckp_sec_t *root, const char *origin, char *err,
+    size_t errlen)
+{
+	const struct restore_opts *o = r->o;
+	ckp_sec_t *cfgsec;
+	char msg[PATH_MAX + 128];
+	size_t i;
+	int rc;
+
+	if ((cfgsec = need_sec(r, root, "config", 1, err, errlen)) == NULL)
+		return -EINVAL;
+	if ((r->cfg = cfg_new()) == NULL)
+		return -ENOMEM;
+	if ((rc = cfg_load_ckp(r->cfg, cfgsec, origin, msg, sizeof(msg))) != 0)
+		return fail(r, err, errlen, -EINVAL, "config: %s", msg);
+	for (i = 0; o->overrides != NULL && i < o->overrides->n; i++) {
+		const struct cfg_ent *e = &o->overrides->ent[i];
+		/* An override may replace a key by a node or the other way. */
+		if ((rc = cfg_set(r->cfg, e->key, e->val, e->origin, msg,
+		    sizeof(msg))) != 0) {
+			snprintf(err, errlen, "%s", msg);
+			return -EINVAL;
+		}
+	}
+	/* The VM it describes, as vm_create() and vm_devs_init() make it. */
+	if ((rc = vm_shape_from_cfg(r->cfg, &r->shape, msg, sizeof(msg))) != 0)
+		return fail(r, err, errlen, rc, "%s%s", rc == -ENOMEM ? "" :
+		    "config: ", msg);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Steps 1-3                                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -448,10 +486,9 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
     size_t errlen)
 {
 	struct restore *r;
-	ckp_sec_t *root, *cfgsec;
+	ckp_sec_t *root;
 	uint64_t data = 0;
-	char msg[PATH_MAX + 128], origin[PATH_MAX + 16];
-	size_t i;
+	char origin[PATH_MAX + 16];
 	int rc;
 
 	*rp = NULL;
@@ -494,35 +531,9 @@ restore_prepare(const struct restore_opts *o, struct restore **rp, char *err,
 		goto out;
 
 	/* 2. Configuration: the checkpoint's, the command line's on top. */
-	if ((cfgsec = need_sec(r, root, "config", 1, err, errlen)) == NULL) {
-		rc = -EINVAL;
-		goto out;
-	}
 	snprintf(origin, sizeof(origin), "checkpoint %s", o->path);
-	if ((r->cfg = cfg_new()) == NULL) {
-		rc = -ENOMEM;
+	if ((rc = configure(r, root, origin, err, errlen)) != 0)
 		goto out;
-	}
-	if ((rc = cfg_load_ckp(r->cfg, cfgsec, origin, msg, sizeof(msg))) != 0) {
-		rc = fail(r, err, errlen, -EINVAL, "config: %s", msg);
-		goto out;
-	}
-	for (i = 0; o->overrides != NULL && i < o->overrides->n; i++) {
-		const struct cfg_ent *e = &o->overrides->ent[i];
-		/* An override may replace a key by a node or the other way. */
-		if ((rc = cfg_set(r->cfg, e->key, e->val, e->origin, msg,
-		    sizeof(msg))) != 0) {
-			snprintf(err, errlen, "%s", msg);
-			rc = -EINVAL;
-			goto out;
-		}
-	}
-	/* The VM it describes, as vm_create() and vm_devs_init() make it. */
-	if ((rc = vm_shape_from_cfg(r->cfg, &r->shape, msg, sizeof(msg))) != 0) {
-		rc = fail(r, err, errlen, rc, "%s%s", rc == -ENOMEM ? "" :
-		    "config: ", msg);
-		goto out;
-	}
 
 	/* 3. Everything the document alone can tell. */
 	if ((rc = check_ram(r, root, err, errlen)) != 0 ||
@@ -541,37 +552,55 @@ out:
 /* Step 4: the VM, and the restore run dry against it                        */
 /* ------------------------------------------------------------------------ */
 
-int
-restore_vm(struct restore *r, char *err, size_t errlen)
+/*
+ * The restore run dry against @vm's own vCPUs: every vCPU field KVM would
+ * refuse, every CPU feature the checkpoint's vCPUs had.
+ */
+static int
+dry_run(struct restore *r, struct vm *vm, char *err, size_t errlen)
 {
-	struct vm *vm = NULL;
 	ckp_io_t *io;
 	int rc;
 
-	if (r->vm != NULL)
-		return 0;
-	/* vm_create owns the configuration from here on. */
-	rc = vm_create(r->cfg, &vm);
-	r->cfg = NULL;
-	r->shape.cfg = NULL;
-	if (rc != 0) {
-		fail(r, err, errlen, rc, "cannot create the VM (see above)");
-		goto out;
-	}
-	if ((io = ckp_io_new(r->doc, CKP_IO_RESTORE)) == NULL) {
-		rc = fail(r, err, errlen, -ENOMEM, "out of memory");
-		goto out;
-	}
+	if ((io = ckp_io_new(r->doc, CKP_IO_RESTORE)) == NULL)
+		return fail(r, err, errlen, -ENOMEM, "out of memory");
 	/* The restore proper reads it all again and reports what it ignores. */
 	ckp_doc_set_warn(r->doc, NULL, NULL);
 	rc = vm_restore_state(vm, io, NULL);
 	ckp_doc_set_warn(r->doc, warn, r);
 	ckp_io_free(io);
-	if (rc != 0) {
-		rc = fail(r, err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
+	if (rc != 0)
+		return fail(r, err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
 		    "%s", ckp_doc_errmsg(r->doc));
+	return 0;
+}
+
+/* vm_create() of the configuration, which it owns from here on. */
+static int
+create_vm(struct restore *r, struct vm **vmp, char *err, size_t errlen)
+{
+	int rc;
+
+	rc = vm_create(r->cfg, vmp);
+	r->cfg = NULL;
+	r->shape.cfg = NULL;
+	if (rc != 0)
+		return fail(r, err, errlen, rc, "cannot create the VM (see "
+		    "above)");
+	return 0;
+}
+
+int
+restore_vm(struct restore *r, char *err, size_t errlen)
+{
+	struct vm *vm = NULL;
+	int rc;
+
+	if (r->vm != NULL)
+		return 0;
+	if ((rc = create_vm(r, &vm, err, errlen)) != 0 ||
+	    (rc = dry_run(r, vm, err, errlen)) != 0)
 		goto out;
-	}
 	r->vm = vm;
 	vm = NULL;
 out:
@@ -706,29 +735,19 @@ load_ram(struct restore *r, struct vm *vm, char *err, size_t errlen)
 	return map_ram(r, vm, err, errlen);
 }
 
-int
-restore_create(struct restore *r, struct vm **vmp, struct restore_stats *st,
-    char *err, size_t errlen)
+/*
+ * With guest RAM in place: create the devices, restore (fill and check)
+ * every state, refuse unused keys, then apply it to KVM: the only step
+ * that changes live state.
+ */
+static int
+finish(struct restore *r, struct vm *vm, char *err, size_t errlen)
 {
 	struct vm_restore *vr = NULL;
-	struct vm *vm = NULL;
 	ckp_io_t *io = NULL;
 	const struct cfg_ent *unused;
-	uint64_t t;
 	int rc;
 
-	*vmp = NULL;
-	if ((rc = restore_vm(r, err, errlen)) != 0)
-		return rc;
-	vm = r->vm;
-	r->vm = NULL;
-	t = ckpt_now_us();
-	rc = load_ram(r, vm, err, errlen);
-	r->st.ram_us = ckpt_now_us() - t;
-	r->st.ram_bytes = vm->mem_size;
-	r->st.verify = r->mode;
-	if (rc != 0)
-		goto out;
 	vm->restoring = true;
 	if ((rc = vm_devs_init(vm)) != 0) {
 		fail(r, err, errlen, -EINVAL, "cannot create the checkpoint's "
@@ -760,15 +779,259 @@ restore_create(struct restore *r, struct vm **vmp, struct restore_stats *st,
 		goto out;
 	}
 	vm->restoring = false;
+	rc = 0;
+out:
+	vm_restore_free(vr);
+	ckp_io_free(io);
+	return rc;
+}
+
+int
+restore_create(struct restore *r, struct vm **vmp, struct restore_stats *st,
+    char *err, size_t errlen)
+{
+	struct vm *vm = NULL;
+	uint64_t t;
+	int rc;
+
+	*vmp = NULL;
+	if ((rc = restore_vm(r, err, errlen)) != 0)
+		return rc;
+	vm = r->vm;
+	r->vm = NULL;
+	t = ckpt_now_us();
+	rc = load_ram(r, vm, err, errlen);
+	r->st.ram_us = ckpt_now_us() - t;
+	r->st.ram_bytes = vm->mem_size;
+	r->st.verify = r->mode;
+	if (rc != 0 || (rc = finish(r, vm, err, errlen)) != 0)
+		goto out;
 	r->st.total_us = ckpt_now_us() - r->t0;
 	if (st != NULL)
 		*st = r->st;
 	*vmp = vm;
 	vm = NULL;
-	rc = 0;
 out:
-	vm_restore_free(vr);
-	ckp_io_free(io);
 	vm_free(vm);
 	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* From a stream (vmm/restore_stream.h)                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * HELLO's memory section against the layout of its configuration: the
+ * size and each region, so that RAM can be received into this VM's
+ * regions at the offsets the sender uses.  STATE's is checked again in
+ * full (vm_restore_check).
+ */
+static int
+check_hello_memory(struct restore *r, ckp_sec_t *root, char *err,
+    size_t errlen)
+{
+	const struct vm_shape *sh = &r->shape;
+	const struct cfg_ent *m = cfg_lookup(r->cfg, "memory.size");
+	ckp_sec_t *mem, *reg;
+	uint64_t size, g, sz, o;
+	unsigned i;
+
+	if ((mem = need_sec(r, root, "memory", 1, err, errlen)) == NULL ||
+	    get_u64(r, mem, "size", &size, err, errlen) != 0)
+		return -EINVAL;
+	if (size != sh->p.mem_size)
+		return fail(r, err, errlen, -EINVAL, "memory.size: the stream "
+		    "holds %" PRIu64 " MiB of RAM, the configuration asks for %"
+		    PRIu64 " MiB (memory.size=%s, %s)", size >> 20,
+		    sh->p.mem_size >> 20, m != NULL ? m->val : "default",
+		    m != NULL ? m->origin : "default");
+	for (i = 0; i < sh->mem.n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "region@%u", i);
+		if ((reg = need_sec(r, mem, name, 1, err, errlen)) == NULL ||
+		    get_u64(r, reg, "gpa", &g, err, errlen) != 0 ||
+		    get_u64(r, reg, "size", &sz, err, errlen) != 0 ||
+		    get_u64(r, reg, "file_off", &o, err, errlen) != 0)
+			return -EINVAL;
+		if (g != sh->mem.r[i].gpa || sz != sh->mem.r[i].size ||
+		    o != sh->mem.r[i].file_off)
+			return fail(r, err, errlen, -EINVAL, "memory.region@%u: "
+			    "guest address %#" PRIx64 ", %" PRIu64 " bytes at "
+			    "offset %#" PRIx64 "; this hyve lays %" PRIu64 " MiB "
+			    "out as %#" PRIx64 ", %" PRIu64 " bytes at %#" PRIx64,
+			    i, g, sz, o, sh->p.mem_size >> 20, sh->mem.r[i].gpa,
+			    sh->mem.r[i].size, sh->mem.r[i].file_off);
+	}
+	return 0;
+}
+
+int
+restore_prepare_hello(const struct restore_opts *o, const char *origin,
+    ckp_doc_t *hello, struct restore **rp, char *err, size_t errlen)
+{
+	struct restore *r;
+	ckp_sec_t *root;
+	int rc;
+
+	*rp = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		ckp_doc_free(hello);
+		return -ENOMEM;
+	}
+	r->o = o;
+	r->uffd = -1;
+	r->t0 = ckpt_now_us();
+	r->mode = CLI_VERIFY_FULL;
+	r->doc = hello;
+	snprintf(r->path, sizeof(r->path), "%s", origin);
+	ckp_doc_set_warn(r->doc, warn, r);
+	root = ckp_doc_root(r->doc);
+	if ((rc = check_header(r, r->doc, err, errlen)) != 0 ||
+	    (rc = configure(r, root, origin, err, errlen)) != 0 ||
+	    (rc = check_hello_memory(r, root, err, errlen)) != 0)
+		goto out;
+	*rp = r;
+	return 0;
+out:
+	restore_free(r);
+	return rc;
+}
+
+const struct cfg *
+restore_cfg(const struct restore *r)
+{
+	return r->cfg;
+}
+
+int
+restore_vm_empty(struct restore *r, struct vm **vmp, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	if (r->vm == NULL && (rc = create_vm(r, &r->vm, err, errlen)) != 0)
+		return rc;
+	*vmp = r->vm;
+	return 0;
+}
+
+/* "key=value" pairs of a config section, sorted, for comparison. */
+static int
+load_cfg(struct restore *r, ckp_doc_t *doc, const char *what,
+    struct cfg **cfgp, char *err, size_t errlen)
+{
+	ckp_sec_t *sec = ckp_sec_find(ckp_doc_root(doc), "config");
+	char msg[PATH_MAX + 128];
+
+	*cfgp = NULL;
+	if (sec == NULL)
+		return fail(r, err, errlen, -EINVAL, "%s has no config section",
+		    what);
+	if ((*cfgp = cfg_new()) == NULL)
+		return -ENOMEM;
+	if (cfg_load_ckp(*cfgp, sec, what, msg, sizeof(msg)) != 0)
+		return fail(r, err, errlen, -EINVAL, "%s: config: %s", what, msg);
+	cfg_sort(*cfgp);
+	return 0;
+}
+
+/*
+ * The VM was created from HELLO's config: a STATE of another one would be
+ * another VM's state (another disk, another device), whatever it says.
+ */
+static int
+check_same_config(struct restore *r, ckp_doc_t *hello, ckp_doc_t *state,
+    char *err, size_t errlen)
+{
+	struct cfg *a = NULL, *b = NULL;
+	size_t i = 0, j = 0;
+	int rc, c;
+
+	if ((rc = load_cfg(r, hello, "HELLO", &a, err, errlen)) != 0 ||
+	    (rc = load_cfg(r, state, "STATE", &b, err, errlen)) != 0)
+		goto out;
+	while (i < a->n || j < b->n) {
+		c = i == a->n ? 1 : j == b->n ? -1 :
+		    strcmp(a->ent[i].key, b->ent[j].key);
+		if (c < 0) {
+			rc = fail(r, err, errlen, -EINVAL, "STATE's config "
+			    "differs from HELLO's: key '%s' (%s in HELLO) is "
+			    "missing", a->ent[i].key, a->ent[i].val);
+			goto out;
+		}
+		if (c > 0) {
+			rc = fail(r, err, errlen, -EINVAL, "STATE's config "
+			    "differs from HELLO's: key '%s' (%s in STATE) is "
+			    "not in HELLO", b->ent[j].key, b->ent[j].val);
+			goto out;
+		}
+		if (strcmp(a->ent[i].val, b->ent[j].val) != 0) {
+			rc = fail(r, err, errlen, -EINVAL, "STATE's config "
+			    "differs from HELLO's: %s is '%s' in HELLO, '%s' "
+			    "in STATE", a->ent[i].key, a->ent[i].val,
+			    b->ent[j].val);
+			goto out;
+		}
+		i++;
+		j++;
+	}
+out:
+	cfg_free(a);
+	cfg_free(b);
+	return rc;
+}
+
+int
+restore_create_state(struct restore *r, ckp_doc_t *state,
+    restore_ram_check_fn *check, void *arg, struct vm **vmp,
+    struct restore_stats *st, char *err, size_t errlen)
+{
+	struct vm *vm = r->vm;
+	ckp_sec_t *root;
+	uint64_t t;
+	int rc;
+
+	*vmp = NULL;
+	if (vm == NULL) {
+		ckp_doc_free(state);
+		return fail(r, err, errlen, -EINVAL, "no VM (restore_vm_empty)");
+	}
+	if ((rc = check_same_config(r, r->doc, state, err, errlen)) != 0) {
+		ckp_doc_free(state);
+		return rc;
+	}
+	ckp_doc_free(r->doc);
+	r->doc = state;
+	ckp_doc_set_warn(r->doc, warn, r);
+	root = ckp_doc_root(r->doc);
+	/* restore_prepare()'s checks, against the VM's own configuration. */
+	r->shape.cfg = vm->cfg;
+	rc = check_header(r, r->doc, err, errlen);
+	if (rc == 0)
+		rc = check_ram(r, root, err, errlen);
+	if (rc == 0)
+		rc = check_document(r, err, errlen);
+	if (rc == 0)
+		rc = check_bars(r, root, err, errlen);
+	r->shape.cfg = NULL;
+	if (rc != 0 || (rc = dry_run(r, vm, err, errlen)) != 0)
+		return rc;
+	report_unknown_root(root);
+	t = ckpt_now_us();
+	rc = check(arg, r->doc, err, errlen);
+	r->st.ram_us = ckpt_now_us() - t;
+	r->st.ram_bytes = vm->mem_size;
+	r->st.verify = CLI_VERIFY_FULL;
+	r->st.ram_how = "received, checksum verified";
+	if (rc != 0)
+		return rc;
+	if ((rc = finish(r, vm, err, errlen)) != 0)
+		return rc;
+	r->st.total_us = ckpt_now_us() - r->t0;
+	if (st != NULL)
+		*st = r->st;
+	*vmp = vm;
+	r->vm = NULL;
+	return 0;
 }
