@@ -45,6 +45,8 @@ cli_usage(FILE *f)
 "            --kernel KERNEL [--initrd INITRD] [--append \"GUEST ARGS\"] NAME\n"
 "       hyve -r FILE.ckp [--verify=full|lazy|none] [--eager] [--trust]\n"
 "            [-l comN,PATH] [-k CONFIG_FILE] [-o KEY=VALUE]... [NAME]\n"
+"       hyve --incoming ADDR [--migrate-key FILE] [-l comN,PATH] [-k FILE]\n"
+"            [-o KEY=VALUE]... [NAME]\n"
 "       hyve -h | --help\n"
 "\n"
 "Boots a Linux kernel (a bzImage such as /boot/vmlinuz-*, entered at its 64-bit\n"
@@ -65,6 +67,14 @@ cli_usage(FILE *f)
 "  --append ARGS  the guest's command line (boot.append)\n"
 "  -r FILE.ckp    restore a checkpoint: its configuration, with -o, -l, -k\n"
 "                 and NAME on top (a disk or tap moved elsewhere)\n"
+"                 (FILE.ckps: a stream file, docs/MIGRATION.md)\n"
+"  --incoming ADDR  wait for one migration stream (hyvectl --migrate) on\n"
+"                 ADDR: tcp:HOST:PORT, unix:PATH, - (stdin and stdout) or\n"
+"                 fd:N; the guest runs here once it is checked and handed\n"
+"                 over; -o, -l, -k and NAME override its configuration\n"
+"  --migrate-key FILE  with --incoming or -r FILE.ckps: the stream's shared\n"
+"                 secret, FILE's bytes as they are (a trailing newline too;\n"
+"                 16 or more; mode 0600)\n"
 "  --verify=MODE  with -r: when to check guest RAM against the checkpoint:\n"
 "                 full (default) all of it before the guest starts; lazy\n"
 "                 each 1 MiB chunk before the guest first sees it, the\n"
@@ -263,6 +273,7 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 	    OPT_VERIFY, OPT_INITRD };
 	enum { OPT_TRUST = 512 };
 	enum { OPT_NOSANDBOX = 768 };
+	enum { OPT_INCOMING = 1024, OPT_MIGKEY };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "append", required_argument, NULL, OPT_APPEND },
@@ -272,6 +283,8 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 		{ "verify", required_argument, NULL, OPT_VERIFY },
 		{ "trust", no_argument, NULL, OPT_TRUST },
 		{ "no-sandbox", no_argument, NULL, OPT_NOSANDBOX },
+		{ "incoming", required_argument, NULL, OPT_INCOMING },
+		{ "migrate-key", required_argument, NULL, OPT_MIGKEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -345,6 +358,18 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 		case OPT_NOSANDBOX:
 			opts->no_sandbox = true;
 			break;
+		case OPT_INCOMING:
+			if (opts == &dummy)
+				return seterr(err, errlen, "--incoming %s: not "
+				    "available here", optarg);
+			if (opts->incoming != NULL)
+				return seterr(err, errlen, "--incoming given twice "
+				    "(%s, %s)", opts->incoming, optarg);
+			opts->incoming = optarg;
+			break;
+		case OPT_MIGKEY:
+			opts->migrate_key = optarg;
+			break;
 		case OPT_NORAMCHECK:
 		case OPT_VERIFY: {
 			const char *v = c == OPT_VERIFY ? optarg : "none";
@@ -386,6 +411,22 @@ cli_parse(int argc, char **argv, struct cfg *cfg, enum cli_action *action,
 	if (optind < argc - 1)
 		return seterr(err, errlen, "one VM name expected, got '%s' and "
 		    "'%s'", argv[optind], argv[optind + 1]);
+	if (opts->incoming != NULL && opts->restore != NULL)
+		return seterr(err, errlen, "--incoming and -r: choose one (a "
+		    "stream file is restored with -r FILE.ckps)");
+	if (opts->incoming != NULL && hw != NULL)
+		return seterr(err, errlen, "%s cannot be combined with --incoming: "
+		    "the stream fixes the VM's hardware and kernel (-o KEY=VALUE "
+		    "overrides one key, e.g. a disk's path)", hw);
+	if (opts->incoming != NULL && restore_only != NULL)
+		return seterr(err, errlen, "%s only applies to -r FILE.ckp",
+		    restore_only);
+	if (opts->migrate_key != NULL && opts->incoming == NULL &&
+	    opts->restore == NULL)
+		return seterr(err, errlen, "--migrate-key only applies to "
+		    "--incoming ADDR and -r FILE.ckps");
+	if (opts->incoming != NULL)
+		*action = CLI_INCOMING;
 	if (opts->restore != NULL && hw != NULL)
 		return seterr(err, errlen, "%s cannot be combined with -r: the "
 		    "checkpoint fixes the VM's hardware and kernel (-o KEY=VALUE "

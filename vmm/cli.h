@@ -16,6 +16,7 @@ enum cli_action {
 	CLI_RUN = 1,
 	CLI_HELP,
 	CLI_RESTORE,	/* -r FILE.ckp: @cfg holds the overrides */
+	CLI_INCOMING,	/* --incoming ADDR: @cfg holds the overrides */
 };
 
 /* --verify=MODE: when a restore checks the RAM file (docs/hyve.8). */
@@ -33,14 +34,17 @@ struct cli_opts {
 	enum cli_verify	 verify;	/* --verify=MODE */
 	bool		 trust;		/* --trust: restore another user's checkpoint */
 	bool		 no_sandbox;	/* --no-sandbox: no seccomp filters */
+	const char	*incoming;	/* --incoming ADDR */
+	const char	*migrate_key;	/* --migrate-key FILE */
 };
 
 /*
  * Parse argv into @cfg, options applied in order (a later one wins).
  * Returns 0 with *action set, or -EINVAL with a message in @err: always a
  * usage error (HYVE_ERR_USAGE), whatever it was that could not be read.  With
- * -r, @cfg receives only the keys that override the checkpoint's (-o, -l,
- * -k, NAME); @opts (may be NULL: -r is then refused) gets the rest.
+ * -r or --incoming, @cfg receives only the keys that override the
+ * checkpoint's (-o, -l, -k, NAME); @opts (may be NULL: -r and --incoming
+ * are then refused) gets the rest.
  */
 int cli_parse(int argc, char **argv, struct cfg *cfg,
     enum cli_action *action, struct cli_opts *opts, char *err,

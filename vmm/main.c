@@ -18,6 +18,7 @@
 
 #include "ckpt.h"
 #include "cli.h"
+#include "migrate_in.h"
 #include "ctl_proto.h"
 #include "sandbox.h"
 #include "vm_priv.h"
@@ -50,9 +51,12 @@ wait_for_stop(struct vm *vm, int sfd)
 	}
 }
 
-/* Serve the control socket, run until a stop, report, clean up. */
+/*
+ * Serve the control socket, run until a stop, report, clean up.  @mig (or
+ * NULL): a migration's destination, told once the guest runs.
+ */
 static int
-run_vm(struct vm *vm, struct ctl *ctl, int sfd)
+run_vm(struct vm *vm, struct ctl *ctl, int sfd, struct mig_in *mig)
 {
 	char msg[512];
 	int rc, code;
@@ -62,12 +66,18 @@ run_vm(struct vm *vm, struct ctl *ctl, int sfd)
 		vm_log(vm, "cannot start the control thread: %s", strerror(-rc));
 		ctl_close(ctl);
 		vm_free(vm);
+		mig_in_free(mig);
 		return hyve_exit_status(HYVE_ERR_RUNTIME);
 	}
 	if ((rc = vm_devs_start(vm)) != 0 || (rc = vcpus_start(vm)) != 0) {
 		vm_request_stop(vm, VM_STOP_HOST, 0, "cannot start the VM: %s",
 		    strerror(-rc));
+	} else {
+		/* The guest runs here now, whatever happens to the link after. */
+		mig_in_started(mig);
 	}
+	/* Without RUNNING the source keeps its guest. */
+	mig_in_free(mig);
 	sandbox_enter(vm, SBX_MAIN, NULL);
 	wait_for_stop(vm, sfd);
 	/* No request may touch the VM from here on; the socket goes away. */
@@ -93,6 +103,38 @@ claim_name(const char *name, struct ctl **ctlp)
 		return 0;
 	fprintf(stderr, "hyve: %s: %s\n", name, e.msg);
 	return hyve_exit_status(e.kind);
+}
+
+/*
+ * --incoming ADDR, or -r FILE.ckps: the VM from a stream
+ * (vmm/migrate_in.c), run once it is checked (and handed over).
+ */
+static int
+run_stream(struct cfg *over, const struct cli_opts *co, int sfd)
+{
+	struct mig_in_opts mo = { .addr = co->incoming,
+	    .file = co->incoming == NULL ? co->restore : NULL,
+	    .keyfile = co->migrate_key,
+	    .ro = { .path = co->restore, .overrides = over,
+	    .trust = co->trust } };
+	enum hyve_err_kind kind;
+	struct mig_in *m = NULL;
+	struct ctl *ctl = NULL;
+	struct vm *vm = NULL;
+	char err[PATH_MAX + 1600], sum[256];
+
+	err[0] = '\0';
+	if (mig_in_run(&mo, sfd, &m, &vm, &ctl, &kind, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hyve: %s\n", err);
+		cfg_free(over);
+		return hyve_exit_status(kind);
+	}
+	cfg_free(over);
+	mig_in_summary(m, sum, sizeof(sum));
+	vm_log(vm, "%s %s (%s)", co->incoming != NULL ? "migrated in from" :
+	    "restored from the stream", co->incoming != NULL ? co->incoming :
+	    co->restore, sum);
+	return run_vm(vm, ctl, sfd, m);
 }
 
 static int
@@ -133,7 +175,7 @@ run_restore(struct cfg *over, const struct cli_opts *co, int sfd)
 	vm_log(vm, "restored from %s in %.0f ms (%" PRIu64 " MiB of RAM %s%s)",
 	    co->restore, (double)st.total_us / 1e3, st.ram_bytes >> 20,
 	    st.ram_how, st.warnings ? ", with warnings" : "");
-	return run_vm(vm, ctl, sfd);
+	return run_vm(vm, ctl, sfd, NULL);
 }
 
 int
@@ -185,6 +227,16 @@ main(int argc, char **argv)
 		cfg_free(cfg);
 		return hyve_exit_status(HYVE_ERR_RUNTIME);
 	}
+	if (action == CLI_INCOMING ||
+	    (action == CLI_RESTORE && mig_in_is_stream(co.restore)))
+		return run_stream(cfg, &co, sfd);
+	if (co.migrate_key != NULL) {
+		fprintf(stderr, "hyve: --migrate-key only applies to --incoming "
+		    "and to -r of a stream file (%s is a checkpoint)\n",
+		    co.restore);
+		cfg_free(cfg);
+		return hyve_exit_status(HYVE_ERR_USAGE);
+	}
 	if (action == CLI_RESTORE)
 		return run_restore(cfg, &co, sfd);
 
@@ -205,5 +257,5 @@ main(int argc, char **argv)
 		ctl_close(ctl);
 		return code;
 	}
-	return run_vm(vm, ctl, sfd);
+	return run_vm(vm, ctl, sfd, NULL);
 }

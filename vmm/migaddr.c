@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ckp.h"
 #include "migaddr.h"
 
 #define ADDR_FORMS "tcp:HOST:PORT, unix:PATH"
@@ -434,4 +435,70 @@ migaddr_connect(const struct migaddr *a, unsigned timeout_ms, int *fd,
 	(void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	*fd = s;
 	return 0;
+}
+
+int
+migkey_load(const char *path, unsigned char *key, size_t *len, char *err,
+    size_t errlen)
+{
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd, rc = 0;
+
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return seterr(err, errlen, -errno, "--migrate-key %s: %s", path,
+		    strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		rc = seterr(err, errlen, -errno, "--migrate-key %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = seterr(err, errlen, -EINVAL, "--migrate-key %s: not a "
+		    "regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+		rc = seterr(err, errlen, -EACCES, "--migrate-key %s: readable "
+		    "by group or others (mode %04o): a shared secret must be "
+		    "this user's alone (chmod 600)", path,
+		    (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	/* One byte more than allowed tells a file that is too long. */
+	while (got <= MIGKEY_MAX) {
+		unsigned char c[256];
+		size_t want = MIGKEY_MAX + 1 - got;
+
+		if ((n = read(fd, c, want < sizeof(c) ? want : sizeof(c))) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = seterr(err, errlen, -errno, "--migrate-key %s: %s",
+			    path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (got + (size_t)n > MIGKEY_MAX) {
+			rc = seterr(err, errlen, -EINVAL, "--migrate-key %s: "
+			    "more than %u bytes", path, MIGKEY_MAX);
+			goto out;
+		}
+		memcpy(key + got, c, (size_t)n);
+		got += (size_t)n;
+	}
+	if (got < CKP_STREAM_MIN_KEY) {
+		rc = seterr(err, errlen, -EINVAL, "--migrate-key %s: %zu bytes, "
+		    "a shared secret has at least %u (used as is, a trailing "
+		    "newline included)", path, got, CKP_STREAM_MIN_KEY);
+		goto out;
+	}
+	*len = got;
+out:
+	close(fd);
+	if (rc != 0)
+		memset(key, 0, MIGKEY_MAX);
+	return rc;
 }

@@ -67,3 +67,14 @@ int migaddr_connect(const struct migaddr *a, unsigned timeout_ms, int *fd,
     char *err, size_t errlen);
 
 #endif /* HYVE_MIGADDR_H */
+
+/*
+ * --migrate-key FILE (both sides): the shared secret, FILE's bytes as
+ * they are (a trailing newline is part of it), at least
+ * CKP_STREAM_MIN_KEY and at most MIGKEY_MAX bytes.  A file that group or
+ * others may read is refused (as ssh does with a private key).  *@len
+ * bytes into @key; the caller wipes them.
+ */
+#define MIGKEY_MAX	4096
+int migkey_load(const char *path, unsigned char *key, size_t *len,
+    char *err, size_t errlen);

@@ -904,6 +904,12 @@ restore_cfg(const struct restore *r)
 	return r->cfg;
 }
 
+uint64_t
+restore_mem_size(const struct restore *r)
+{
+	return r->shape.p.mem_size;
+}
+
 int
 restore_vm_empty(struct restore *r, struct vm **vmp, char *err,
     size_t errlen)

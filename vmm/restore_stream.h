@@ -23,6 +23,8 @@ int restore_prepare_hello(const struct restore_opts *o, const char *origin,
 
 /* The configuration restore_prepare_hello() settled on (until the VM takes it). */
 const struct cfg *restore_cfg(const struct restore *r);
+/* The RAM size that configuration gives. */
+uint64_t restore_mem_size(const struct restore *r);
 
 /*
  * Create the VM of that configuration, without devices, its RAM all
