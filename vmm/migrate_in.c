@@ -252,8 +252,8 @@ check_disks(ckp_sec_t *mig, const struct cfg *cfg, char *err, size_t errlen)
 }
 
 /* The migration section alone: version, page and chunk size, RAM size. */
-static int
-check_migration(ckp_doc_t *doc, ckp_sec_t **migp, uint64_t *ram_size,
+int
+mig_in_check_migration(ckp_doc_t *doc, ckp_sec_t **migp, uint64_t *ram_size,
     char *err, size_t errlen)
 {
 	ckp_sec_t *mig = ckp_sec_find(ckp_doc_root(doc), "migration");
@@ -319,7 +319,7 @@ on_hello(struct mig_in *m, const void *p, size_t len, enum hyve_err_kind *kind,
 
 	if ((rc = decode("HELLO", p, len, &doc, err, errlen)) != 0)
 		return rc;
-	if ((rc = check_migration(doc, &mig, &ram_size, err, errlen)) != 0) {
+	if ((rc = mig_in_check_migration(doc, &mig, &ram_size, err, errlen)) != 0) {
 		ckp_doc_free(doc);
 		return rc;
 	}

@@ -63,5 +63,8 @@ enum mig_in_phase {
 };
 int mig_in_expect(enum mig_in_phase phase, uint8_t type, char *err,
     size_t errlen);
+/* HELLO's migration section alone (version, chunk and page size, ram_size). */
+int mig_in_check_migration(ckp_doc_t *doc, ckp_sec_t **migp,
+    uint64_t *ram_size, char *err, size_t errlen);
 
 #endif /* HYVE_MIGRATE_IN_H */
