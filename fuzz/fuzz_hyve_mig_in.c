@@ -26,9 +26,6 @@
 #include "ckp.h"
 #include "migrate_in.h"
 
-#ifndef CKP_FRAME_HELLO
-#include "migrate_rx_compat.h"
-#endif
 
 #define SEG	(1u << 20)
 

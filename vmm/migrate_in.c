@@ -35,9 +35,6 @@
 #include "restore_stream.h"
 #include "vm_priv.h"
 
-#ifndef CKP_FRAME_HELLO
-#include "migrate_rx_compat.h"
-#endif
 
 #define MIG_VERSION	1
 #define MIG_CHUNK	1048576u
@@ -507,10 +504,8 @@ open_stream(struct mig_in *m, char *err, size_t errlen)
 	memset(key, 0, sizeof(key));
 	if (m->s == NULL)
 		return seterr(err, errlen, -ENOMEM, "out of memory");
-#ifdef CKP_HAVE_SET_WFD
 	if (m->wfd != m->rfd)
 		(void)ckp_stream_set_wfd(m->s, m->wfd);
-#endif
 	if (m->o->file == NULL)
 		(void)ckp_stream_set_timeout(m->s, MIG_IN_TIMEOUT_MS);
 	if (ckp_stream_start(m->s) != 0)
