@@ -5,7 +5,8 @@ HYVECTL_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/hyvectl/*.c))
 $(BUILD)/ckp: $(CKPTOOL_OBJS) $(LIBCKP)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/hyvectl: $(HYVECTL_OBJS) $(LIBCKP)
+# hyvectl connects to a migration's destination with hyve's own parser.
+$(BUILD)/hyvectl: $(HYVECTL_OBJS) $(BUILD)/obj/vmm/migaddr.o $(LIBCKP)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 .PHONY: tools

@@ -26,8 +26,22 @@ vm_ckpt_state_fini(struct vm *vm)
 	pthread_mutex_destroy(&vm->ckst.lock);
 }
 
-int
-vm_ckpt_claim(struct vm *vm, const char *path, char *err, size_t errlen)
+/* What holds the claim, for a busy message. */
+static void
+busy_msg(const struct vm_ckpt_state *s, char *err, size_t errlen,
+    const char *tail)
+{
+	if (s->migration)
+		snprintf(err, errlen, "busy: a migration to %s is in "
+		    "progress", s->path);
+	else
+		snprintf(err, errlen, "busy: a checkpoint to %s is %s", s->path,
+		    tail);
+}
+
+static int
+claim(struct vm *vm, bool migration, const char *path, char *err,
+    size_t errlen)
 {
 	struct vm_ckpt_state *s = &vm->ckst;
 	int rc = 0;
@@ -38,18 +52,39 @@ vm_ckpt_claim(struct vm *vm, const char *path, char *err, size_t errlen)
 	}
 	pthread_mutex_lock(&s->lock);
 	if (s->active) {
-		snprintf(err, errlen, "busy: a checkpoint to %s is already "
-		    "being written", s->path);
+		busy_msg(s, err, errlen, "already being written");
 		rc = -EBUSY;
 	} else if (vm_run_stopping(vm)) {
 		snprintf(err, errlen, "the VM is stopping");
 		rc = -ESHUTDOWN;
 	} else {
 		s->active = true;
+		s->migration = migration;
 		snprintf(s->path, sizeof(s->path), "%s", path);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+int
+vm_ckpt_claim(struct vm *vm, const char *path, char *err, size_t errlen)
+{
+	return claim(vm, false, path, err, errlen);
+}
+
+int
+vm_ckpt_claim_migration(struct vm *vm, const char *addr, char *err,
+    size_t errlen)
+{
+	return claim(vm, true, addr, err, errlen);
+}
+
+void
+vm_ckpt_keep_paused(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->ckst.lock);
+	vm->ckst.user_paused = true;
+	pthread_mutex_unlock(&vm->ckst.lock);
 }
 
 void
@@ -57,6 +92,7 @@ vm_ckpt_release(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->ckst.lock);
 	vm->ckst.active = false;
+	vm->ckst.migration = false;
 	pthread_mutex_unlock(&vm->ckst.lock);
 }
 
@@ -80,8 +116,7 @@ vm_ckpt_user_pause(struct vm *vm, bool pause, char *err, size_t errlen)
 
 	pthread_mutex_lock(&s->lock);
 	if (s->active) {
-		snprintf(err, errlen, "busy: a checkpoint to %s is being "
-		    "written", s->path);
+		busy_msg(s, err, errlen, "being written");
 		rc = -EBUSY;
 	} else if (s->user_paused == pause) {
 		rc = -EALREADY;

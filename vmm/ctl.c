@@ -35,6 +35,7 @@
 #include "ckpt.h"
 #include "ctl_proto.h"
 #include "lazyram.h"
+#include "migrate_out.h"
 #include "sandbox.h"
 #include "vm_priv.h"
 
@@ -73,6 +74,7 @@ struct conn {
 	size_t		 idx;	/* its slot */
 	atomic_bool	 evicted;	/* told to give its slot up */
 	bool		 dead;	/* the client went away: no more lines */
+	int		 passed_fd;	/* came with the request (SCM_RIGHTS); -1 */
 };
 
 static int
@@ -146,10 +148,12 @@ static void
 do_status(struct conn *c)
 {
 	struct vm *vm = c->ctl->vm;
+	char mig[256];
 
-	send_line(c, "ok state=%s name=%s cpus=%u memory=%" PRIu64 " pid=%ld",
+	vm_migrate_status(vm, mig, sizeof(mig));
+	send_line(c, "ok state=%s name=%s cpus=%u memory=%" PRIu64 " pid=%ld%s%s",
 	    vm_ckpt_user_paused(vm) ? "paused" : "running", vm->name,
-	    vm->ncpus, vm->mem_size, (long)getpid());
+	    vm->ncpus, vm->mem_size, (long)getpid(), mig[0] ? " " : "", mig);
 }
 
 static void
@@ -274,6 +278,131 @@ do_checkpoint(struct conn *c, enum ckpt_kind kind, ckp_enc_t enc,
 		send_line(c, "error %s", err);
 }
 
+static int
+unhex(const char *hex, uint8_t *out, size_t *lenp)
+{
+	size_t n = strlen(hex) / 2;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		out[i] = (uint8_t)v;
+	}
+	*lenp = n;
+	return 0;
+}
+
+struct mig_job {
+	struct conn	*c;
+	struct mig_opts	 o;
+	struct mig_stats st;
+	enum mig_outcome out;
+	char		 err[CTL_LINE_MAX];
+	int		 rc;
+};
+
+static void *
+mig_main(void *arg)
+{
+	struct mig_job *j = arg;
+
+	sandbox_enter(j->c->ctl->vm, SBX_MIGRATE, NULL);
+	j->rc = vm_migrate(j->c->ctl->vm, &j->o, &j->st, &j->out, j->err,
+	    sizeof(j->err));
+	return NULL;
+}
+
+/*
+ * The stream goes to the descriptor hyvectl opened and passed with the
+ * request: hyve connects nowhere itself, and the user's own permissions
+ * decide where a VM may go.  The migration runs in a thread of its own;
+ * status and cancel come on other connections meanwhile.
+ */
+static void
+do_migrate(struct conn *c, const struct ctl_req *req)
+{
+	struct vm *vm = c->ctl->vm;
+	struct mig_job *j;
+	uint8_t key[CTL_MIGRATE_KEY_MAX];
+	size_t keylen = 0;
+	pthread_t t;
+	int rc;
+
+	if (c->passed_fd < 0) {
+		send_line(c, "error migrate needs the stream's descriptor "
+		    "passed with the request (SCM_RIGHTS): use hyvectl "
+		    "--migrate");
+		return;
+	}
+	if (req->key_hex != NULL && unhex(req->key_hex, key, &keylen) != 0) {
+		send_line(c, "error key: not hexadecimal");
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		send_line(c, "error out of memory");
+		return;
+	}
+	j->c = c;
+	j->o = (struct mig_opts){ .fd = c->passed_fd, .oneway = req->oneway,
+	    .key = keylen ? key : NULL, .keylen = keylen,
+	    .downtime_ms = req->downtime_ms, .timeout_ms = req->timeout_ms,
+	    .origin = req->path, .progress = progress, .arg = c };
+	if ((rc = pthread_create(&t, NULL, mig_main, j)) != 0) {
+		send_line(c, "error cannot start the migration's thread: %s",
+		    strerror(rc));
+		free(j);
+		return;
+	}
+	pthread_join(t, NULL);
+	explicit_bzero(key, sizeof(key));
+	switch (j->out) {
+	case MIG_HANDED_OVER:
+		vm_log(vm, "migrated to %s: guest stopped for %.1f ms, %u "
+		    "rounds, %" PRIu64 " MiB sent in %.2f s", req->path,
+		    (double)j->st.downtime_us / 1e3, j->st.rounds,
+		    j->st.bytes >> 20, (double)j->st.total_us / 1e6);
+		send_line(c, "ok migrated %s downtime_ms=%.1f rounds=%u "
+		    "bytes=%" PRIu64 " throttle=%u", req->path,
+		    (double)j->st.downtime_us / 1e3, j->st.rounds,
+		    j->st.bytes, j->st.throttle);
+		break;
+	case MIG_WRITTEN:
+		vm_log(vm, "migration stream %s written: guest stopped for "
+		    "%.1f ms, %u rounds, %" PRIu64 " MiB in %.2f s", req->path,
+		    (double)j->st.downtime_us / 1e3, j->st.rounds,
+		    j->st.bytes >> 20, (double)j->st.total_us / 1e6);
+		send_line(c, "ok written %s downtime_ms=%.1f rounds=%u "
+		    "bytes=%" PRIu64 " throttle=%u", req->path,
+		    (double)j->st.downtime_us / 1e3, j->st.rounds,
+		    j->st.bytes, j->st.throttle);
+		break;
+	case MIG_UNCONFIRMED:
+		vm_log(vm, "migration to %s: %s", req->path, j->err);
+		send_line(c, "error unconfirmed: %s", j->err);
+		break;
+	case MIG_KEPT:
+	default:
+		vm_log(vm, "migration to %s failed, the guest %s here: %s",
+		    req->path, vm_ckpt_user_paused(vm) ? "stays (paused)" :
+		    "runs", j->err);
+		send_line(c, "error %s", j->err);
+		break;
+	}
+	free(j);
+}
+
+static void
+do_migrate_cancel(struct conn *c)
+{
+	char err[256];
+
+	if (vm_migrate_cancel(c->ctl->vm, err, sizeof(err)) != 0)
+		send_line(c, "error %s", err);
+	else
+		send_line(c, "ok cancelling");
+}
+
 /* ------------------------------------------------------------------------ */
 /* Connections                                                               */
 /* ------------------------------------------------------------------------ */
@@ -319,6 +448,43 @@ send_evicted(struct conn *c)
 }
 
 /*
+ * recv() that also takes a descriptor passed with the bytes (SCM_RIGHTS):
+ * the first one is kept for the request, any other closed.
+ */
+static ssize_t
+recv_fd(struct conn *c, char *buf, size_t len)
+{
+	union {
+		struct cmsghdr	 h;
+		char		 b[CMSG_SPACE(4 * sizeof(int))];
+	} u;
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if ((n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC)) < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k, nfd;
+		int fd;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (k = 0; k < nfd; k++) {
+			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(fd));
+			if (c->passed_fd < 0)
+				c->passed_fd = fd;
+			else
+				close(fd);
+		}
+	}
+	return n;
+}
+
+/*
  * Read one request line into @buf.  @return its length, or -1 after
  * replying with an error (or when the client left or hyve is stopping).
  */
@@ -356,7 +522,7 @@ read_request(struct conn *c, char *buf, size_t cap)
 		}
 		if (pfd[0].revents == 0)
 			continue;
-		n = recv(c->fd, buf + used, cap - 1 - used, 0);
+		n = recv_fd(c, buf + used, cap - 1 - used);
 		if (n < 0 && errno == EINTR)
 			continue;
 		/* Eviction shut our reading down, not the client its end. */
@@ -375,6 +541,68 @@ read_request(struct conn *c, char *buf, size_t cap)
 		if (rc > 0)
 			return (ssize_t)len;
 	}
+}
+
+static int
+parse_ms(const char *v, unsigned *out)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || v[0] == '-' ||
+	    n == 0 || n > 3600000)
+		return -EINVAL;
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* "[oneway] [key=HEX] [downtime_ms=N] [timeout_ms=N] ADDRESS" */
+static int
+parse_migrate_arg(char *arg, struct ctl_req *req, char *err, size_t errlen)
+{
+	while (arg != NULL && *arg != '\0') {
+		char *sp = strchr(arg, ' '), *eq;
+
+		if (sp != NULL)
+			*sp = '\0';
+		eq = strchr(arg, '=');
+		if (strcmp(arg, "oneway") == 0) {
+			req->oneway = true;
+		} else if (eq != NULL && strncmp(arg, "key=", 4) == 0) {
+			size_t n = strlen(eq + 1);
+			if (n % 2 != 0 || n < 2 * CKP_STREAM_MIN_KEY ||
+			    n > 2 * CTL_MIGRATE_KEY_MAX ||
+			    strspn(eq + 1, "0123456789abcdefABCDEF") != n)
+				return seterr(err, errlen, -EINVAL, "key: %d to "
+				    "%d bytes in hexadecimal expected",
+				    CKP_STREAM_MIN_KEY, CTL_MIGRATE_KEY_MAX);
+			req->key_hex = eq + 1;
+		} else if (eq != NULL && strncmp(arg, "downtime_ms=", 12) == 0) {
+			if (parse_ms(eq + 1, &req->downtime_ms) != 0)
+				return seterr(err, errlen, -EINVAL,
+				    "downtime_ms=%.32s: 1 to 3600000 expected",
+				    eq + 1);
+		} else if (eq != NULL && strncmp(arg, "timeout_ms=", 11) == 0) {
+			if (parse_ms(eq + 1, &req->timeout_ms) != 0)
+				return seterr(err, errlen, -EINVAL,
+				    "timeout_ms=%.32s: 1 to 3600000 expected",
+				    eq + 1);
+		} else if (eq != NULL && strchr(arg, ':') == NULL) {
+			return seterr(err, errlen, -EINVAL, "unknown option "
+			    "'%.64s' (oneway, key=, downtime_ms=, timeout_ms=, "
+			    "then the address)", arg);
+		} else {
+			if (sp != NULL)
+				*sp = ' ';
+			req->path = arg;
+			return 0;
+		}
+		arg = sp != NULL ? sp + 1 : NULL;
+	}
+	return seterr(err, errlen, -EINVAL, "migrate needs the address "
+	    "(for messages; the stream goes to the descriptor passed)");
 }
 
 int
@@ -404,13 +632,23 @@ ctl_req_parse(char *line, size_t len, struct ctl_req *req, char *err,
 		req->verb = CTL_VERB_SUSPEND;
 	else if (strcmp(verb, "checkpoint") == 0)
 		req->verb = CTL_VERB_CHECKPOINT;
+	else if (strcmp(verb, "migrate") == 0)
+		req->verb = CTL_VERB_MIGRATE;
+	else if (strcmp(verb, "migrate-cancel") == 0)
+		req->verb = CTL_VERB_MIGRATE_CANCEL;
 	else if (verb[0] == '\0')
 		return seterr(err, errlen, -EINVAL, "empty request (verbs: "
-		    "suspend, checkpoint, pause, resume, status)");
+		    "suspend, checkpoint, migrate, migrate-cancel, pause, "
+		    "resume, status)");
 	else
 		return seterr(err, errlen, -EINVAL, "unknown request '%.64s' "
-		    "(verbs: suspend, checkpoint, pause, resume, status)", verb);
-	if (req->verb == CTL_VERB_SUSPEND || req->verb == CTL_VERB_CHECKPOINT) {
+		    "(verbs: suspend, checkpoint, migrate, migrate-cancel, "
+		    "pause, resume, status)", verb);
+	if (req->verb == CTL_VERB_MIGRATE) {
+		if ((rc = parse_migrate_arg(arg, req, err, errlen)) != 0)
+			return rc;
+	} else if (req->verb == CTL_VERB_SUSPEND ||
+	    req->verb == CTL_VERB_CHECKPOINT) {
 		if ((rc = parse_ckpt_arg(arg, &req->enc, &req->path, err,
 		    errlen)) != 0)
 			return rc;
@@ -456,7 +694,14 @@ serve(struct conn *c)
 		do_checkpoint(c, req.verb == CTL_VERB_SUSPEND ? CKPT_SUSPEND :
 		    CKPT_CONTINUE, req.enc, req.path);
 		break;
+	case CTL_VERB_MIGRATE:
+		do_migrate(c, &req);
+		break;
+	case CTL_VERB_MIGRATE_CANCEL:
+		do_migrate_cancel(c);
+		break;
 	}
+	explicit_bzero(buf, sizeof(buf));
 }
 
 /* Bounded in bytes and time, and cut short if the slot is needed. */
@@ -499,6 +744,9 @@ conn_main(void *arg)
 	 * lose the reply: say we are done, and swallow what the client still
 	 * sends (bounded) before closing.
 	 */
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
+	c->passed_fd = -1;
 	(void)shutdown(c->fd, SHUT_WR);
 	drain(c);
 	/*
@@ -640,6 +888,7 @@ accept_main(void *arg)
 		}
 		c->ctl = ctl;
 		c->fd = fd;
+		c->passed_fd = -1;
 		c->idx = idx;
 		if (pthread_create(&t, &attr, conn_main, c) != 0) {
 			pthread_mutex_unlock(&ctl->lock);

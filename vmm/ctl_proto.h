@@ -173,12 +173,23 @@ enum ctl_verb {
 	CTL_VERB_RESUME,
 	CTL_VERB_SUSPEND,
 	CTL_VERB_CHECKPOINT,
+	CTL_VERB_MIGRATE,
+	CTL_VERB_MIGRATE_CANCEL,
 };
+
+/* A migration's key in a request, in hex: at most this many bytes. */
+#define CTL_MIGRATE_KEY_MAX	1024
 
 struct ctl_req {
 	enum ctl_verb	 verb;
 	ckp_enc_t	 enc;	/* suspend, checkpoint: the meta's encoding */
-	const char	*path;	/* suspend, checkpoint: inside the line */
+	const char	*path;	/* suspend, checkpoint: inside the line;
+				   migrate: the address, for messages */
+	/* migrate: the options before the address */
+	bool		 oneway;
+	const char	*key_hex;	/* NULL: unkeyed */
+	unsigned	 downtime_ms;	/* 0: the default */
+	unsigned	 timeout_ms;	/* 0: the default */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ckpt.h"
@@ -49,6 +50,37 @@ wait_for_stop(struct vm *vm, int sfd)
 		if (pfd[1].revents & POLLIN)
 			(void)!read(vm->event_fd, &v, sizeof(v));
 	}
+}
+
+/*
+ * libcrypto loads its configuration, ciphers, key derivation and random
+ * generator on first use, opening files the sandbox forbids later (a
+ * migration's keyed stream runs under it): one keyed frame through a
+ * socket pair, written and read, does all of that now.
+ */
+static void
+crypto_warm_up(void)
+{
+	static const uint8_t key[CKP_STREAM_MIN_KEY] = { 1 };
+	ckp_stream_t *w = NULL, *r = NULL;
+	const void *p;
+	uint8_t type;
+	size_t len;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return;
+	w = ckp_stream_new(sv[0], CKP_STREAM_WRITER, key, sizeof(key),
+	    CKP_STREAM_ONEWAY, "warm-up");
+	r = ckp_stream_new(sv[1], CKP_STREAM_READER, key, sizeof(key),
+	    CKP_STREAM_ONEWAY, "warm-up");
+	if (w != NULL && r != NULL && ckp_stream_start(w) == 0 &&
+	    ckp_stream_send(w, 1, "x", 1) == 0 && ckp_stream_start(r) == 0)
+		(void)ckp_stream_recv(r, &type, &p, &len);
+	ckp_stream_free(w);
+	ckp_stream_free(r);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /*
@@ -227,6 +259,7 @@ main(int argc, char **argv)
 		cfg_free(cfg);
 		return hyve_exit_status(HYVE_ERR_RUNTIME);
 	}
+	crypto_warm_up();
 	if (action == CLI_INCOMING ||
 	    (action == CLI_RESTORE && mig_in_is_stream(co.restore)))
 		return run_stream(cfg, &co, sfd);

@@ -91,6 +91,7 @@ vm_exit_code(const struct vm *vm)
 		    HYVE_EXIT_GUEST_STATUS;
 	case VM_STOP_RESET:
 	case VM_STOP_SUSPENDED:
+	case VM_STOP_MIGRATED:
 		return HYVE_EXIT_OK;
 	case VM_STOP_FAULT:
 		return HYVE_EXIT_FAULT;
@@ -191,6 +192,18 @@ vm_pause_vcpus(struct vm *vm)
 		rc = -ESHUTDOWN;
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+void
+vm_run_throttle_set(struct vm *vm, unsigned pct)
+{
+	atomic_store(&vm->run.throttle, pct > 99 ? 99 : pct);
+}
+
+unsigned
+vm_run_throttle(const struct vm *vm)
+{
+	return atomic_load(&vm->run.throttle);
 }
 
 void

@@ -135,6 +135,8 @@ static const unsigned long ioc_ctl[] = { 0 };
 
 static const int sys_conn[] = {
 	SCMP_SYS(poll), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
+	/* requests come with recvmsg (a migration's descriptor, SCM_RIGHTS) */
+	SCMP_SYS(recvmsg),
 	SCMP_SYS(shutdown), SCMP_SYS(close), SYS_STOP,
 	/* the checkpoint's files (libckp's writer and recovery) */
 	SCMP_SYS(openat), SCMP_SYS(newfstatat), SCMP_SYS(lseek),
@@ -160,6 +162,27 @@ static const unsigned long ioc_conn[] = {
 	/* --verify=lazy: the rest of RAM loaded first, then dropped */
 	UFFDIO_COPY, UFFDIO_ZEROPAGE, UFFDIO_WAKE, UFFDIO_UNREGISTER, 0
 };
+
+/*
+ * A migration's source: what a checkpoint does to the VM (pause, state,
+ * dirty log, resume, lazy RAM loaded first), but the stream instead of
+ * files: written with sendmsg (sockets) or writev (files), the
+ * destination's answers read; fstat tells a socket; stat sizes each disk
+ * image for HELLO; getrandom for a keyed stream's nonce.
+ */
+static const int sys_migrate[] = {
+	SCMP_SYS(poll), SCMP_SYS(read), SCMP_SYS(writev), SCMP_SYS(sendmsg),
+	/* progress lines to the client that asked */
+	SCMP_SYS(sendto),
+	SCMP_SYS(newfstatat), SCMP_SYS(getrandom), SYS_STOP,
+	/* a serial port on stdio started by a resume */
+	SCMP_SYS(pipe2), SCMP_SYS(getpgrp), SCMP_SYS(close),
+	-1
+};
+
+/* Kicks the vCPUs every 10 ms while they are throttled. */
+static const int sys_throttle[] = { SYS_STOP, -1 };
+static const unsigned long ioc_throttle[] = { 0 };
 
 static const int sys_ckpt[] = {
 	SCMP_SYS(pwrite64), SCMP_SYS(fallocate), -1
@@ -219,7 +242,12 @@ static const struct role_def roles[SBX_NROLES] = {
 	[SBX_CTL] = { "ctl-accept", sys_ctl, ioc_ctl, 0, R(SBX_CONN) },
 	/* A resume after a checkpoint restarts device threads. */
 	[SBX_CONN] = { "ctl-conn", sys_conn, ioc_conn, 0,
-	    R(SBX_CKPT) | R(SBX_LAZY_LOAD) | R(SBX_NET) | R(SBX_UART) },
+	    R(SBX_CKPT) | R(SBX_LAZY_LOAD) | R(SBX_NET) | R(SBX_UART) |
+	    R(SBX_MIGRATE) },
+	/* Its resume restarts device threads, as a checkpoint's does. */
+	[SBX_MIGRATE] = { "migrate", sys_migrate, ioc_conn, 0,
+	    R(SBX_THROTTLE) | R(SBX_LAZY_LOAD) | R(SBX_NET) | R(SBX_UART) },
+	[SBX_THROTTLE] = { "mig-throttle", sys_throttle, ioc_throttle, 0, 0 },
 	[SBX_CKPT] = { "ckpt-writer", sys_ckpt, ioc_ckpt, 0, 0 },
 	[SBX_LAZY_FAULT] = { "lazy-fault", sys_lazy_fault, ioc_lazy_fault,
 	    0, 0 },

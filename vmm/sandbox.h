@@ -32,6 +32,8 @@ enum sbx_role {
 	SBX_LAZY_FAULT,	/* --verify=lazy: userfaultfd fault handlers */
 	SBX_LAZY_WALK,	/* --verify=lazy: the background check */
 	SBX_LAZY_LOAD,	/* --verify=lazy: loading the rest before a checkpoint */
+	SBX_MIGRATE,	/* a migration's source: the stream, pauses, state */
+	SBX_THROTTLE,	/* a migration's auto-converge: kicks the vCPUs */
 	SBX_NROLES
 };
 

@@ -1576,8 +1576,8 @@ vm_kstate_io(struct vm *vm, ckp_io_t *io, struct vm_kstate *s)
 /* ------------------------------------------------------------------------ */
 
 /* The memory section: what a restore checks its VM's layout against. */
-static void
-memory_io(struct vm *vm, ckp_io_t *io)
+void
+vm_memory_io(struct vm *vm, ckp_io_t *io)
 {
 	unsigned i;
 
@@ -1633,7 +1633,7 @@ vm_save_state(struct vm *vm, ckp_io_t *io)
 
 	if ((rc = vm_devs_saveable(vm, msg, sizeof(msg))) != 0)
 		return ckp_doc_set_error(doc, rc, "%s", msg);
-	memory_io(vm, io);
+	vm_memory_io(vm, io);
 	if ((rc = vm_kstate_get(vm, &ks)) != 0)
 		return ckp_doc_set_error(doc, rc, "reading the VM's KVM state "
 		    "failed");

@@ -198,6 +198,8 @@ int vm_devs_saveable(struct vm *vm, char *err, size_t errlen);
  * checkpoint code makes it fail, naming the device (dev_ckp_check()).
  */
 int vm_save_state(struct vm *vm, ckp_io_t *io);
+/* Only the memory section of it (a migration's HELLO, docs/MIGRATION.md). */
+void vm_memory_io(struct vm *vm, ckp_io_t *io);
 
 /*
  * What a checkpoint must fit to be restored into a VM: its vCPUs, its

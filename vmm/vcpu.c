@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
@@ -501,6 +502,48 @@ park(struct vcpu *v)
 	return vm_run_vcpu_park(v);
 }
 
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * Auto-converge (a migration's, vm_run_throttle_set()): once the vCPU has
+ * run its share of a 10 ms period, it sleeps the rest.  The migration
+ * kicks every vCPU each period, so a guest that never exits comes here
+ * too.  A pause or stop is not held up by a sleep (at most 9.9 ms).
+ */
+static void
+throttle(struct vcpu *v)
+{
+	static __thread uint64_t ran_from;
+	unsigned pct = vm_run_throttle(v->vm);
+	struct timespec ts;
+	uint64_t now;
+
+	if (pct == 0) {
+		ran_from = 0;
+		return;
+	}
+	now = mono_us();
+	if (ran_from == 0 || now - ran_from > 1000000) {
+		ran_from = now;
+		return;
+	}
+	if (now - ran_from < (uint64_t)(100 - pct) * 100 ||
+	    vm_run_vcpu_should_park(v->vm))
+		return;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)pct * 100000;
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+	ran_from = mono_us();
+}
+
 static void *
 vcpu_main(void *arg)
 {
@@ -514,6 +557,7 @@ vcpu_main(void *arg)
 	sigaddset(&set, SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	for (;;) {
+		throttle(v);
 		if (vm_run_vcpu_should_park(vm)) {
 			if (park(v))
 				break;

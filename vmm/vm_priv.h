@@ -221,6 +221,7 @@ enum vm_stop_reason {
 	VM_STOP_SIGNAL,		/* SIGINT, SIGTERM, SIGHUP */
 	VM_STOP_SUSPENDED,	/* written to a checkpoint (hyvectl --suspend) */
 	VM_STOP_BADRAM,		/* a lazily loaded RAM file chunk did not match */
+	VM_STOP_MIGRATED,	/* the destination runs the guest (hyvectl --migrate) */
 };
 
 #define HYVE_EXIT_OK		0
@@ -289,6 +290,8 @@ struct vm_run {
 	atomic_bool	 stopping;	/* vm_request_stop(): for good */
 	unsigned	 nthreads;	/* vCPU threads alive */
 	unsigned	 nparked;	/* of them, parked for the pause */
+	/* A migration's auto-converge: per cent of each 10 ms vCPUs sleep. */
+	atomic_uint	 throttle;
 	enum vm_stop_reason stop_reason;	/* the first stop request's */
 	int		 stop_status;
 	char		 stop_msg[512];
@@ -315,6 +318,14 @@ int vm_exit_code(const struct vm *vm);
  */
 int vm_pause_vcpus(struct vm *vm);
 void vm_resume_vcpus(struct vm *vm);
+
+/*
+ * Auto-converge (vmm/migrate_out.c): each vCPU sleeps @pct per cent
+ * (0..99) of every 10 ms period it runs; 0 lifts it.  The caller kicks the
+ * vCPUs every period so that a guest that never exits is throttled too.
+ */
+void vm_run_throttle_set(struct vm *vm, unsigned pct);
+unsigned vm_run_throttle(const struct vm *vm);
 
 /*
  * The vCPU threads' side of it (vmm/vcpu.c).  vm_run_vcpu_start() counts
@@ -350,7 +361,8 @@ struct vm_ckpt_state {
 	pthread_mutex_t	 lock;
 	bool		 user_paused;	/* hyvectl --pause */
 	bool		 active;	/* a checkpoint holds the claim */
-	char		 path[4096];	/* ... and writes this */
+	bool		 migration;	/* ... a migration, rather */
+	char		 path[4096];	/* ... and writes this (or its address) */
 };
 
 void vm_ckpt_state_init(struct vm *vm);
@@ -361,7 +373,16 @@ void vm_ckpt_state_fini(struct vm *vm);
  * vm_ckpt_release() when done, before the answer goes out.
  */
 int vm_ckpt_claim(struct vm *vm, const char *path, char *err, size_t errlen);
+/* The same for a migration to @addr (its busy messages say so). */
+int vm_ckpt_claim_migration(struct vm *vm, const char *addr, char *err,
+    size_t errlen);
 void vm_ckpt_release(struct vm *vm);
+/*
+ * With the claim held: the guest that the claim's holder paused stays
+ * paused as if the user had paused it, so that only the user resumes it
+ * (a migration whose hand-over is unconfirmed).
+ */
+void vm_ckpt_keep_paused(struct vm *vm);
 /* The user's pause (hyvectl --pause), as the VM will run after a checkpoint. */
 bool vm_ckpt_user_paused(struct vm *vm);
 /*
