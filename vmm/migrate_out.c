@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -193,6 +194,7 @@ mig_converge(struct mig_conv *c)
 static struct {
 	pthread_mutex_t	 lock;
 	const struct vm	*vm;		/* NULL: none */
+	int		 fd;		/* its stream's descriptor */
 	bool		 past_go;
 	bool		 cancel;
 	unsigned	 round;
@@ -217,6 +219,12 @@ vm_migrate_cancel(struct vm *vm, char *err, size_t errlen)
 		rc = -EALREADY;
 	} else {
 		cur.cancel = true;
+		/*
+		 * Whatever the migration waits for (a connection that says
+		 * nothing, a full send buffer) ends now.  A file has nothing
+		 * to wait for: the next frame sees the flag.
+		 */
+		(void)shutdown(cur.fd, SHUT_RDWR);
 	}
 	pthread_mutex_unlock(&cur.lock);
 	return rc;
@@ -971,6 +979,7 @@ vm_migrate(struct vm *vm, const struct mig_opts *o, struct mig_stats *st,
 		return rc;
 	pthread_mutex_lock(&cur.lock);
 	cur.vm = vm;
+	cur.fd = o->fd;
 	cur.cancel = cur.past_go = false;
 	cur.round = 0;
 	cur.sent = cur.dirty_rate = 0;
@@ -1052,6 +1061,10 @@ after_go:
 	}
 	goto done;
 fail:
+	if (cancelled()) {
+		seterr(err, errlen, "cancelled");
+		rc = -ECANCELED;
+	}
 	give_up(&m);
 done:
 	if (m.s != NULL)
