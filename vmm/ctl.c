@@ -358,10 +358,7 @@ do_migrate(struct conn *c, const struct ctl_req *req)
 	explicit_bzero(key, sizeof(key));
 	switch (j->out) {
 	case MIG_HANDED_OVER:
-		vm_log(vm, "migrated to %s: guest stopped for %.1f ms, %u "
-		    "rounds, %" PRIu64 " MiB sent in %.2f s", req->path,
-		    (double)j->st.downtime_us / 1e3, j->st.rounds,
-		    j->st.bytes >> 20, (double)j->st.total_us / 1e6);
+		/* hyve's last line says it (the stop's reason). */
 		send_line(c, "ok migrated %s downtime_ms=%.1f rounds=%u "
 		    "bytes=%" PRIu64 " throttle=%u", req->path,
 		    (double)j->st.downtime_us / 1e3, j->st.rounds,
