@@ -313,6 +313,12 @@ publish(struct mig *m, unsigned round, uint64_t dirty_rate,
 static void
 progress(struct mig *m)
 {
+	uint64_t sent = 0;
+
+	ckp_stream_counters(m->s, &sent, NULL);
+	pthread_mutex_lock(&cur.lock);
+	cur.sent = sent;
+	pthread_mutex_unlock(&cur.lock);
 	if (m->o->progress != NULL)
 		m->o->progress(m->o->arg, m->phase, m->round_bytes,
 		    m->phase_total);
