@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Live migration over TCP between two network namespaces joined by a veth
+# pair (created and deleted here; no traffic leaves this machine).  A
+# churning guest migrates from the source's namespace to the destination's
+# and finishes there with the CHURN OK sum of an uninterrupted run.  Then
+# the link is cut (ip link set down) in the middle of another migration:
+# the source gives up after migrate.timeout_ms, keeps the guest and
+# finishes it with the right sum; the destination never runs it.
+. "$(dirname "$0")/ckp_lib.inc"
+command -v ip >/dev/null 2>&1 || fail "iproute2 (ip) is not installed (scripts/setup.sh)"
+
+NSA=hyve-migA-$$ NSB=hyve-migB-$$
+ip netns add "$NSA" || fail "cannot create network namespace $NSA (needs root)"
+CLEANUP_EXTRA="ip netns del $NSA 2>/dev/null; ip netns del $NSB 2>/dev/null"
+ip netns add "$NSB" || fail "cannot create network namespace $NSB"
+ip link add va$$ netns "$NSA" type veth peer name vb$$ netns "$NSB" || fail "cannot create a veth pair"
+ip -n "$NSA" addr add 10.77.0.1/24 dev va$$
+ip -n "$NSB" addr add 10.77.0.2/24 dev vb$$
+for ns in "$NSA" "$NSB"; do ip -n "$ns" link set lo up; done
+ip -n "$NSA" link set va$$ up
+ip -n "$NSB" link set vb$$ up
+
+args=(-c 2 -m 64M --kernel "$GUEST" --append "churn 100")
+start ref "${args[@]}" -l com1,"$TMP/ref.console" ref
+wait_exit "$PID" 90
+[ "$RC" = 0 ] || fail "the uninterrupted run exited $RC"
+want=$(verdict "$TMP/ref.console" CHURN)
+[[ $want == "CHURN OK "* ]] || fail "uninterrupted run: '$want'"
+
+# incoming NAME PORT: a destination in $NSB; its PID in $DPID.
+incoming() {
+	local name=$1 port=$2 i
+	ip netns exec "$NSB" "$HYVE" --incoming "tcp:10.77.0.2:$port" -l com1,"$TMP/$name.console" "$name" \
+		</dev/null >"$TMP/$name.log" 2>&1 &
+	DPID=$!
+	PIDS+=("$DPID")
+	for i in $(seq 200); do
+		ip netns exec "$NSB" ss -ltn 2>/dev/null | grep -q ":$port " && return 0
+		sleep 0.025
+	done
+	fail "$name: not listening after 5 s"
+}
+# src NAME: a source in $NSA.
+src() {
+	ip netns exec "$NSA" "$HYVE" "${args[@]}" -l com1,"$TMP/$1.console" "$1" </dev/null >"$TMP/$1.log" 2>&1 &
+	SPID=$!
+	PIDS+=("$SPID")
+	wait_for "$TMP/$1.console" '^CHURN round [0-9]+/' 30
+}
+ctl() { ip netns exec "$NSA" "$HYVECTL" "$@" 2>&1; }
+
+# 1. The hand-over.
+src s1
+spid=$SPID
+incoming d1 7777
+dpid=$DPID
+out=$(ctl --vm=s1 --migrate tcp:10.77.0.2:7777) || fail "migrate: $out"
+[[ $out == "migrated tcp:10.77.0.2:7777 downtime_ms="* ]] || fail "hyvectl said '$out'"
+echo "$out"
+wait_exit "$spid" 10
+[ "$RC" = 0 ] || fail "the source exited $RC after the hand-over"
+wait_exit "$dpid" 90
+no_crash "$TMP/d1.log"
+[ "$RC" = 0 ] || fail "the destination exited $RC"
+got=$(verdict "$TMP/d1.console" CHURN)
+[ "$got" = "$want" ] || fail "destination: '$got', uninterrupted: '$want'"
+echo "hand-over over tcp: $got"
+
+# 2. The link cut during pre-copy.
+src s2
+spid=$SPID
+incoming d2 7778
+dpid=$DPID
+ctl --vm=s2 --migrate tcp:10.77.0.2:7778 -o migrate.downtime_ms=1 -o migrate.timeout_ms=1500 >"$TMP/mig.out" &
+mig=$!
+for i in $(seq 400); do
+	st=$(ctl --vm=s2 --status)
+	[[ $st =~ migrating\ round=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && break
+	sleep 0.01
+done
+[[ $st == *migrating* ]] || fail "no migration under way: '$st'"
+ip -n "$NSA" link set va$$ down
+t0=$EPOCHREALTIME
+wait "$mig"; rc=$?
+[ $rc = 1 ] || fail "migration over a cut link: exit $rc ($(cat "$TMP/mig.out"))"
+grep -q "timed out" "$TMP/mig.out" || fail "cut link: $(cat "$TMP/mig.out")"
+echo "cut link: $(cat "$TMP/mig.out")"
+st=$(ctl --vm=s2 --status) || fail "status after the cut: $st"
+[[ $st == "state=running name=s2 "* && $st != *migrating* ]] || fail "status after the cut: '$st'"
+wait_exit "$spid" 120
+no_crash "$TMP/s2.log"
+[ "$RC" = 0 ] || fail "the source exited $RC after the cut"
+got=$(verdict "$TMP/s2.console" CHURN)
+[ "$got" = "$want" ] || fail "source after the cut: '$got', uninterrupted: '$want'"
+wait_exit "$dpid" 30
+[ "$RC" != 0 ] || fail "the cut-off destination exited 0"
+grep -q CHURN "$TMP/d2.console" 2>/dev/null && fail "the cut-off destination ran the guest"
+echo "cut link: the source finished with $got, the destination exited $RC"
+all_clean
+echo PASS
