@@ -19,7 +19,7 @@ bool verbose;
 
 static const struct wl_ops *const all_ops[] = {
 	&wl_churn, &wl_ticks, &wl_fault, &wl_copy, &wl_ping, &wl_beacon, &wl_badvq,
-	&wl_touch, &wl_rtc,
+	&wl_touch, &wl_rtc, &wl_dirty,
 };
 
 static char argbuf[3 * CMDLINE_MAX];

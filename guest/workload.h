@@ -42,7 +42,7 @@ struct wl_barrier {
 bool wl_barrier_wait(struct wl_barrier *b, u32 n, u32 *local_sense);
 
 extern const struct wl_ops wl_churn, wl_ticks, wl_fault, wl_copy, wl_ping, wl_beacon, wl_badvq,
-    wl_touch, wl_rtc;
+    wl_touch, wl_rtc, wl_dirty;
 u64 mix64(u64 x);
 
 #endif
