@@ -123,6 +123,49 @@ class CpuSampler:
         return out
 
 
+STATUS = re.compile(r"migrating round=(\d+) sent=(\d+) dirty_rate=(\d+) "
+                    r"expected_downtime_ms=(\S+) throttle=(\d+)")
+
+
+class HyveStatus:
+    """hyve's `status` answer every 50 ms during a migration (one short
+    connection to its control socket each): its last estimate before the
+    stop says what it expected the downtime to be."""
+
+    def __init__(self, env, name):
+        self.path = os.path.join(env.rundir, name + ".sock")
+        self.samples = []                    # (time, round, sent, dirty_rate, expected_ms, throttle)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.wait(0.05):
+            try:
+                with socket.socket(socket.AF_UNIX) as c:
+                    c.settimeout(1)
+                    c.connect(self.path)
+                    c.sendall(b"status\n")
+                    data = b""
+                    while b"\n" not in data:
+                        b = c.recv(4096)
+                        if not b:
+                            break
+                        data += b
+            except OSError:
+                continue
+            m = STATUS.search(data.decode(errors="replace"))
+            if m:
+                exp = None if m.group(4) == "unknown" else float(m.group(4))
+                self.samples.append((time.monotonic(), int(m.group(1)), int(m.group(2)),
+                                     int(m.group(3)), exp, int(m.group(5))))
+
+    def result(self):
+        self.stop.set()
+        self.thread.join()
+        return self.samples
+
+
 def workload(case, mem_bytes):
     if case == "a":
         return "beacon"
@@ -202,6 +245,7 @@ def run_hyve(env, case, mem, res):
     dst = hyve_incoming(env, addr)
     src.wait_socket()
     cpu = CpuSampler(src=src.proc, dst=dst.proc)
+    status = HyveStatus(env, src.name)
     t_req = time.monotonic()
     r = subprocess.run([env.hyvectl, "--vm=" + src.name, "-q", "--migrate=" + addr],
                        capture_output=True, text=True, env=env.hyve_env(), timeout=TIMEOUT + 60)
@@ -214,6 +258,7 @@ def run_hyve(env, case, mem, res):
     if not m:
         raise BenchError("no figures in hyvectl's answer %r" % out)
     cpu = cpu.result()
+    samples = status.result()
     dst.con.wait_dots(AFTER_DOTS, 30)
     try:
         src.proc.wait(timeout=30)                     # a migrated source exits 0
@@ -225,6 +270,10 @@ def run_hyve(env, case, mem, res):
                  downtime=float(m.group(1)) / 1e3, rounds=int(m.group(2)),
                  bytes=int(m.group(3)), throttle=int(m.group(4)), total_answer=t_done - t_req,
                  cpu_src=cpu.get("src"), cpu_dst=cpu.get("dst"))
+    if samples:
+        last = samples[-1]
+        row.update(status_round=last[1], dirty_rate=last[3],
+                   expected=None if last[4] is None else last[4] / 1e3)
     src.kill()
     dst.kill()
     return row
@@ -297,7 +346,7 @@ CASES = {"a": "idle: `beacon`",
          "b": "writing %s/s: `dirty %s HALF ; beacon`" % (RATE, RATE),
          "c": "`churn ; beacon` (all of RAM, as fast as it can)"}
 KEYS = ("gap", "downtime", "total_guest", "total_answer", "total", "bytes", "gap_pre", "jitter",
-        "rounds", "throttle", "cpu_src", "cpu_dst")
+        "rounds", "throttle", "cpu_src", "cpu_dst", "expected", "dirty_rate")
 
 
 def summarize(rows):
@@ -382,6 +431,9 @@ def report(env, args, res, t_start, t_end, load0, load1):
         w("| vCPU throttle at the end, %% | %s | %s | |" % (
             ", ".join(str(x) for x in h.get("throttle_all", [])) if h else "-",
             ", ".join(str(x) for x in q.get("throttle_all", [])) if q else "-"))
+        if h and h.get("expected") is not None:
+            w("| hyve: its last `status` before the stop (every 50 ms): expected downtime; dirty rate | %s; %s/s | | |"
+              % (fs(h["expected"]), fs(h.get("dirty_rate"), "B")))
         if q and q.get("normal") is not None:
             w("| QEMU: pages sent as data (`ram.normal` x page size) | | %s | |" % fs(q["normal"], "B"))
         w("")
