@@ -216,7 +216,7 @@ def hyve_incoming(env, addr):
     h.name = env.name("hd")
     h.errpath = env.path(h.name + ".stderr")
     h.err = open(h.errpath, "w+")
-    h.proc = subprocess.Popen([env.hyve, "--incoming", addr, "-l", "com1,stdio", h.name],
+    h.proc = subprocess.Popen([env.hyve_dst, "--incoming", addr, "-l", "com1,stdio", h.name],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=h.err, env=env.hyve_env())
     env.procs.append(h.proc)
@@ -387,6 +387,8 @@ def report(env, args, res, t_start, t_end, load0, load1):
     for k, v in machine(env):
         if k != "work directory":
             w("| %s | %s |" % (k, v))
+    if env.hyve_dst != env.hyve:
+        w("| hyve destination | `--hyve-dst`: %s |" % (os.environ.get("HYVE_DST_REV") or env.hyve_dst))
     w("| guest | %s, 2 vCPUs, `%s` (docs/GUEST.md) |" % (fs(args.mem_bytes, "B"), os.path.basename(env.guest)))
     w("| load average | %s at start, %s at end (2 CPUs shared with other engineers: single figures are noisy) |"
       % (load0, load1))
@@ -507,6 +509,8 @@ def main():
     ap.add_argument("--mem", help="guest RAM (default 512M; --quick 128M)")
     ap.add_argument("--cases", default="a,b,c")
     ap.add_argument("--vmm", default="hyve,qemu")
+    ap.add_argument("--hyve-dst", help="the destination's hyve binary (default BUILD/hyve): "
+                    "another build's, to measure two builds against each other")
     ap.add_argument("--dir")
     ap.add_argument("--out", help="the report file: its migration section is replaced")
     ap.add_argument("--analysis", default=None)
@@ -527,7 +531,8 @@ def main():
     env = Env(args)
     env.quick = args.quick
     env.made_dir = made_dir
-    for f in (env.hyve, env.hyvectl, env.guest):
+    env.hyve_dst = os.path.abspath(args.hyve_dst) if args.hyve_dst else env.hyve
+    for f in (env.hyve, env.hyve_dst, env.hyvectl, env.guest):
         if not os.path.exists(f):
             sys.exit("mig_vs_qemu: %s is not built" % f)
     if "qemu" in vmms and not env.qemu:
