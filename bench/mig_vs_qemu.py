@@ -73,7 +73,7 @@ def max_gap(times, t0, t1):
     return max(b - a for a, b in zip(pts, pts[1:]))
 
 
-VCPU_THREAD = re.compile(r"^(vcpu|CPU \d+/KVM)$")   # hyve's and QEMU's vCPU threads
+VCPU_THREAD = re.compile(r"^vcpu$")   # hyve's vCPU threads (QEMU's: query-cpus-fast)
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -83,8 +83,9 @@ class CpuSampler:
     missed): what the migration itself costs each side, beside the guest's
     busy vCPUs."""
 
-    def __init__(self, **procs):
+    def __init__(self, vcpus=None, **procs):
         self.procs = procs                   # label -> Popen
+        self.vcpus = vcpus or {}             # label -> vCPU thread ids (QEMU's are not named)
         self.first, self.last = {}, {}
         self.stop = threading.Event()
         self.sample()
@@ -106,7 +107,7 @@ class CpuSampler:
                     continue
                 comm = st[st.index("(") + 1:st.rindex(")")]
                 f = st[st.rindex(")") + 2:].split()
-                if VCPU_THREAD.match(comm):
+                if VCPU_THREAD.match(comm) or int(tid) in self.vcpus.get(label, ()):
                     continue
                 self.last[(label, tid)] = (int(f[11]) + int(f[12])) / TICK
 
@@ -299,7 +300,9 @@ def run_qemu(env, case, mem):
     src.cmd("migrate-set-parameters", **{"downtime-limit": DOWNTIME_MS, "max-bandwidth": 1 << 50})
     done = lambda e: (e.get("event") == "MIGRATION" and
                       e["data"]["status"] in ("completed", "failed", "cancelled"))
-    cpu = CpuSampler(src=src.proc, dst=dst.proc)
+    vcpus = {k: {c["thread-id"] for c in q.cmd("query-cpus-fast")}
+             for k, q in (("src", src), ("dst", dst))}
+    cpu = CpuSampler(vcpus=vcpus, src=src.proc, dst=dst.proc)
     t_req = time.monotonic()
     src.cmd("migrate", uri=addr)
     try:
