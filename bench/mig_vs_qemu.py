@@ -189,6 +189,15 @@ def ready(con, case):
     con.wait_dots(SETTLE_DOTS, 60)
 
 
+def writer_rate(con, mem_bytes):
+    """(b): bytes per second of the writer's last pass before now, from its
+    own `DIRTY pass n=N ms=M` line (a starved vCPU writes less than asked)."""
+    m = re.findall(rb"DIRTY pass n=\d+ ms=(\d+)", bytes(con.data))
+    if not m or int(m[-1]) == 0:
+        return None
+    return (mem_bytes // 2) / (int(m[-1]) / 1e3)
+
+
 def result(t_req, src_dots, dst_dots, **kw):
     """Guest-side figures from the two consoles' dot times."""
     before = [t for t in src_dots if t < t_req]
@@ -247,6 +256,7 @@ def run_hyve(env, case, mem, res):
     src.wait_socket()
     cpu = CpuSampler(src=src.proc, dst=dst.proc)
     status = HyveStatus(env, src.name)
+    wrate = writer_rate(src.con, mem) if case == "b" else None
     t_req = time.monotonic()
     r = subprocess.run([env.hyvectl, "--vm=" + src.name, "-q", "--migrate=" + addr],
                        capture_output=True, text=True, env=env.hyve_env(), timeout=TIMEOUT + 60)
@@ -270,7 +280,7 @@ def run_hyve(env, case, mem, res):
     row = result(t_req, dot_times(src.con), dot_times(dst.con),
                  downtime=float(m.group(1)) / 1e3, rounds=int(m.group(2)),
                  bytes=int(m.group(3)), throttle=int(m.group(4)), total_answer=t_done - t_req,
-                 cpu_src=cpu.get("src"), cpu_dst=cpu.get("dst"))
+                 cpu_src=cpu.get("src"), cpu_dst=cpu.get("dst"), writer_rate=wrate)
     if samples:
         last = samples[-1]
         row.update(status_round=last[1], dirty_rate=last[3],
@@ -303,6 +313,7 @@ def run_qemu(env, case, mem):
     vcpus = {k: {c["thread-id"] for c in q.cmd("query-cpus-fast")}
              for k, q in (("src", src), ("dst", dst))}
     cpu = CpuSampler(vcpus=vcpus, src=src.proc, dst=dst.proc)
+    wrate = writer_rate(src.con, mem) if case == "b" else None
     t_req = time.monotonic()
     src.cmd("migrate", uri=addr)
     try:
@@ -332,7 +343,7 @@ def run_qemu(env, case, mem):
                  normal=ram.get("normal", 0) * ram.get("page-size", 4096),
                  rounds=ram.get("dirty-sync-count"),
                  throttle=st.get("cpu-throttle-percentage", 0),
-                 cpu_src=cpu.get("src"), cpu_dst=cpu.get("dst"))
+                 cpu_src=cpu.get("src"), cpu_dst=cpu.get("dst"), writer_rate=wrate)
     src.quit()
     dst.quit()
     return row
@@ -349,7 +360,7 @@ CASES = {"a": "idle: `beacon`",
          "b": "writing %s/s: `dirty %s HALF ; beacon`" % (RATE, RATE),
          "c": "`churn ; beacon` (all of RAM, as fast as it can)"}
 KEYS = ("gap", "downtime", "total_guest", "total_answer", "total", "bytes", "gap_pre", "jitter",
-        "rounds", "throttle", "cpu_src", "cpu_dst", "expected", "dirty_rate")
+        "rounds", "throttle", "cpu_src", "cpu_dst", "expected", "dirty_rate", "writer_rate")
 
 
 def summarize(rows):
@@ -436,6 +447,9 @@ def report(env, args, res, t_start, t_end, load0, load1):
         w("| vCPU throttle at the end, %% | %s | %s | |" % (
             ", ".join(str(x) for x in h.get("throttle_all", [])) if h else "-",
             ", ".join(str(x) for x in q.get("throttle_all", [])) if q else "-"))
+        if case == "b":
+            w("| the writer's rate in its last pass before the request (asked: %s/s) | %s/s | %s/s | |"
+              % (RATE, fs(h.get("writer_rate") if h else None, "B"), fs(q.get("writer_rate") if q else None, "B")))
         if h and h.get("expected") is not None:
             w("| hyve: its last `status` before the stop (every 50 ms): expected downtime; dirty rate | %s; %s/s | | |"
               % (fs(h["expected"]), fs(h.get("dirty_rate"), "B")))
