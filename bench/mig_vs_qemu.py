@@ -357,7 +357,7 @@ def mem_arg(mem):
 # Report
 # --------------------------------------------------------------------------
 CASES = {"a": "idle: `beacon`",
-         "b": "writing %s/s: `dirty %s HALF ; beacon`" % (RATE, RATE),
+         "b": "writing %s/s: `dirty %s HALF ; beacon`" % (RATE.replace("M", " MiB"), RATE),
          "c": "`churn ; beacon` (all of RAM, as fast as it can)"}
 KEYS = ("gap", "downtime", "total_guest", "total_answer", "total", "bytes", "gap_pre", "jitter",
         "rounds", "throttle", "cpu_src", "cpu_dst", "expected", "dirty_rate", "writer_rate")
@@ -389,7 +389,7 @@ def report(env, args, res, t_start, t_end, load0, load1):
     w(BEGIN)
     w("# Live-migration benchmark: hyve against QEMU 7.2 over loopback TCP")
     w("")
-    w("Written by `bench/run.sh --mig` (issue 12; what is measured and why: docs/BENCHMARKS.md, "
+    w("Written by bench/mig_vs_qemu.py (`bench/run.sh --mig`; issue 12; what is measured and why: docs/BENCHMARKS.md, "
       "section Live migration). Medians of %d run(s), hyve and QEMU alternating; ranges in "
       "parentheses." % args.reps)
     w("")
@@ -419,7 +419,8 @@ def report(env, args, res, t_start, t_end, load0, load1):
         h, q = c.get("hyve"), c.get("qemu")
         if not h and not q:
             continue
-        w("## (%s) %s" % (case, CASES[case]))
+        title = CASES[case].replace("HALF", "%dM" % (args.mem_bytes // 2 // MiB))
+        w("## (%s) %s" % (case, title))
         w("")
         w("| figure | hyve | QEMU | hyve / QEMU |")
         w("|---|---:|---:|---:|")
