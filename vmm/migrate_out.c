@@ -797,6 +797,11 @@ mig_precopy(struct mig *m)
 		if (mig_converge(&c) == MIG_STEP_STOP) {
 			publish(m, round + 1, dirty_rate, c.expected_us,
 			    c.throttle);
+			vm_log(vm, "migration to %s: stopping the guest after "
+			    "round %u: %" PRIu64 " pages left, expected downtime "
+			    "%.1f ms (target %u), throttle %u%%", m->o->origin,
+			    round, n, c.expected_us == UINT64_MAX ? -1.0 :
+			    (double)c.expected_us / 1e3, c.downtime_ms, c.throttle);
 			return 0;
 		}
 		throttle(m, c.throttle);

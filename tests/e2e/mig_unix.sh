@@ -66,12 +66,17 @@ grep -q CHURN "$TMP/bad.console" 2>/dev/null && fail "the refusing destination r
 incoming dead
 "$HYVECTL" --vm=src2 --migrate "unix:$TMP/dead.sock" -o migrate.downtime_ms=1 >"$TMP/mig.out" 2>&1 &
 mig=$!
-for i in $(seq 200); do
+for i in $(seq 400); do
 	st=$("$HYVECTL" --vm=src2 --status 2>&1)
-	[[ $st =~ migrating\ round=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 3 ] && break
-	sleep 0.05
+	[[ $st == *" migrating round="* ]] && break
+	sleep 0.01
 done
-[[ $st =~ migrating\ round=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 3 ] || fail "no round 3: '$st'"
+[[ $st == *" migrating round="* ]] || fail "no migration under way: '$st'"
+# Stopped first, so that the migration cannot end before the kill.
+kill -STOP "$DPID"
+sleep 0.5
+st=$("$HYVECTL" --vm=src2 --status 2>&1)
+[[ $st == *" migrating round="* ]] || fail "not migrating any more: '$st'"
 echo "status: $st"
 kill -9 "$DPID"
 wait "$mig"; rc=$?
