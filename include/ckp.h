@@ -1050,7 +1050,13 @@ int ckp_stream_start(ckp_stream_t *s);
 int ckp_stream_send(ckp_stream_t *s, uint8_t type, const void *buf,
     size_t len);
 
-/** As ckp_stream_send(), the payload gathered from @p n pieces (not copied when unkeyed). */
+/**
+ * As ckp_stream_send(), the payload gathered from @p n pieces (not copied
+ * when unkeyed).  Unkeyed, the pieces are read twice (hashed, then written):
+ * memory that changes meanwhile (a running guest's RAM) gives a frame the
+ * reader refuses as damaged.  Copy such memory first, or send it only
+ * while it cannot change.
+ */
 int ckp_stream_sendv(ckp_stream_t *s, uint8_t type, const ckp_iov_t *iov,
     unsigned n);
 

@@ -27,6 +27,8 @@ up() { cut -d' ' -f1 /proc/uptime; }
 ip link set lo up
 # What the tests use that Debian builds as modules (tap devices).
 modprobe tun || echo "NESTED-WARN tun did not load"
+# The migration tests join two namespaces with a veth pair.
+modprobe veth || echo "NESTED-WARN veth did not load"
 if ! modprobe kvm_amd npt=1 2>"$IO/logs/modprobe.err" || [ ! -c /dev/kvm ]; then
 	echo "NESTED-FATAL kvm_amd did not load: $(cat "$IO/logs/modprobe.err")"
 	exit 1
