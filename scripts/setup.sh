@@ -12,6 +12,7 @@ PKGS=(
 	libjson-c-dev		# baseline parser in bench/ only
 	iproute2 iputils-ping	# network namespaces, tap devices, ICMP from the peer
 	jq xxd python3		# tests inspect JSON and bytes, drive QMP
+	python3-cryptography	# a keyed stream source of its own in tests/e2e/mig_in_frames.py
 	acpica-tools		# iasl and acpiexec check hyve's AML
 	qemu-system-x86		# the peer VMM in bench/ and guest checks; L1 of tests/nested
 	linux-image-amd64 xz-utils	# a stock kernel: Linux guest tests, boot_linux.sh, L1
