@@ -64,7 +64,7 @@ TESTS_qemu64=(
 	unit/test_vmm_dirty unit/test_vmm_pause
 	e2e/boot_churn.sh e2e/ckp_seed.sh e2e/ckp_lazy_virtio.sh
 	e2e/ckp_corrupt.sh e2e/ckp_control.sh e2e/ckp_compat.sh
-	e2e/virtio_copy.sh e2e/virtio_ping.sh
+	e2e/virtio_copy.sh e2e/virtio_ping.sh e2e/mig_tcp.sh
 	linux/linux_boot.sh linux/linux_seed.sh linux/linux_continue.sh
 	linux/linux_cycles.sh
 )
