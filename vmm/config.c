@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "vm_priv.h"
+#include "errmsg.h"
 
 #define CFG_FILE_MAX	(1 << 20)
 /*
@@ -27,18 +28,6 @@
  */
 #define CFG_MAX_KEYS	4096
 
-static int
-seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 struct cfg *
 cfg_new(void)
@@ -166,17 +155,17 @@ cfg_set(struct cfg *cfg, const char *key, const char *value,
 	size_t i;
 
 	if (!cfg_valid_key(key))
-		return seterr(err, errlen, -EINVAL,
+		return errmsg_set(err, errlen, -EINVAL,
 		    "%s: invalid config key '%s' (dotted names of letters, "
 		    "digits, '_' and '-'; at most %d names of %d bytes, %d "
 		    "bytes in all)", origin, key, CFG_MAX_COMPS, CKP_MAX_NAME,
 		    255);
 	if (strchr(value, '\n') != NULL)
-		return seterr(err, errlen, -EINVAL,
+		return errmsg_set(err, errlen, -EINVAL,
 		    "%s: value of '%s' contains a newline", origin, key);
 	/* A checkpoint keeps the configuration as UTF-8 strings. */
 	if (value[utf8_bad(value)] != '\0')
-		return seterr(err, errlen, -EINVAL,
+		return errmsg_set(err, errlen, -EINVAL,
 		    "%s: value of '%s' is not valid UTF-8 (byte %zu)", origin,
 		    key, utf8_bad(value));
 	v = strdup(value);
@@ -198,7 +187,7 @@ cfg_set(struct cfg *cfg, const char *key, const char *value,
 		if (is_prefix_node(key, other) || is_prefix_node(other, key)) {
 			free(v);
 			free(o);
-			return seterr(err, errlen, -EINVAL,
+			return errmsg_set(err, errlen, -EINVAL,
 			    "%s: config key '%s' conflicts with '%s' (from %s): "
 			    "a name cannot be both a value and a node", origin,
 			    key, other, cfg->ent[i].origin);
@@ -207,7 +196,7 @@ cfg_set(struct cfg *cfg, const char *key, const char *value,
 	if (cfg->n >= CFG_MAX_KEYS) {
 		free(v);
 		free(o);
-		return seterr(err, errlen, -E2BIG, "%s: too many config keys "
+		return errmsg_set(err, errlen, -E2BIG, "%s: too many config keys "
 		    "(at most %d)", origin, CFG_MAX_KEYS);
 	}
 	if (cfg->n == cfg->cap) {
@@ -226,7 +215,7 @@ cfg_set(struct cfg *cfg, const char *key, const char *value,
 nomem:
 	free(v);
 	free(o);
-	return seterr(err, errlen, -ENOMEM, "out of memory");
+	return errmsg_set(err, errlen, -ENOMEM, "out of memory");
 }
 
 const struct cfg_ent *
@@ -267,9 +256,9 @@ cfg_set_kv(struct cfg *cfg, const char *kv, const char *origin, char *err,
 	int rc;
 
 	if ((copy = strdup(kv)) == NULL)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return errmsg_set(err, errlen, -ENOMEM, "out of memory");
 	if ((eq = strchr(copy, '=')) == NULL) {
-		rc = seterr(err, errlen, -EINVAL,
+		rc = errmsg_set(err, errlen, -EINVAL,
 		    "%s: '%s' is not KEY=VALUE", origin, kv);
 		goto out;
 	}
@@ -292,10 +281,10 @@ cfg_load_text(struct cfg *cfg, const char *text, size_t len,
 	int rc = 0;
 
 	if (memchr(text, '\0', len) != NULL)
-		return seterr(err, errlen, -EINVAL,
+		return errmsg_set(err, errlen, -EINVAL,
 		    "%s: not a text file (contains NUL bytes)", name);
 	if ((buf = malloc(len + 1)) == NULL)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return errmsg_set(err, errlen, -ENOMEM, "out of memory");
 	memcpy(buf, text, len);
 	buf[len] = '\0';
 	for (line = buf; line != NULL && *line != '\0'; line = next) {
@@ -309,13 +298,13 @@ cfg_load_text(struct cfg *cfg, const char *text, size_t len,
 			continue;
 		snprintf(origin, sizeof(origin), "%s:%u", name, lineno);
 		if (strchr(l, '=') == NULL) {
-			rc = seterr(err, errlen, -EINVAL,
+			rc = errmsg_set(err, errlen, -EINVAL,
 			    "%s: expected KEY=VALUE, got '%.60s'", origin, l);
 			break;
 		}
 		/* Each setting costs a pass over the keys: bound the work. */
 		if (++nset > CFG_MAX_KEYS) {
-			rc = seterr(err, errlen, -E2BIG, "%s: more than %d "
+			rc = errmsg_set(err, errlen, -E2BIG, "%s: more than %d "
 			    "settings in one file", origin, CFG_MAX_KEYS);
 			break;
 		}
@@ -336,26 +325,26 @@ cfg_load_file(struct cfg *cfg, const char *path, char *err, size_t errlen)
 	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return seterr(err, errlen, -errno, "cannot open config file "
+		return errmsg_set(err, errlen, -errno, "cannot open config file "
 		    "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0) {
-		rc = seterr(err, errlen, -errno, "%s: %s", path,
+		rc = errmsg_set(err, errlen, -errno, "%s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = seterr(err, errlen, -EINVAL, "config file %s is not a "
+		rc = errmsg_set(err, errlen, -EINVAL, "config file %s is not a "
 		    "regular file", path);
 		goto out;
 	}
 	if (st.st_size > CFG_FILE_MAX) {
-		rc = seterr(err, errlen, -EFBIG, "config file %s is too large "
+		rc = errmsg_set(err, errlen, -EFBIG, "config file %s is too large "
 		    "(%jd bytes, at most %d)", path, (intmax_t)st.st_size,
 		    CFG_FILE_MAX);
 		goto out;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		rc = seterr(err, errlen, -ENOMEM, "out of memory");
+		rc = errmsg_set(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	while (got < (size_t)st.st_size) {
@@ -363,7 +352,7 @@ cfg_load_file(struct cfg *cfg, const char *path, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = seterr(err, errlen, -errno, "reading %s: %s",
+			rc = errmsg_set(err, errlen, -errno, "reading %s: %s",
 			    path, strerror(errno));
 			goto out;
 		}
@@ -524,7 +513,7 @@ cfg_parse_kv_args(struct cfg *cfg, const char *node, const char *args,
 	if (args == NULL || *args == '\0')
 		return 0;
 	if ((copy = strdup(args)) == NULL)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return errmsg_set(err, errlen, -ENOMEM, "out of memory");
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
@@ -537,7 +526,7 @@ cfg_parse_kv_args(struct cfg *cfg, const char *node, const char *args,
 		}
 		if (node_key(key, sizeof(key), node, tok) != 0 ||
 		    !cfg_valid_key(key)) {
-			rc = seterr(err, errlen, -EINVAL,
+			rc = errmsg_set(err, errlen, -EINVAL,
 			    "invalid option name '%s' for %s", tok, node);
 			break;
 		}
@@ -685,7 +674,7 @@ load_sec(struct cfg *cfg, const ckp_sec_t *sec, char *prefix, size_t plen,
 		const char *val;
 
 		if (plen + nlen + 2 > cap)
-			return seterr(err, errlen, -ENAMETOOLONG, "%s: config "
+			return errmsg_set(err, errlen, -ENAMETOOLONG, "%s: config "
 			    "key %s.%s is too long", origin, prefix, name);
 		snprintf(prefix + plen, cap - plen, "%s%s", plen ? "." : "",
 		    name);
@@ -697,7 +686,7 @@ load_sec(struct cfg *cfg, const ckp_sec_t *sec, char *prefix, size_t plen,
 				rc = cfg_set(cfg, prefix, val, origin, err,
 				    errlen);
 		} else {
-			rc = seterr(err, errlen, -EINVAL, "%s: config key %s "
+			rc = errmsg_set(err, errlen, -EINVAL, "%s: config key %s "
 			    "is a %s, not a string", origin, prefix,
 			    ckp_type_name(ckp_ent_type(e)));
 		}

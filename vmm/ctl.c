@@ -38,6 +38,7 @@
 #include "migrate_out.h"
 #include "sandbox.h"
 #include "vm_priv.h"
+#include "errmsg.h"
 
 #define CTL_MAX_CONNS	16
 /*
@@ -76,21 +77,6 @@ struct conn {
 	bool		 dead;	/* the client went away: no more lines */
 	int		 passed_fd;	/* came with the request (SCM_RIGHTS); -1 */
 };
-
-static int
-seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Replies                                                                   */
@@ -187,17 +173,17 @@ parse_ckpt_arg(char *arg, ckp_enc_t *enc, const char **path, char *err,
 		    ckp_enc_from_name(arg + 9) != CKP_ENC_NONE) {
 			*enc = ckp_enc_from_name(arg + 9);
 		} else if (strchr(arg, '=') == NULL) {
-			return seterr(err, errlen, -EINVAL, "checkpoint path "
+			return errmsg_set(err, errlen, -EINVAL, "checkpoint path "
 			    "'%.200s' is not absolute", arg);
 		} else {
-			return seterr(err, errlen, -EINVAL, "unknown option '%s' "
+			return errmsg_set(err, errlen, -EINVAL, "unknown option '%s' "
 			    "(encoding=json|bin|conf, then an absolute path)",
 			    arg);
 		}
 		arg = sp != NULL ? sp + 1 : NULL;
 	}
 	if (arg == NULL || *arg == '\0')
-		return seterr(err, errlen, -EINVAL, "a checkpoint file name is "
+		return errmsg_set(err, errlen, -EINVAL, "a checkpoint file name is "
 		    "required (an absolute path)");
 	*path = arg;
 	return 0;
@@ -414,16 +400,16 @@ ctl_req_frame(char *buf, size_t used, bool eof, size_t *lenp, char *err,
 	if ((nl = memchr(buf, '\n', used)) != NULL) {
 		len = (size_t)(nl - buf);
 		if (len > CTL_LINE_MAX)
-			return seterr(err, errlen, -EINVAL, "request longer "
+			return errmsg_set(err, errlen, -EINVAL, "request longer "
 			    "than %d bytes", CTL_LINE_MAX);
 		if (used > len + 1)
-			return seterr(err, errlen, -EINVAL, "one request per "
+			return errmsg_set(err, errlen, -EINVAL, "one request per "
 			    "connection (more data followed the first line)");
 		buf[len] = '\0';
 		if (len > 0 && buf[len - 1] == '\r')
 			buf[--len] = '\0';
 	} else if (used > CTL_LINE_MAX) {
-		return seterr(err, errlen, -EINVAL, "request longer than %d "
+		return errmsg_set(err, errlen, -EINVAL, "request longer than %d "
 		    "bytes", CTL_LINE_MAX);
 	} else if (eof) {
 		/* End of input: a last line without its LF is taken. */
@@ -572,22 +558,22 @@ parse_migrate_arg(char *arg, struct ctl_req *req, char *err, size_t errlen)
 			if (n % 2 != 0 || n < 2 * CKP_STREAM_MIN_KEY ||
 			    n > 2 * CTL_MIGRATE_KEY_MAX ||
 			    strspn(eq + 1, "0123456789abcdefABCDEF") != n)
-				return seterr(err, errlen, -EINVAL, "key: %d to "
+				return errmsg_set(err, errlen, -EINVAL, "key: %d to "
 				    "%d bytes in hexadecimal expected",
 				    CKP_STREAM_MIN_KEY, CTL_MIGRATE_KEY_MAX);
 			req->key_hex = eq + 1;
 		} else if (eq != NULL && strncmp(arg, "downtime_ms=", 12) == 0) {
 			if (parse_ms(eq + 1, &req->downtime_ms) != 0)
-				return seterr(err, errlen, -EINVAL,
+				return errmsg_set(err, errlen, -EINVAL,
 				    "downtime_ms=%.32s: 1 to 3600000 expected",
 				    eq + 1);
 		} else if (eq != NULL && strncmp(arg, "timeout_ms=", 11) == 0) {
 			if (parse_ms(eq + 1, &req->timeout_ms) != 0)
-				return seterr(err, errlen, -EINVAL,
+				return errmsg_set(err, errlen, -EINVAL,
 				    "timeout_ms=%.32s: 1 to 3600000 expected",
 				    eq + 1);
 		} else if (eq != NULL && strchr(arg, ':') == NULL) {
-			return seterr(err, errlen, -EINVAL, "unknown option "
+			return errmsg_set(err, errlen, -EINVAL, "unknown option "
 			    "'%.64s' (oneway, key=, downtime_ms=, timeout_ms=, "
 			    "then the address)", arg);
 		} else {
@@ -598,7 +584,7 @@ parse_migrate_arg(char *arg, struct ctl_req *req, char *err, size_t errlen)
 		}
 		arg = sp != NULL ? sp + 1 : NULL;
 	}
-	return seterr(err, errlen, -EINVAL, "migrate needs the address "
+	return errmsg_set(err, errlen, -EINVAL, "migrate needs the address "
 	    "(for messages; the stream goes to the descriptor passed)");
 }
 
@@ -611,7 +597,7 @@ ctl_req_parse(char *line, size_t len, struct ctl_req *req, char *err,
 
 	memset(req, 0, sizeof(*req));
 	if (memchr(line, '\0', len) != NULL)
-		return seterr(err, errlen, -EINVAL, "the request contains a "
+		return errmsg_set(err, errlen, -EINVAL, "the request contains a "
 		    "NUL byte");
 	verb = line;
 	if ((arg = strchr(line, ' ')) != NULL) {
@@ -634,11 +620,11 @@ ctl_req_parse(char *line, size_t len, struct ctl_req *req, char *err,
 	else if (strcmp(verb, "migrate-cancel") == 0)
 		req->verb = CTL_VERB_MIGRATE_CANCEL;
 	else if (verb[0] == '\0')
-		return seterr(err, errlen, -EINVAL, "empty request (verbs: "
+		return errmsg_set(err, errlen, -EINVAL, "empty request (verbs: "
 		    "suspend, checkpoint, migrate, migrate-cancel, pause, "
 		    "resume, status)");
 	else
-		return seterr(err, errlen, -EINVAL, "unknown request '%.64s' "
+		return errmsg_set(err, errlen, -EINVAL, "unknown request '%.64s' "
 		    "(verbs: suspend, checkpoint, migrate, migrate-cancel, "
 		    "pause, resume, status)", verb);
 	if (req->verb == CTL_VERB_MIGRATE) {
@@ -650,7 +636,7 @@ ctl_req_parse(char *line, size_t len, struct ctl_req *req, char *err,
 		    errlen)) != 0)
 			return rc;
 	} else if (arg != NULL && *arg != '\0') {
-		return seterr(err, errlen, -EINVAL, "%s takes no argument",
+		return errmsg_set(err, errlen, -EINVAL, "%s takes no argument",
 		    verb);
 	}
 	return 0;

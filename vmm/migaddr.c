@@ -22,24 +22,10 @@
 
 #include "ckp.h"
 #include "migaddr.h"
+#include "errmsg.h"
 
 #define ADDR_FORMS "tcp:HOST:PORT, unix:PATH"
 #define DEST_FORMS ADDR_FORMS ", - (stdin and stdout) or fd:N"
-
-static int
-seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 static int
 parse_tcp(const char *s, const char *rest, struct migaddr *a, char *err,
@@ -53,7 +39,7 @@ parse_tcp(const char *s, const char *rest, struct migaddr *a, char *err,
 	if (*rest == '[') {
 		const char *close = strchr(rest, ']');
 		if (close == NULL || close[1] != ':')
-			return seterr(err, errlen, -EINVAL, "%s: an IPv6 address "
+			return errmsg_set(err, errlen, -EINVAL, "%s: an IPv6 address "
 			    "in brackets must be followed by :PORT "
 			    "(tcp:[::1]:7777)", s);
 		host = rest + 1;
@@ -61,25 +47,25 @@ parse_tcp(const char *s, const char *rest, struct migaddr *a, char *err,
 		colon = close + 1;
 	} else {
 		if ((colon = strrchr(rest, ':')) == NULL)
-			return seterr(err, errlen, -EINVAL, "%s: expected "
+			return errmsg_set(err, errlen, -EINVAL, "%s: expected "
 			    "tcp:HOST:PORT", s);
 		hlen = (size_t)(colon - rest);
 		if (memchr(rest, ':', hlen) != NULL)
-			return seterr(err, errlen, -EINVAL, "%s: an IPv6 "
+			return errmsg_set(err, errlen, -EINVAL, "%s: an IPv6 "
 			    "address goes in brackets (tcp:[::1]:7777)", s);
 	}
 	if (hlen == 0)
-		return seterr(err, errlen, -EINVAL, "%s: no host (tcp:0.0.0.0:"
+		return errmsg_set(err, errlen, -EINVAL, "%s: no host (tcp:0.0.0.0:"
 		    "PORT listens on every IPv4 address, tcp:[::]:PORT on "
 		    "every address)", s);
 	if (hlen >= sizeof(a->host))
-		return seterr(err, errlen, -EINVAL, "%s: host name of %zu "
+		return errmsg_set(err, errlen, -EINVAL, "%s: host name of %zu "
 		    "bytes, at most %zu", s, hlen, sizeof(a->host) - 1);
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
 	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
 	    port < 1 || port > 65535)
-		return seterr(err, errlen, -EINVAL, "%s: port '%s' is not a "
+		return errmsg_set(err, errlen, -EINVAL, "%s: port '%s' is not a "
 		    "number from 1 to 65535", s, colon + 1);
 	memcpy(a->host, host, hlen);
 	a->host[hlen] = '\0';
@@ -97,16 +83,16 @@ migaddr_parse(const char *s, bool dest, struct migaddr *a, char *err,
 	memset(a, 0, sizeof(*a));
 	a->fd = -1;
 	if (strlen(s) >= sizeof(a->text))
-		return seterr(err, errlen, -EINVAL, "migration address of %zu "
+		return errmsg_set(err, errlen, -EINVAL, "migration address of %zu "
 		    "bytes, at most %zu", strlen(s), sizeof(a->text) - 1);
 	snprintf(a->text, sizeof(a->text), "%s", s);
 	if (strncmp(s, "tcp:", 4) == 0)
 		return parse_tcp(s, s + 4, a, err, errlen);
 	if (strncmp(s, "unix:", 5) == 0) {
 		if (s[5] == '\0')
-			return seterr(err, errlen, -EINVAL, "%s: no path", s);
+			return errmsg_set(err, errlen, -EINVAL, "%s: no path", s);
 		if (strlen(s + 5) >= sizeof(a->path))
-			return seterr(err, errlen, -EINVAL, "%s: a socket path "
+			return errmsg_set(err, errlen, -EINVAL, "%s: a socket path "
 			    "has at most %zu bytes, this one %zu", s,
 			    sizeof(a->path) - 1, strlen(s + 5));
 		snprintf(a->path, sizeof(a->path), "%s", s + 5);
@@ -118,7 +104,7 @@ migaddr_parse(const char *s, bool dest, struct migaddr *a, char *err,
 		long n;
 
 		if (!dest)
-			return seterr(err, errlen, -EINVAL, "%s: only a "
+			return errmsg_set(err, errlen, -EINVAL, "%s: only a "
 			    "destination (hyve --incoming) reads a stream "
 			    "from %s (here: %s)", s, s[0] == '-' ? "stdin" :
 			    "an inherited descriptor", forms);
@@ -130,20 +116,20 @@ migaddr_parse(const char *s, bool dest, struct migaddr *a, char *err,
 		n = strtol(s + 3, &end, 10);
 		if (s[3] < '0' || s[3] > '9' || *end != '\0' || errno != 0 ||
 		    n > INT_MAX)
-			return seterr(err, errlen, -EINVAL, "%s: '%s' is not a "
+			return errmsg_set(err, errlen, -EINVAL, "%s: '%s' is not a "
 			    "descriptor number", s, s + 3);
 		if (n <= 2)
-			return seterr(err, errlen, -EINVAL, "%s: descriptor %ld "
+			return errmsg_set(err, errlen, -EINVAL, "%s: descriptor %ld "
 			    "is stdin, stdout or stderr (use - for stdin and "
 			    "stdout)", s, n);
 		if (fcntl((int)n, F_GETFD) < 0)
-			return seterr(err, errlen, -EINVAL, "%s: descriptor %ld "
+			return errmsg_set(err, errlen, -EINVAL, "%s: descriptor %ld "
 			    "is not open", s, n);
 		a->fd = (int)n;
 		a->kind = MIGADDR_FD;
 		return 0;
 	}
-	return seterr(err, errlen, -EINVAL, "%s: not a migration address "
+	return errmsg_set(err, errlen, -EINVAL, "%s: not a migration address "
 	    "(%s)", s, forms);
 }
 
@@ -165,22 +151,22 @@ unix_clear(const struct migaddr *a, char *err, size_t errlen)
 	int fd, rc;
 
 	if (lstat(a->path, &st) != 0)
-		return errno == ENOENT ? 0 : seterr(err, errlen, -errno,
+		return errno == ENOENT ? 0 : errmsg_set(err, errlen, -errno,
 		    "%s: %s", a->text, strerror(errno));
 	if (!S_ISSOCK(st.st_mode))
-		return seterr(err, errlen, -EEXIST, "%s: %s exists and is not "
+		return errmsg_set(err, errlen, -EEXIST, "%s: %s exists and is not "
 		    "a socket: refusing to replace it", a->text, a->path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return seterr(err, errlen, -errno, "socket: %s",
+		return errmsg_set(err, errlen, -errno, "socket: %s",
 		    strerror(errno));
 	unix_sockaddr(a, &un);
 	rc = connect(fd, (struct sockaddr *)&un, sizeof(un));
 	close(fd);
 	if (rc == 0)
-		return seterr(err, errlen, -EADDRINUSE, "%s: another process "
+		return errmsg_set(err, errlen, -EADDRINUSE, "%s: another process "
 		    "listens on %s", a->text, a->path);
 	if (unlink(a->path) != 0 && errno != ENOENT)
-		return seterr(err, errlen, -errno, "%s: removing the stale "
+		return errmsg_set(err, errlen, -errno, "%s: removing the stale "
 		    "socket %s: %s", a->text, a->path, strerror(errno));
 	return 0;
 }
@@ -194,12 +180,12 @@ listen_unix(const struct migaddr *a, int *lfd, char *err, size_t errlen)
 	if ((rc = unix_clear(a, err, errlen)) != 0)
 		return rc;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return seterr(err, errlen, -errno, "socket: %s",
+		return errmsg_set(err, errlen, -errno, "socket: %s",
 		    strerror(errno));
 	unix_sockaddr(a, &un);
 	if (bind(fd, (struct sockaddr *)&un, sizeof(un)) != 0 ||
 	    listen(fd, 1) != 0) {
-		rc = seterr(err, errlen, -errno, "%s: cannot listen: %s",
+		rc = errmsg_set(err, errlen, -errno, "%s: cannot listen: %s",
 		    a->text, strerror(errno));
 		close(fd);
 		return rc;
@@ -217,7 +203,7 @@ listen_tcp(const struct migaddr *a, int *lfd, char *err, size_t errlen)
 	int fd = -1, one = 1, rc, saved = 0;
 
 	if ((rc = getaddrinfo(a->host, a->port, &hints, &res)) != 0)
-		return seterr(err, errlen, -EINVAL, "%s: %s", a->text,
+		return errmsg_set(err, errlen, -EINVAL, "%s: %s", a->text,
 		    gai_strerror(rc));
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -236,7 +222,7 @@ listen_tcp(const struct migaddr *a, int *lfd, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		return seterr(err, errlen, -saved, "%s: cannot listen: %s",
+		return errmsg_set(err, errlen, -saved, "%s: cannot listen: %s",
 		    a->text, strerror(saved));
 	*lfd = fd;
 	return 0;
@@ -255,7 +241,7 @@ migaddr_listen(const struct migaddr *a, int *lfd, char *err, size_t errlen)
 	case MIGADDR_FD:
 		return 0;
 	}
-	return seterr(err, errlen, -EINVAL, "%s: not an address to listen on",
+	return errmsg_set(err, errlen, -EINVAL, "%s: not an address to listen on",
 	    a->text);
 }
 
@@ -321,12 +307,12 @@ migaddr_accept(const struct migaddr *a, int lfd, int stopfd, int *rfd,
 		if (poll(pfd, stopfd >= 0 ? 2 : 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = seterr(err, errlen, -errno, "poll: %s",
+			rc = errmsg_set(err, errlen, -errno, "poll: %s",
 			    strerror(errno));
 			goto out;
 		}
 		if (pfd[1].revents != 0 && stopfd >= 0) {
-			rc = seterr(err, errlen, -EINTR, "%s: stopped while "
+			rc = errmsg_set(err, errlen, -EINTR, "%s: stopped while "
 			    "waiting for a connection", a->text);
 			goto out;
 		}
@@ -334,7 +320,7 @@ migaddr_accept(const struct migaddr *a, int lfd, int stopfd, int *rfd,
 			break;
 		if (errno != EINTR && errno != EAGAIN &&
 		    errno != ECONNABORTED) {
-			rc = seterr(err, errlen, -errno, "%s: accept: %s",
+			rc = errmsg_set(err, errlen, -errno, "%s: accept: %s",
 			    a->text, strerror(errno));
 			goto out;
 		}
@@ -397,23 +383,23 @@ migaddr_connect(const struct migaddr *a, unsigned timeout_ms, int *fd,
 	*fd = -1;
 	if (a->kind == MIGADDR_UNIX) {
 		if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-			return seterr(err, errlen, -errno, "socket: %s",
+			return errmsg_set(err, errlen, -errno, "socket: %s",
 			    strerror(errno));
 		unix_sockaddr(a, &un);
 		if ((rc = connect_within(s, (struct sockaddr *)&un, sizeof(un),
 		    timeout_ms)) != 0) {
 			close(s);
-			return seterr(err, errlen, rc, "%s: cannot connect: %s",
+			return errmsg_set(err, errlen, rc, "%s: cannot connect: %s",
 			    a->text, strerror(-rc));
 		}
 		*fd = s;
 		return 0;
 	}
 	if (a->kind != MIGADDR_TCP)
-		return seterr(err, errlen, -EINVAL, "%s: not an address to "
+		return errmsg_set(err, errlen, -EINVAL, "%s: not an address to "
 		    "connect to", a->text);
 	if ((rc = getaddrinfo(a->host, a->port, &hints, &res)) != 0)
-		return seterr(err, errlen, -EHOSTUNREACH, "%s: %s", a->text,
+		return errmsg_set(err, errlen, -EHOSTUNREACH, "%s: %s", a->text,
 		    gai_strerror(rc));
 	rc = -EHOSTUNREACH;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -430,7 +416,7 @@ migaddr_connect(const struct migaddr *a, unsigned timeout_ms, int *fd,
 	}
 	freeaddrinfo(res);
 	if (s < 0)
-		return seterr(err, errlen, rc, "%s: cannot connect: %s",
+		return errmsg_set(err, errlen, rc, "%s: cannot connect: %s",
 		    a->text, strerror(-rc));
 	(void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	*fd = s;
@@ -448,20 +434,20 @@ migkey_load(const char *path, unsigned char *key, size_t *len, char *err,
 
 	*len = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return seterr(err, errlen, -errno, "--migrate-key %s: %s", path,
+		return errmsg_set(err, errlen, -errno, "--migrate-key %s: %s", path,
 		    strerror(errno));
 	if (fstat(fd, &st) != 0) {
-		rc = seterr(err, errlen, -errno, "--migrate-key %s: %s", path,
+		rc = errmsg_set(err, errlen, -errno, "--migrate-key %s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = seterr(err, errlen, -EINVAL, "--migrate-key %s: not a "
+		rc = errmsg_set(err, errlen, -EINVAL, "--migrate-key %s: not a "
 		    "regular file", path);
 		goto out;
 	}
 	if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
-		rc = seterr(err, errlen, -EACCES, "--migrate-key %s: readable "
+		rc = errmsg_set(err, errlen, -EACCES, "--migrate-key %s: readable "
 		    "by group or others (mode %04o): a shared secret must be "
 		    "this user's alone (chmod 600)", path,
 		    (unsigned)(st.st_mode & 07777));
@@ -475,14 +461,14 @@ migkey_load(const char *path, unsigned char *key, size_t *len, char *err,
 		if ((n = read(fd, c, want < sizeof(c) ? want : sizeof(c))) < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = seterr(err, errlen, -errno, "--migrate-key %s: %s",
+			rc = errmsg_set(err, errlen, -errno, "--migrate-key %s: %s",
 			    path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if (got + (size_t)n > MIGKEY_MAX) {
-			rc = seterr(err, errlen, -EINVAL, "--migrate-key %s: "
+			rc = errmsg_set(err, errlen, -EINVAL, "--migrate-key %s: "
 			    "more than %u bytes", path, MIGKEY_MAX);
 			goto out;
 		}
@@ -490,7 +476,7 @@ migkey_load(const char *path, unsigned char *key, size_t *len, char *err,
 		got += (size_t)n;
 	}
 	if (got < CKP_STREAM_MIN_KEY) {
-		rc = seterr(err, errlen, -EINVAL, "--migrate-key %s: %zu bytes, "
+		rc = errmsg_set(err, errlen, -EINVAL, "--migrate-key %s: %zu bytes, "
 		    "a shared secret has at least %u (used as is, a trailing "
 		    "newline included)", path, got, CKP_STREAM_MIN_KEY);
 		goto out;

@@ -34,6 +34,7 @@
 #include "migrate_in.h"
 #include "restore_stream.h"
 #include "vm_priv.h"
+#include "errmsg.h"
 
 
 #define MIG_VERSION	1
@@ -53,21 +54,6 @@ struct mig_in {
 	uint64_t	 t0, frames;
 	bool		 r_owns_vm;	/* m->vm is restore_free()'s */
 };
-
-static int
-seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 /* "PAGES", or "type 0x42" for a type hyve does not know. */
 static const char *
@@ -115,7 +101,7 @@ mig_in_expect(enum mig_in_phase phase, uint8_t type, char *err,
 	}
 	if (ok)
 		return 0;
-	return seterr(err, errlen, -EBADMSG, "expected %s, got %s",
+	return errmsg_set(err, errlen, -EBADMSG, "expected %s, got %s",
 	    want[phase <= MIG_IN_DONE ? phase : MIG_IN_DONE],
 	    frame_name(type, buf, sizeof(buf)));
 }
@@ -144,7 +130,7 @@ need_u32(ckp_sec_t *sec, const char *name, uint32_t *v, char *err,
 {
 	if (ckp_sec_get_uint32(sec, name, v) == 0)
 		return 0;
-	return seterr(err, errlen, -EINVAL, "HELLO: migration.%s: missing, or "
+	return errmsg_set(err, errlen, -EINVAL, "HELLO: migration.%s: missing, or "
 	    "not a uint32", name);
 }
 
@@ -159,13 +145,13 @@ check_disk(const char *slot, const char *path, uint64_t size, char *err,
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return seterr(err, errlen, -EINVAL, "disk %s: cannot open %s: "
+		return errmsg_set(err, errlen, -EINVAL, "disk %s: cannot open %s: "
 		    "%s (shared storage: the destination opens the same "
 		    "image, or a copy; -o %s.path=FILE names another)", slot,
 		    path, strerror(errno), slot);
 	if (fstat(fd, &st) != 0) {
 		close(fd);
-		return seterr(err, errlen, -EIO, "disk %s: %s: %s", slot, path,
+		return errmsg_set(err, errlen, -EIO, "disk %s: %s: %s", slot, path,
 		    strerror(errno));
 	}
 	have = (uint64_t)st.st_size;
@@ -174,7 +160,7 @@ check_disk(const char *slot, const char *path, uint64_t size, char *err,
 		have = (uint64_t)end;
 	close(fd);
 	if (have != size)
-		return seterr(err, errlen, -EINVAL, "disk %s: the source's image "
+		return errmsg_set(err, errlen, -EINVAL, "disk %s: the source's image "
 		    "is %" PRIu64 " bytes, %s here is %" PRIu64 " bytes (shared "
 		    "storage: the same image or a copy of the same size)", slot,
 		    size, path, have);
@@ -207,18 +193,18 @@ check_disks(ckp_sec_t *mig, const struct cfg *cfg, char *err, size_t errlen)
 		if (ckp_sec_get_string(d, "slot", &sv) != 0 ||
 		    ckp_sec_get_uint64(d, "size", &size) != 0 ||
 		    strlen(sv) >= sizeof(slot))
-			return seterr(err, errlen, -EINVAL, "HELLO: migration."
+			return errmsg_set(err, errlen, -EINVAL, "HELLO: migration."
 			    "%s: needs slot$string and size$uint64", name);
 		snprintf(slot, sizeof(slot), "%s", sv);
 		snprintf(key, sizeof(key), "%s.device", slot);
 		if ((e = cfg_lookup(cfg, key)) == NULL ||
 		    strcmp(e->val, "virtio-blk") != 0)
-			return seterr(err, errlen, -EINVAL, "HELLO: migration."
+			return errmsg_set(err, errlen, -EINVAL, "HELLO: migration."
 			    "%s: slot %s is not a virtio-blk device of the "
 			    "configuration", name, slot);
 		snprintf(key, sizeof(key), "%s.path", slot);
 		if ((e = cfg_lookup(cfg, key)) == NULL)
-			return seterr(err, errlen, -EINVAL, "disk %s: the "
+			return errmsg_set(err, errlen, -EINVAL, "disk %s: the "
 			    "configuration has no %s", slot, key);
 		if ((rc = check_disk(slot, e->val, size, err, errlen)) != 0)
 			return rc;
@@ -237,7 +223,7 @@ check_disks(ckp_sec_t *mig, const struct cfg *cfg, char *err, size_t errlen)
 
 			snprintf(name, sizeof(name), "disk@%u", n);
 			if ((d = ckp_sec_find(mig, name)) == NULL)
-				return seterr(err, errlen, -EINVAL, "HELLO: the "
+				return errmsg_set(err, errlen, -EINVAL, "HELLO: the "
 				    "configuration has a disk in %s but the "
 				    "migration section no disk@N for it", slot);
 			if (ckp_sec_get_string(d, "slot", &s2) == 0 &&
@@ -258,20 +244,20 @@ mig_in_check_migration(ckp_doc_t *doc, ckp_sec_t **migp, uint64_t *ram_size,
 	int rc;
 
 	if (mig == NULL)
-		return seterr(err, errlen, -EINVAL, "HELLO has no migration "
+		return errmsg_set(err, errlen, -EINVAL, "HELLO has no migration "
 		    "section");
 	if (ckp_sec_version(mig) != MIG_VERSION)
-		return seterr(err, errlen, -EINVAL, "HELLO: migration section "
+		return errmsg_set(err, errlen, -EINVAL, "HELLO: migration section "
 		    "version %u, this hyve reads %u", ckp_sec_version(mig),
 		    MIG_VERSION);
 	if (ckp_sec_get_uint64(mig, "ram_size", ram_size) != 0)
-		return seterr(err, errlen, -EINVAL, "HELLO: migration.ram_size: "
+		return errmsg_set(err, errlen, -EINVAL, "HELLO: migration.ram_size: "
 		    "missing, or not a uint64");
 	if ((rc = need_u32(mig, "chunk_size", &chunk, err, errlen)) != 0 ||
 	    (rc = need_u32(mig, "page_size", &page, err, errlen)) != 0)
 		return rc;
 	if (chunk != MIG_CHUNK || page != MIG_PAGE)
-		return seterr(err, errlen, -EINVAL, "HELLO: chunks of %u bytes "
+		return errmsg_set(err, errlen, -EINVAL, "HELLO: chunks of %u bytes "
 		    "and pages of %u, this hyve uses %u and %u", chunk, page,
 		    MIG_CHUNK, MIG_PAGE);
 	*migp = mig;
@@ -287,9 +273,9 @@ decode(const char *what, const void *p, size_t len, ckp_doc_t **docp,
 
 	*docp = NULL;
 	if (doc == NULL)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return errmsg_set(err, errlen, -ENOMEM, "out of memory");
 	if (ckp_doc_error(doc) != 0) {
-		seterr(err, errlen, -EINVAL, "%s: %s", what,
+		errmsg_set(err, errlen, -EINVAL, "%s: %s", what,
 		    ckp_doc_errmsg(doc));
 		ckp_doc_free(doc);
 		return -EINVAL;
@@ -323,12 +309,12 @@ on_hello(struct mig_in *m, const void *p, size_t len, enum hyve_err_kind *kind,
 	/* restore_prepare_hello() owns the document from here. */
 	if ((rc = restore_prepare_hello(&m->o->ro, m->origin, doc, &m->r, msg,
 	    sizeof(msg))) != 0)
-		return seterr(err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
+		return errmsg_set(err, errlen, rc == -ENOMEM ? -ENOMEM : -EINVAL,
 		    "%s", msg);
 	/* @mig lives in the document, which the restore keeps until STATE. */
 	cfg = restore_cfg(m->r);
 	if (ram_size != restore_mem_size(m->r))
-		return seterr(err, errlen, -EINVAL, "HELLO: migration.ram_size "
+		return errmsg_set(err, errlen, -EINVAL, "HELLO: migration.ram_size "
 		    "is %" PRIu64 " bytes, the configuration's memory.size %"
 		    PRIu64, ram_size, restore_mem_size(m->r));
 	if ((rc = check_disks(mig, cfg, err, errlen)) != 0)
@@ -336,18 +322,18 @@ on_hello(struct mig_in *m, const void *p, size_t len, enum hyve_err_kind *kind,
 	name = restore_name(m->r);
 	if (ctl_listen(name, &m->ctl, &he) != 0) {
 		*kind = he.kind;
-		return seterr(err, errlen, -EEXIST, "%s: %s", name, he.msg);
+		return errmsg_set(err, errlen, -EEXIST, "%s: %s", name, he.msg);
 	}
 	if ((rc = restore_vm_empty(m->r, &m->vm, msg, sizeof(msg))) != 0) {
 		*kind = restore_err_kind(rc, true);
-		return seterr(err, errlen, rc, "%s", msg);
+		return errmsg_set(err, errlen, rc, "%s", msg);
 	}
 	for (i = 0; i < m->vm->nmem; i++)
 		segs[i] = (ckp_ram_seg_t){ .host = m->vm->mem[i].host,
 		    .file_off = m->vm->mem[i].file_off,
 		    .len = m->vm->mem[i].size };
 	if ((m->rx = ckp_ram_rx_new(segs, m->vm->nmem)) == NULL)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return errmsg_set(err, errlen, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -376,7 +362,7 @@ answer(struct mig_in *m, uint8_t type, char *err, size_t errlen)
 	if (m->oneway)
 		return 0;
 	if (ckp_stream_send(m->s, type, NULL, 0) != 0)
-		return seterr(err, errlen, -EPIPE, "%s",
+		return errmsg_set(err, errlen, -EPIPE, "%s",
 		    ckp_stream_errmsg(m->s));
 	return 0;
 }
@@ -388,7 +374,7 @@ ram_check(void *arg, ckp_doc_t *meta, char *err, size_t errlen)
 	char msg[512];
 
 	if (ckp_ram_rx_check(m->rx, meta, msg, sizeof(msg)) != 0)
-		return seterr(err, errlen, -EINVAL, "RAM as received does not "
+		return errmsg_set(err, errlen, -EINVAL, "RAM as received does not "
 		    "match STATE's ram section: %s", msg);
 	return 0;
 }
@@ -403,15 +389,15 @@ next_frame(struct mig_in *m, int sfd, enum mig_in_phase phase, uint8_t *type,
 	int rc;
 
 	if (sfd >= 0 && poll(&pfd, 1, 0) > 0)
-		return seterr(err, errlen, -EINTR, "stopped by a signal while "
+		return errmsg_set(err, errlen, -EINTR, "stopped by a signal while "
 		    "receiving");
 	rc = ckp_stream_recv(m->s, type, p, len);
 	if (rc == -ENODATA)
-		return seterr(err, errlen, -EPIPE, "%s: the stream ended before "
+		return errmsg_set(err, errlen, -EPIPE, "%s: the stream ended before "
 		    "%s", ckp_stream_errmsg(m->s), phase == MIG_IN_GO ? "GO" :
 		    "END");
 	if (rc != 0)
-		return seterr(err, errlen, rc, "%s", ckp_stream_errmsg(m->s));
+		return errmsg_set(err, errlen, rc, "%s", ckp_stream_errmsg(m->s));
 	m->frames++;
 	if (*type == CKP_FRAME_ABORT) {
 		char why[512];
@@ -419,7 +405,7 @@ next_frame(struct mig_in *m, int sfd, enum mig_in_phase phase, uint8_t *type,
 		ckp_frame_abort_reason(*p, *len, why, sizeof(why));
 		/* Nothing to answer: the source is gone. */
 		m->oneway = true;
-		return seterr(err, errlen, -ECANCELED, "the source gave up: %s",
+		return errmsg_set(err, errlen, -ECANCELED, "the source gave up: %s",
 		    why);
 	}
 	(void)buf;
@@ -434,10 +420,10 @@ check_file_trust(int fd, const char *path, char *err, size_t errlen)
 	uid_t me = geteuid();
 
 	if (fstat(fd, &st) != 0)
-		return seterr(err, errlen, -EIO, "%s: %s", path, strerror(errno));
+		return errmsg_set(err, errlen, -EIO, "%s: %s", path, strerror(errno));
 	if ((st.st_uid != me && st.st_uid != 0) ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		return seterr(err, errlen, -EINVAL, "cannot restore %s: owned by "
+		return errmsg_set(err, errlen, -EINVAL, "cannot restore %s: owned by "
 		    "uid %lu (mode %04o), not this user's alone; a stream is "
 		    "trusted as its command line would be (its configuration "
 		    "names the files hyve opens): if you trust it, restore it "
@@ -459,7 +445,7 @@ open_input(struct mig_in *m, int sfd, enum hyve_err_kind *kind, char *err,
 		snprintf(m->origin, sizeof(m->origin), "%s", o->file);
 		if ((m->filefd = open(o->file, O_RDONLY | O_CLOEXEC |
 		    O_NOCTTY)) < 0)
-			return seterr(err, errlen, -errno, "cannot restore %s: %s",
+			return errmsg_set(err, errlen, -errno, "cannot restore %s: %s",
 			    o->file, strerror(errno));
 		if (!o->ro.trust &&
 		    (rc = check_file_trust(m->filefd, o->file, err, errlen)) != 0)
@@ -503,13 +489,13 @@ open_stream(struct mig_in *m, char *err, size_t errlen)
 	    keylen, m->o->file != NULL ? CKP_STREAM_ONEWAY : 0, m->origin);
 	memset(key, 0, sizeof(key));
 	if (m->s == NULL)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return errmsg_set(err, errlen, -ENOMEM, "out of memory");
 	if (m->wfd != m->rfd)
 		(void)ckp_stream_set_wfd(m->s, m->wfd);
 	if (m->o->file == NULL)
 		(void)ckp_stream_set_timeout(m->s, MIG_IN_TIMEOUT_MS);
 	if (ckp_stream_start(m->s) != 0)
-		return seterr(err, errlen, ckp_stream_error(m->s), "%s",
+		return errmsg_set(err, errlen, ckp_stream_error(m->s), "%s",
 		    ckp_stream_errmsg(m->s));
 	m->oneway = m->o->file != NULL ||
 	    (ckp_stream_peer_flags(m->s) & CKP_STREAM_ONEWAY) != 0;
@@ -545,7 +531,7 @@ converse(struct mig_in *m, int sfd, enum hyve_err_kind *kind, char *err,
 		case CKP_FRAME_ZERO:
 			if ((rc = ckp_ram_rx_frame(m->rx, type, p, len, msg,
 			    sizeof(msg))) != 0) {
-				rc = seterr(err, errlen, -EINVAL, "frame %" PRIu64
+				rc = errmsg_set(err, errlen, -EINVAL, "frame %" PRIu64
 				    " (%s): %s", m->frames - 1,
 				    ckp_frame_name(type), msg);
 				goto out;
@@ -563,7 +549,7 @@ converse(struct mig_in *m, int sfd, enum hyve_err_kind *kind, char *err,
 			state = NULL;
 			if (rc != 0) {
 				*kind = restore_err_kind(rc, true);
-				rc = seterr(err, errlen, rc, "%s", msg);
+				rc = errmsg_set(err, errlen, rc, "%s", msg);
 				goto out;
 			}
 			m->r_owns_vm = false;
@@ -596,7 +582,7 @@ mig_in_run(const struct mig_in_opts *o, int sfd, struct mig_in **mp,
 	*kind = HYVE_ERR_REFUSED;
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		*kind = HYVE_ERR_RUNTIME;
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return errmsg_set(err, errlen, -ENOMEM, "out of memory");
 	}
 	m->o = o;
 	m->lfd = m->rfd = m->wfd = m->filefd = -1;
