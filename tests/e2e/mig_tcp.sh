@@ -22,8 +22,9 @@ ip -n "$NSB" link set vb$$ up
 
 # Small enough that churn converges on the nested tier's emulated KVM too
 # (where a 64 MiB guest rewrites its RAM faster than TCG copies it),
-# long enough to be mid-work at every step.
-args=(-c 2 -m 24M --kernel "$GUEST" --append "churn 400")
+# long enough (seconds on a quiet machine) to be mid-work at every step,
+# the source still running after the cut link's 1.5 s timeout.
+args=(-c 2 -m 24M --kernel "$GUEST" --append "churn 1500")
 start ref "${args[@]}" -l com1,"$TMP/ref.console" ref
 wait_exit "$PID" 90
 [ "$RC" = 0 ] || fail "the uninterrupted run exited $RC"
