@@ -43,7 +43,7 @@ parse(char *line, size_t len)
 		return;
 	}
 	FUZZ_ASSERT(req.verb >= CTL_VERB_STATUS &&
-	    req.verb <= CTL_VERB_CHECKPOINT);
+	    req.verb <= CTL_VERB_MIGRATE_CANCEL);
 	if (req.verb == CTL_VERB_SUSPEND || req.verb == CTL_VERB_CHECKPOINT) {
 		FUZZ_ASSERT(req.path != NULL);
 		FUZZ_ASSERT(req.path > line && req.path < line + len);
@@ -51,6 +51,14 @@ parse(char *line, size_t len)
 		FUZZ_ASSERT(req.path + strlen(req.path) <= line + len);
 		FUZZ_ASSERT(req.enc == CKP_ENC_JSON || req.enc == CKP_ENC_BIN ||
 		    req.enc == CKP_ENC_CONF);
+	} else if (req.verb == CTL_VERB_MIGRATE) {
+		/* The address, for messages: inside the line. */
+		FUZZ_ASSERT(req.path != NULL);
+		FUZZ_ASSERT(req.path >= line && req.path < line + len);
+		FUZZ_ASSERT(req.path + strlen(req.path) <= line + len);
+		FUZZ_ASSERT(req.key_hex == NULL ||
+		    (req.key_hex >= line && req.key_hex < line + len &&
+		    strlen(req.key_hex) <= 2 * CTL_MIGRATE_KEY_MAX));
 	} else {
 		FUZZ_ASSERT(req.path == NULL);
 	}
