@@ -1104,7 +1104,12 @@ ctl_close(struct ctl *ctl)
 	(void)!write(ctl->stop_pipe[1], "x", 1);
 	if (ctl->thread_started)
 		pthread_join(ctl->thread, NULL);
-	/* Connections end soon: every wait of theirs watches the stop pipe. */
+	/*
+	 * Connections end soon: every wait of theirs watches the stop pipe,
+	 * but a migration waits on its stream.
+	 */
+	if (ctl->vm != NULL)
+		vm_migrate_abandon(ctl->vm);
 	pthread_mutex_lock(&ctl->lock);
 	while (ctl->nconn > 0)
 		pthread_cond_wait(&ctl->cv, &ctl->lock);

@@ -149,6 +149,17 @@ vm_migrate_cancel(struct vm *vm, char *err, size_t errlen)
 }
 
 void
+vm_migrate_abandon(struct vm *vm)
+{
+	pthread_mutex_lock(&cur.lock);
+	if (cur.vm == vm && !cur.past_go) {
+		cur.cancel = true;
+		(void)shutdown(cur.fd, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&cur.lock);
+}
+
+void
 vm_migrate_status(struct vm *vm, char *buf, size_t len)
 {
 	pthread_mutex_lock(&cur.lock);
@@ -914,6 +925,8 @@ vm_migrate(struct vm *vm, const struct mig_opts *o, struct mig_stats *st,
 	cur.sent = cur.dirty_rate = 0;
 	cur.expected_us = UINT64_MAX;
 	cur.throttle = 0;
+	/* A stop before this line was not seen by vm_migrate_abandon(). */
+	cur.cancel = vm_run_stopping(vm);
 	pthread_mutex_unlock(&cur.lock);
 	m.user_paused = vm_ckpt_user_paused(vm);
 
@@ -921,6 +934,10 @@ vm_migrate(struct vm *vm, const struct mig_opts *o, struct mig_stats *st,
 	 * RAM restored with --verify=lazy: loaded (and checked) first, so
 	 * that what is sent is plain memory the dirty log covers.
 	 */
+	if (cancelled()) {
+		rc = -ECANCELED;
+		goto fail;
+	}
 	if ((rc = lazyram_complete(vm, err, errlen)) != 0 ||
 	    (rc = mig_begin(&m)) != 0 || (rc = mig_precopy(&m)) != 0 ||
 	    (rc = mig_stop_copy(&m, &tpause)) != 0)
@@ -990,7 +1007,13 @@ after_go:
 	}
 	goto done;
 fail:
-	if (cancelled()) {
+	if (cancelled() && vm_run_stopping(vm)) {
+		char why[400];
+		vm_run_stop_msg(vm, why, sizeof(why));
+		seterr(err, errlen, "the VM stopped during the migration (%s)",
+		    why);
+		rc = -ESHUTDOWN;
+	} else if (cancelled()) {
 		seterr(err, errlen, "cancelled");
 		rc = -ECANCELED;
 	}

@@ -72,6 +72,12 @@ int vm_migrate(struct vm *vm, const struct mig_opts *o, struct mig_stats *st,
 /* Cancel the migration in progress: 0, -ENOENT (none), -EALREADY (past GO). */
 int vm_migrate_cancel(struct vm *vm, char *err, size_t errlen);
 /*
+ * The VM is stopping (guest power-off, a signal): a migration before GO
+ * ends now instead of at its timeout, and says why; past GO it runs to its
+ * end (the destination may be running the guest).
+ */
+void vm_migrate_abandon(struct vm *vm);
+/*
  * The migration in progress for "status": "migrating round=N sent=BYTES
  * dirty_rate=BYTES/S expected_downtime_ms=N throttle=PCT" into @buf, or
  * an empty string when none runs.

@@ -101,10 +101,13 @@ static const int sys_spawn[] = {
 /* Raising a guest interrupt (vm_irq_line, vm_msi). */
 #define IOC_IRQ		KVM_IRQ_LINE, KVM_SIGNAL_MSI
 
-/* Waits for a signal or an event, tears down: closes, unmaps, unlinks. */
+/*
+ * Waits for a signal or an event, tears down: closes, unmaps, unlinks,
+ * and shuts a waiting migration's stream (vm_migrate_abandon).
+ */
 static const int sys_main[] = {
 	SCMP_SYS(poll), SCMP_SYS(read), SCMP_SYS(close), SCMP_SYS(unlink),
-	SYS_STOP, -1
+	SCMP_SYS(shutdown), SYS_STOP, -1
 };
 static const unsigned long ioc_main[] = { 0 };
 

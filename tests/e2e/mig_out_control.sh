@@ -10,7 +10,7 @@
 . "$(dirname "$0")/ckp_lib.inc"
 command -v python3 >/dev/null || fail "python3 is not installed"
 
-args=(-c 2 -m 64M --kernel "$GUEST" --append "churn 400")
+args=(-c 2 -m 64M --kernel "$GUEST" --append "churn 2000")
 start ref "${args[@]}" -l com1,"$TMP/ref.console" ref
 wait_exit "$PID" 90
 [ "$RC" = 0 ] || fail "the uninterrupted run exited $RC"
