@@ -615,11 +615,34 @@ mig_in_run(const struct mig_in_opts *o, int sfd, struct mig_in **mp,
 	return 0;
 }
 
+/*
+ * Test builds: hold RUNNING back (the guest already runs here) so that a
+ * test can cut the link between GO and RUNNING, the one window where the
+ * source cannot know who runs the guest.
+ */
+static void
+test_hold_running(struct mig_in *m)
+{
+#ifdef HYVE_TEST_HOOKS
+	const char *v = getenv("HYVE_TEST_MIG_HOLD_RUNNING_MS");
+	long ms = v != NULL ? strtol(v, NULL, 10) : 0;
+
+	if (ms > 0 && ms <= 60000) {
+		vm_log(m->vm, "test hook: the guest runs; RUNNING held back "
+		    "for %ld ms", ms);
+		usleep((useconds_t)ms * 1000);
+	}
+#else
+	(void)m;
+#endif
+}
+
 void
 mig_in_started(struct mig_in *m)
 {
 	if (m == NULL || m->s == NULL)
 		return;
+	test_hold_running(m);
 	(void)answer(m, CKP_FRAME_RUNNING, NULL, 0);
 	ckp_stream_free(m->s);
 	m->s = NULL;

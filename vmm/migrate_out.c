@@ -902,6 +902,26 @@ give_up(struct mig *m)
 	m->paused = false;
 }
 
+/*
+ * Test builds: hold GO back once the migration is past the point of no
+ * return, so that a test can cut the link before GO leaves.
+ */
+static void
+test_hold_go(struct vm *vm)
+{
+#ifdef HYVE_TEST_HOOKS
+	const char *v = getenv("HYVE_TEST_MIG_HOLD_GO_MS");
+	long ms = v != NULL ? strtol(v, NULL, 10) : 0;
+
+	if (ms > 0 && ms <= 60000) {
+		vm_log(vm, "test hook: GO held back for %ld ms", ms);
+		usleep((useconds_t)ms * 1000);
+	}
+#else
+	(void)vm;
+#endif
+}
+
 int
 vm_migrate(struct vm *vm, const struct mig_opts *o, struct mig_stats *st,
     enum mig_outcome *out, char *err, size_t errlen)
@@ -962,6 +982,7 @@ vm_migrate(struct vm *vm, const struct mig_opts *o, struct mig_stats *st,
 	}
 	cur.past_go = true;
 	pthread_mutex_unlock(&cur.lock);
+	test_hold_go(vm);
 	/*
 	 * From GO on the destination may run the guest: only its answer, or
 	 * its certain absence, decides.

@@ -16,23 +16,14 @@
 command -v ip >/dev/null 2>&1 || fail "iproute2 (ip) is not installed (scripts/setup.sh)"
 [ -f "$XXH" ] || fail "$XXH is not built (make BUILD=$BUILD)"
 
-NSA=hyve-mseedA-$$ NSB=hyve-mseedB-$$
-ip netns add "$NSA" || fail "cannot create network namespace $NSA (needs root)"
-CLEANUP_EXTRA="ip netns del $NSA 2>/dev/null; ip netns del $NSB 2>/dev/null"
-ip netns add "$NSB" || fail "cannot create network namespace $NSB"
-ip link add sa$$ netns "$NSA" type veth peer name sb$$ netns "$NSB" || fail "cannot create a veth pair"
-ip -n "$NSA" addr add 10.78.0.1/24 dev sa$$
-ip -n "$NSB" addr add 10.78.0.2/24 dev sb$$
+make_veth_pair mseed 10.78.0
 mac=02:00:0a:00:00:01
 for ns in "$NSA" "$NSB"; do
-	ip -n "$ns" link set lo up
 	ip -n "$ns" tuntap add dev tap0 mode tap || fail "cannot create a tap device in $ns"
 	ip -n "$ns" link set tap0 address $mac
 	ip -n "$ns" addr add 10.0.0.1/24 dev tap0
 	ip -n "$ns" link set tap0 up
 done
-ip -n "$NSA" link set sa$$ up
-ip -n "$NSB" link set sb$$ up
 
 SIZE=96M
 src=$TMP/src.img dst=$TMP/dst.img

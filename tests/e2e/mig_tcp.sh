@@ -7,18 +7,8 @@
 # the source gives up after migrate.timeout_ms, keeps the guest and
 # finishes it with the right sum; the destination never runs it.
 . "$(dirname "$0")/ckp_lib.inc"
-command -v ip >/dev/null 2>&1 || fail "iproute2 (ip) is not installed (scripts/setup.sh)"
 
-NSA=hyve-migA-$$ NSB=hyve-migB-$$
-ip netns add "$NSA" || fail "cannot create network namespace $NSA (needs root)"
-CLEANUP_EXTRA="ip netns del $NSA 2>/dev/null; ip netns del $NSB 2>/dev/null"
-ip netns add "$NSB" || fail "cannot create network namespace $NSB"
-ip link add va$$ netns "$NSA" type veth peer name vb$$ netns "$NSB" || fail "cannot create a veth pair"
-ip -n "$NSA" addr add 10.77.0.1/24 dev va$$
-ip -n "$NSB" addr add 10.77.0.2/24 dev vb$$
-for ns in "$NSA" "$NSB"; do ip -n "$ns" link set lo up; done
-ip -n "$NSA" link set va$$ up
-ip -n "$NSB" link set vb$$ up
+make_veth_pair mig 10.77.0
 
 # Small enough that churn converges on the nested tier's emulated KVM too
 # (where a 64 MiB guest rewrites its RAM faster than TCG copies it),
@@ -83,7 +73,7 @@ for i in $(seq 400); do
 	sleep 0.01
 done
 [[ $st == *migrating* ]] || fail "no migration under way: '$st'"
-ip -n "$NSA" link set va$$ down
+ip -n "$NSA" link set "$VA" down
 t0=$EPOCHREALTIME
 wait "$mig"; rc=$?
 [ $rc = 1 ] || fail "migration over a cut link: exit $rc ($(cat "$TMP/mig.out"))"

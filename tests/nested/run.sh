@@ -70,7 +70,7 @@ TESTS_qemu64=(
 )
 TESTS_epyc=(
 	unit/test_vmm_state e2e/ckp_seed.sh e2e/ckp_continue.sh
-	e2e/ckp_cycles.sh linux/linux_boot.sh linux/linux_seed.sh
+	e2e/ckp_cycles.sh e2e/mig_cut_go.sh linux/linux_boot.sh linux/linux_seed.sh
 	linux/linux_cycles.sh
 )
 declare -A MODEL=([qemu64]="qemu64,+svm,+npt" [epyc]="EPYC,+svm,+npt")
