@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "errmsg.h"
 #include "dirty.h"
 #include "sandbox.h"
 #include "state.h"
@@ -58,19 +59,9 @@ ckpt_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+/* A message only: the caller returns its own errno. */
+#define seterr(err, errlen, ...) \
+	((void)errmsg_set((err), (errlen), 0, __VA_ARGS__))
 
 /* ------------------------------------------------------------------------ */
 /* Pausing the whole VM                                                      */

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "errmsg.h"
 #include "dirty.h"
 #include "lazyram.h"
 #include "migrate_out.h"
@@ -56,19 +57,9 @@
 #define THROTTLE_PERIOD_NS	10000000L
 
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+/* A message only: the caller returns its own errno. */
+#define seterr(err, errlen, ...) \
+	((void)errmsg_set((err), (errlen), 0, __VA_ARGS__))
 
 /* ------------------------------------------------------------------------ */
 /* Convergence                                                               */
