@@ -36,6 +36,7 @@
 #include "ctl_proto.h"
 #include "lazyram.h"
 #include "migrate_out.h"
+#include "testhook.h"
 #include "sandbox.h"
 #include "vm_priv.h"
 #include "errmsg.h"
@@ -197,13 +198,10 @@ parse_ckpt_arg(char *arg, ckp_enc_t *enc, const char **path, char *err,
 static void
 test_delay(void)
 {
-#ifdef HYVE_TEST_HOOKS
-	const char *v = getenv("HYVE_TEST_CKPT_DELAY_MS");
-	long ms = v != NULL ? strtol(v, NULL, 10) : 0;
+	long ms = test_hook_ms("HYVE_TEST_CKPT_DELAY_MS");
 
-	if (ms > 0 && ms <= 60000)
+	if (ms > 0)
 		usleep((useconds_t)ms * 1000);
-#endif
 }
 
 static void

@@ -47,6 +47,7 @@
 #include "migrate_out.h"
 #include "sandbox.h"
 #include "state.h"
+#include "testhook.h"
 
 #define PAGE		4096ULL
 #define CHUNK		(1ULL << 20)
@@ -900,17 +901,12 @@ give_up(struct mig *m)
 static void
 test_hold_go(struct vm *vm)
 {
-#ifdef HYVE_TEST_HOOKS
-	const char *v = getenv("HYVE_TEST_MIG_HOLD_GO_MS");
-	long ms = v != NULL ? strtol(v, NULL, 10) : 0;
+	long ms = test_hook_ms("HYVE_TEST_MIG_HOLD_GO_MS");
 
-	if (ms > 0 && ms <= 60000) {
+	if (ms > 0) {
 		vm_log(vm, "test hook: GO held back for %ld ms", ms);
 		usleep((useconds_t)ms * 1000);
 	}
-#else
-	(void)vm;
-#endif
 }
 
 int

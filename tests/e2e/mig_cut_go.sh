@@ -22,30 +22,6 @@ wait_exit "$PID" 90
 want=$(verdict "$TMP/ref.console" CHURN)
 [[ $want == "CHURN OK "* ]] || fail "uninterrupted run: '$want'"
 
-# incoming NAME PORT [ENV=VALUE...]: a destination in $NSB; PID in $DPID.
-incoming() {
-	local name=$1 port=$2 i
-	shift 2
-	ip netns exec "$NSB" env "$@" "$HYVE" --incoming "tcp:10.79.0.2:$port" \
-		-l com1,"$TMP/$name.console" "$name" </dev/null >"$TMP/$name.log" 2>&1 &
-	DPID=$!
-	PIDS+=("$DPID")
-	for i in $(seq 200); do
-		ip netns exec "$NSB" ss -ltn 2>/dev/null | grep -q ":$port " && return 0
-		sleep 0.025
-	done
-	fail "$name: not listening after 5 s"
-}
-# src NAME [ENV=VALUE...]: a source in $NSA; PID in $SPID.
-src() {
-	local name=$1
-	shift
-	ip netns exec "$NSA" env "$@" "$HYVE" "${args[@]}" -l com1,"$TMP/$name.console" "$name" \
-		</dev/null >"$TMP/$name.log" 2>&1 &
-	SPID=$!
-	PIDS+=("$SPID")
-	wait_for "$TMP/$name.console" '^CHURN round [0-9]+/' 30
-}
 ctl() { ip netns exec "$NSA" "$HYVECTL" "$@" 2>&1; }
 # unconfirmed NAME: hyvectl's answer (in $TMP/NAME.mig) and the status.
 unconfirmed() {
@@ -58,9 +34,9 @@ unconfirmed() {
 }
 
 # A. GO arrives; the link goes down before RUNNING leaves the destination.
-src sa
+mig_src sa
 spid=$SPID
-incoming da 7791 HYVE_TEST_MIG_HOLD_RUNNING_MS=3000
+mig_dst da 7791 HYVE_TEST_MIG_HOLD_RUNNING_MS=3000
 dpid=$DPID
 ctl --vm=sa --migrate tcp:10.79.0.2:7791 -o migrate.timeout_ms=1500 >"$TMP/sa.mig" &
 mig=$!
@@ -87,9 +63,9 @@ echo "A: the destination finished with $got; the source stayed paused until stop
 
 # B. GO never arrives: the link goes down while the source holds GO.
 ip -n "$NSA" link set "$VA" up
-src sb HYVE_TEST_MIG_HOLD_GO_MS=3000
+mig_src sb HYVE_TEST_MIG_HOLD_GO_MS=3000
 spid=$SPID
-incoming db 7792
+mig_dst db 7792
 dpid=$DPID
 ctl --vm=sb --migrate tcp:10.79.0.2:7792 -o migrate.timeout_ms=1500 >"$TMP/sb.mig" &
 mig=$!

@@ -21,32 +21,12 @@ wait_exit "$PID" 90
 want=$(verdict "$TMP/ref.console" CHURN)
 [[ $want == "CHURN OK "* ]] || fail "uninterrupted run: '$want'"
 
-# incoming NAME PORT: a destination in $NSB; its PID in $DPID.
-incoming() {
-	local name=$1 port=$2 i
-	ip netns exec "$NSB" "$HYVE" --incoming "tcp:10.77.0.2:$port" -l com1,"$TMP/$name.console" "$name" \
-		</dev/null >"$TMP/$name.log" 2>&1 &
-	DPID=$!
-	PIDS+=("$DPID")
-	for i in $(seq 200); do
-		ip netns exec "$NSB" ss -ltn 2>/dev/null | grep -q ":$port " && return 0
-		sleep 0.025
-	done
-	fail "$name: not listening after 5 s"
-}
-# src NAME: a source in $NSA.
-src() {
-	ip netns exec "$NSA" "$HYVE" "${args[@]}" -l com1,"$TMP/$1.console" "$1" </dev/null >"$TMP/$1.log" 2>&1 &
-	SPID=$!
-	PIDS+=("$SPID")
-	wait_for "$TMP/$1.console" '^CHURN round [0-9]+/' 30
-}
 ctl() { ip netns exec "$NSA" "$HYVECTL" "$@" 2>&1; }
 
 # 1. The hand-over.
-src s1
+mig_src s1
 spid=$SPID
-incoming d1 7777
+mig_dst d1 7777
 dpid=$DPID
 out=$(ctl --vm=s1 --migrate tcp:10.77.0.2:7777) || fail "migrate: $out"
 [[ $out == "migrated tcp:10.77.0.2:7777 downtime_ms="* ]] || fail "hyvectl said '$out'"
@@ -61,9 +41,9 @@ got=$(verdict "$TMP/d1.console" CHURN)
 echo "hand-over over tcp: $got"
 
 # 2. The link cut during pre-copy.
-src s2
+mig_src s2
 spid=$SPID
-incoming d2 7778
+mig_dst d2 7778
 dpid=$DPID
 ctl --vm=s2 --migrate tcp:10.77.0.2:7778 -o migrate.downtime_ms=1 -o migrate.timeout_ms=1500 >"$TMP/mig.out" &
 mig=$!
