@@ -106,7 +106,7 @@ run_vm(struct vm *vm, struct ctl *ctl, int sfd, struct mig_in *mig)
 		    strerror(-rc));
 	} else {
 		/* The guest runs here now, whatever happens to the link after. */
-		mig_in_started(mig);
+		mig_in_started(mig, vm);
 	}
 	/* Without RUNNING the source keeps its guest. */
 	mig_in_free(mig);

@@ -53,6 +53,7 @@ struct mig_in {
 	ckp_ram_rx_t	*rx;
 	struct ctl	*ctl;
 	uint64_t	 t0, frames;
+	uint64_t	 t_end, t_ready, t_go;	/* the hand-over, for the log */
 	bool		 r_owns_vm;	/* m->vm is restore_free()'s */
 };
 
@@ -545,6 +546,7 @@ converse(struct mig_in *m, int sfd, enum hyve_err_kind *kind, char *err,
 			phase = MIG_IN_END;
 			break;
 		case CKP_FRAME_END:
+			m->t_end = ckpt_now_us();
 			rc = restore_create_state(m->r, state, ram_check, m,
 			    &m->vm, &st, msg, sizeof(msg));
 			state = NULL;
@@ -556,9 +558,11 @@ converse(struct mig_in *m, int sfd, enum hyve_err_kind *kind, char *err,
 			m->r_owns_vm = false;
 			if ((rc = answer(m, CKP_FRAME_READY, err, errlen)) != 0)
 				goto out;
+			m->t_ready = ckpt_now_us();
 			phase = m->oneway ? MIG_IN_DONE : MIG_IN_GO;
 			break;
 		case CKP_FRAME_GO:
+			m->t_go = ckpt_now_us();
 			phase = MIG_IN_DONE;
 			break;
 		}
@@ -622,24 +626,30 @@ mig_in_run(const struct mig_in_opts *o, int sfd, struct mig_in **mp,
  * source cannot know who runs the guest.
  */
 static void
-test_hold_running(struct mig_in *m)
+test_hold_running(const struct vm *vm)
 {
 	long ms = test_hook_ms("HYVE_TEST_MIG_HOLD_RUNNING_MS");
 
 	if (ms > 0) {
-		vm_log(m->vm, "test hook: the guest runs; RUNNING held back "
+		vm_log(vm, "test hook: the guest runs; RUNNING held back "
 		    "for %ld ms", ms);
 		usleep((useconds_t)ms * 1000);
 	}
 }
 
 void
-mig_in_started(struct mig_in *m)
+mig_in_started(struct mig_in *m, const struct vm *vm)
 {
 	if (m == NULL || m->s == NULL)
 		return;
-	test_hold_running(m);
+	test_hold_running(vm);
 	(void)answer(m, CKP_FRAME_RUNNING, NULL, 0);
+	if (m->t_go != 0)
+		vm_log(vm, "hand-over, ms after END arrived: checked and "
+		    "READY sent %.1f, GO %.1f, running and RUNNING sent %.1f",
+		    (double)(m->t_ready - m->t_end) / 1e3,
+		    (double)(m->t_go - m->t_end) / 1e3,
+		    (double)(ckpt_now_us() - m->t_end) / 1e3);
 	ckp_stream_free(m->s);
 	m->s = NULL;
 	if (m->rfd >= 0 && m->rfd > STDERR_FILENO)

@@ -38,8 +38,8 @@ int mig_in_run(const struct mig_in_opts *o, int sfd, struct mig_in **mp,
     struct vm **vmp, struct ctl **ctlp, enum hyve_err_kind *kind, char *err,
     size_t errlen);
 
-/* The guest runs: RUNNING to the source, then the link is closed. */
-void mig_in_started(struct mig_in *m);
+/* @vm runs: RUNNING to the source, then the link is closed. */
+void mig_in_started(struct mig_in *m, const struct vm *vm);
 
 /* What was received, for the log line. */
 void mig_in_summary(const struct mig_in *m, char *buf, size_t len);

@@ -836,6 +836,7 @@ mig_stop_copy(struct mig *m, uint64_t *tpause)
 			return rc;
 		m->paused = true;
 	}
+	m->st->paused_us = ckpt_now_us() - *tpause;
 	throttle_off(m);
 	if ((rc = dirty_fetch(vm, &m->dt, &n)) != 0 ||
 	    (rc = dirty_runs(vm, &m->dt, &m->rs)) != 0) {
@@ -848,6 +849,7 @@ mig_stop_copy(struct mig *m, uint64_t *tpause)
 	if ((rc = send_round(m, m->st->rounds, &m->rs, false)) != 0 ||
 	    (rc = rehash(m)) != 0)
 		return rc;
+	m->st->last_us = ckpt_now_us() - *tpause;
 	if ((meta = vm_ckpt_meta(vm, m->err, m->errlen)) == NULL)
 		return -EINVAL;
 	ckp_ram_sum_section(m->sum, meta, NULL);
@@ -857,6 +859,7 @@ mig_stop_copy(struct mig *m, uint64_t *tpause)
 		return stream_fail(m, rc);
 	if ((rc = ckp_stream_send(m->s, CKP_FRAME_END, NULL, 0)) != 0)
 		return stream_fail(m, rc);
+	m->st->state_us = ckpt_now_us() - *tpause;
 	return 0;
 }
 
@@ -960,6 +963,7 @@ vm_migrate(struct vm *vm, const struct mig_opts *o, struct mig_stats *st,
 	}
 	if ((rc = await(&m, CKP_FRAME_READY, true)) != 0)
 		goto fail;
+	st->ready_us = ckpt_now_us() - tpause;
 	pthread_mutex_lock(&cur.lock);
 	if (cur.cancel) {
 		pthread_mutex_unlock(&cur.lock);
@@ -983,6 +987,15 @@ after_go:
 	st->downtime_us = ckpt_now_us() - tpause;
 	if (rc == 0) {
 		*out = MIG_HANDED_OVER;
+		st->running_us = st->downtime_us;
+		/* Where the downtime went (docs/MIGRATION.md, section 7). */
+		vm_log(vm, "migration to %s: hand-over, ms after the pause: "
+		    "paused %.1f, last round sent %.1f (%" PRIu64 " pages), "
+		    "STATE and END sent %.1f, READY %.1f, RUNNING %.1f",
+		    o->origin, (double)st->paused_us / 1e3,
+		    (double)st->last_us / 1e3, st->last_pages,
+		    (double)st->state_us / 1e3, (double)st->ready_us / 1e3,
+		    (double)st->running_us / 1e3);
 		ckp_stream_counters(m.s, &sent, NULL);
 		/* Stop before anyone can resume the paused guest here. */
 		vm_request_stop(vm, VM_STOP_MIGRATED, 0, "migrated to %s "

@@ -57,6 +57,12 @@ struct mig_stats {
 	uint64_t	 zero_pages;	/* pages sent as ZERO */
 	uint64_t	 last_pages;	/* pages of the last round (guest stopped) */
 	uint64_t	 downtime_us;	/* pause to END (one-way) or to RUNNING */
+	/* the hand-over's steps, microseconds after the pause began */
+	uint64_t	 paused_us;	/* vCPUs and devices stopped */
+	uint64_t	 last_us;	/* the last round sent */
+	uint64_t	 state_us;	/* STATE and END sent */
+	uint64_t	 ready_us;	/* READY received */
+	uint64_t	 running_us;	/* RUNNING received */
 	uint64_t	 total_us;
 	unsigned	 throttle;	/* the highest throttle used (per cent) */
 };
