@@ -42,7 +42,8 @@ ln -sf /proc/self/fd/1 /newroot/dev/stdout
 ln -sf /proc/self/fd/2 /newroot/dev/stderr
 mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs tmpfs /newroot/dev/shm
-mount -t tmpfs -o size=90% tmpfs /newroot/tmp
+# No tmpfs on /tmp: the overlay already makes it writable, and a tree
+# under the machine's /tmp (a CI clone) must stay visible to L1.
 mount -t tmpfs tmpfs /newroot/run
 mkdir -p /newroot/nested-io
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 io /newroot/nested-io ||
