@@ -281,6 +281,17 @@ def run_hyve(env, case, mem, res):
                  downtime=float(m.group(1)) / 1e3, rounds=int(m.group(2)),
                  bytes=int(m.group(3)), throttle=int(m.group(4)), total_answer=t_done - t_req,
                  cpu_src=cpu.get("src"), cpu_dst=cpu.get("dst"), writer_rate=wrate)
+    # Where hyve's downtime went: both sides log their hand-over's steps.
+    hs = re.search(r"hand-over, ms after the pause: paused ([0-9.]+), last round sent ([0-9.]+) "
+                   r"\(\d+ pages\), STATE and END sent ([0-9.]+), READY ([0-9.]+), RUNNING ([0-9.]+)",
+                   src.stderr())
+    if hs:
+        row.update(zip(("hs_paused", "hs_last", "hs_state", "hs_ready", "hs_running"),
+                       (float(x) / 1e3 for x in hs.groups())))
+    hd = re.search(r"hand-over, ms after END arrived: checked and READY sent ([0-9.]+), GO ([0-9.]+), "
+                   r"running and RUNNING sent ([0-9.]+)", dst.stderr())
+    if hd:
+        row.update(zip(("hd_ready", "hd_go", "hd_running"), (float(x) / 1e3 for x in hd.groups())))
     if samples:
         last = samples[-1]
         row.update(status_round=last[1], dirty_rate=last[3],
@@ -360,7 +371,9 @@ CASES = {"a": "idle: `beacon`",
          "b": "writing %s/s: `dirty %s HALF ; beacon`" % (RATE.replace("M", " MiB"), RATE),
          "c": "`churn ; beacon` (all of RAM, as fast as it can)"}
 KEYS = ("gap", "downtime", "total_guest", "total_answer", "total", "bytes", "gap_pre", "jitter",
-        "rounds", "throttle", "cpu_src", "cpu_dst", "expected", "dirty_rate", "writer_rate")
+        "rounds", "throttle", "cpu_src", "cpu_dst", "expected", "dirty_rate", "writer_rate",
+        "hs_paused", "hs_last", "hs_state", "hs_ready", "hs_running", "hd_ready", "hd_go",
+        "hd_running")
 
 
 def summarize(rows):
@@ -454,6 +467,16 @@ def report(env, args, res, t_start, t_end, load0, load1):
         if h and h.get("expected") is not None:
             w("| hyve: its last `status` before the stop (every 50 ms): expected downtime; dirty rate | %s; %s/s | | |"
               % (fs(h["expected"]), fs(h.get("dirty_rate"), "B")))
+        if h and h.get("hs_running") is not None:
+            w("| hyve: the hand-over at the source, ms after the pause began: vCPUs paused; last round "
+              "sent; STATE and END sent; READY received; RUNNING received | %s | | |"
+              % "; ".join("%.1f" % (h[k] * 1e3) if h.get(k) is not None else "-"
+                          for k in ("hs_paused", "hs_last", "hs_state", "hs_ready", "hs_running")))
+        if h and h.get("hd_running") is not None:
+            w("| hyve: the hand-over at the destination, ms after END arrived: checked and READY sent; "
+              "GO received; vCPUs running and RUNNING sent | %s | | |"
+              % "; ".join("%.1f" % (h[k] * 1e3) if h.get(k) is not None else "-"
+                          for k in ("hd_ready", "hd_go", "hd_running")))
         if q and q.get("normal") is not None:
             w("| QEMU: pages sent as data (`ram.normal` x page size) | | %s | |" % fs(q["normal"], "B"))
         w("")
