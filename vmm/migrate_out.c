@@ -751,13 +751,29 @@ mig_begin(struct mig *m)
 	return 0;
 }
 
+/*
+ * Test builds: keep pre-copy going for HYVE_TEST_MIG_PRECOPY_MIN_MS after
+ * it began, so that a test cutting the link "during pre-copy" cannot lose
+ * the race to a guest that happened to dirty nothing for a round.
+ */
+static bool
+test_hold_precopy(uint64_t t_begin)
+{
+	long ms = test_hook_ms("HYVE_TEST_MIG_PRECOPY_MIN_MS");
+
+	if (ms <= 0 || (ckpt_now_us() - t_begin) / 1000 >= (uint64_t)ms)
+		return false;
+	usleep(10000);
+	return true;
+}
+
 static int
 mig_precopy(struct mig *m)
 {
 	struct vm *vm = m->vm;
 	struct mig_conv c = { .downtime_ms = m->o->downtime_ms ?
 	    m->o->downtime_ms : MIG_DOWNTIME_MS_DEFAULT };
-	uint64_t t, n, t_fetch, dirty_rate = 0;
+	uint64_t t, n, t_fetch, t_begin, dirty_rate = 0;
 	uint32_t round = 0;
 	int rc;
 
@@ -773,7 +789,7 @@ mig_precopy(struct mig *m)
 		return rc;
 	}
 	m->phase = "round0";
-	t_fetch = t = ckpt_now_us();
+	t_begin = t_fetch = t = ckpt_now_us();
 	if ((rc = send_round(m, 0, &m->rs, true)) != 0 ||
 	    (rc = rehash(m)) != 0)
 		return rc;
@@ -797,7 +813,8 @@ mig_precopy(struct mig *m)
 			    "migration (%s)", why);
 			return -ESHUTDOWN;
 		}
-		if (mig_converge(&c) == MIG_STEP_STOP) {
+		if (mig_converge(&c) == MIG_STEP_STOP &&
+		    !test_hold_precopy(t_begin)) {
 			publish(m, round + 1, dirty_rate, c.expected_us,
 			    c.throttle);
 			vm_log(vm, "migration to %s: stopping the guest after "

@@ -41,7 +41,8 @@ got=$(verdict "$TMP/d1.console" CHURN)
 echo "hand-over over tcp: $got"
 
 # 2. The link cut during pre-copy.
-mig_src s2
+# Pre-copy is held open (test hook) so that the cut always lands in it.
+mig_src s2 HYVE_TEST_MIG_PRECOPY_MIN_MS=60000
 spid=$SPID
 mig_dst d2 7778
 dpid=$DPID
