@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <seccomp.h>
@@ -79,7 +80,7 @@ struct role_def {
  * What every thread does: locks, messages on stderr, memory (malloc, thread
  * stacks: mmap and mprotect are added below, never executable), clocks
  * when the vDSO cannot answer, sleeps, leaving; and what the SIGSYS
- * handler does (write, exit_group).
+ * handler does (write, exit_group, futex to wait for another's exit).
  */
 static const int sys_base[] = {
 	SCMP_SYS(futex), SCMP_SYS(write), SCMP_SYS(exit), SCMP_SYS(exit_group),
@@ -275,6 +276,8 @@ struct allow {
 static struct {
 	bool		 on;
 	bool		 log;		/* test builds: log denials, allow them */
+	int		 meet;		/* test builds: probes that trap together */
+	atomic_int	 met;
 	struct sock_fprog prog[SBX_NROLES];
 	char		 sysname[SBX_NSYS][24];
 	pthread_mutex_t	 name_lock;
@@ -494,6 +497,20 @@ put_prefix(struct line *l)
 	put(l, ") ");
 }
 
+#ifdef HYVE_TEST_HOOKS
+/* With several probes trapping together, time for die()'s race to show. */
+static void
+test_linger(void)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	if (sbx.meet > 1)
+		nanosleep(&ts, NULL);
+}
+#else
+static inline void test_linger(void) {}
+#endif
+
 /*
  * Async-signal-safe, and only calls every filter allows: formatting by
  * hand, write, the terminal (ioctl on 0), exit_group.
@@ -501,11 +518,27 @@ put_prefix(struct line *l)
 static _Noreturn void
 die(struct line *l)
 {
+	/*
+	 * Two threads of one role (the lazy-fault handlers, the checkpoint
+	 * writers) can trap at once; the first names itself, the others go
+	 * quietly, so the log keeps its one line.
+	 */
+	static atomic_flag said = ATOMIC_FLAG_INIT;
+	static int never;
+
 	put(l, " (exit status ");
 	put_num(l, HYVE_EXIT_HOST);
 	put(l, ")\n");
+	if (atomic_flag_test_and_set(&said)) {
+		/* Not exit_group(): that could end hyve before the line. */
+		for (;;)
+			syscall(SYS_futex, &never, FUTEX_WAIT_PRIVATE, 0,
+			    NULL, NULL, 0);
+	}
+	test_linger();		/* the others could end hyve meanwhile */
 	(void)!write(STDERR_FILENO, l->buf, l->len);
 	uart_tty_restore_now();
+	test_linger();		/* or say their own line */
 	/* Not _exit(): a sanitizer's would check for leaks first. */
 	for (;;)
 		syscall(SYS_exit_group, HYVE_EXIT_HOST);
@@ -561,6 +594,8 @@ sandbox_init(bool on, char *err, size_t errlen)
 	/* Denials logged by the kernel (audit, type 1326), not stopped. */
 	sbx.log = getenv("HYVE_TEST_SANDBOX_LOG") != NULL &&
 	    strcmp(getenv("HYVE_TEST_SANDBOX_LOG"), "1") == 0;
+	if (getenv("HYVE_TEST_SANDBOX_PROBE_MEET") != NULL)
+		sbx.meet = atoi(getenv("HYVE_TEST_SANDBOX_PROBE_MEET"));
 #endif
 	/*
 	 * What glibc does on first use with files, done now: the time zone
@@ -664,6 +699,15 @@ sandbox_test_probe(enum sbx_role role, bool request)
 	if (v == NULL || strncmp(v, roles[role].name, n) != 0 ||
 	    strcmp(v + n, request ? ":request" : "") != 0)
 		return;
+	if (sbx.meet > 1) {
+		/* Several threads of the role trap at once (die()'s race). */
+		struct timespec ts = { 0, 1000 * 1000 };
+
+		atomic_fetch_add(&sbx.met, 1);
+		for (int i = 0; i < 2000 && atomic_load(&sbx.met) < sbx.meet;
+		    i++)
+			nanosleep(&ts, NULL);
+	}
 	/* No thread of hyve opens a socket once the VM runs. */
 	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0)
 		close(fd);
