@@ -39,9 +39,20 @@ run_one() {	# name, command...
 	[ -z "$EXCEPT" ] || ! [[ $name =~ $EXCEPT ]] || return 0
 	local log; log=$(mktemp)
 	local t0=$SECONDS
-	"$@" >"$log" 2>&1
+	"$@" >"$log" 2>&1 &
+	local pid=$!
+	wait $pid
 	local rc=$?
 	local dt=$((SECONDS - t0))
+	# A test's network namespaces end in its PID; none may outlive it.
+	local left
+	left=$(ip netns list 2>/dev/null | awk -v p="-$pid" \
+	    'substr($1, length($1) - length(p) + 1) == p { print $1 }')
+	if [ -n "$left" ]; then
+		echo "FAIL: left network namespaces behind: $left" >>"$log"
+		for ns in $left; do ip netns del "$ns"; done
+		case $rc in 0|77) rc=1 ;; esac
+	fi
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1)); echo "PASS $name (${dt}s)"
 		grep '^COUNT: ' "$log" | sed 's/^/    /'

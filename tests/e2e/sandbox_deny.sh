@@ -25,7 +25,7 @@ expect_denied() {
 	tail -n 1 "$log" | grep -Eq "^hyve: $1: seccomp: thread $2 $line" ||
 		fail "$1: the last line does not name thread $2 and socket()"
 	[ "$(grep -Evc ': (restored from |RAM file .* verified in )' "$log")" = 1 ] ||
-		fail "$1: more lines than the one"
+		fail "$1: more lines than the one: $(tr '\n' '|' <"$log")"
 	echo "$1: $(tail -n 1 "$log")"
 }
 
@@ -122,6 +122,8 @@ probe net-rx 'net-rx\[virtio-net@pci\.0\.2\.0\]' -s 2,virtio-net,tap0 \
 	-l com1,"$TMP/net.console" "${guest[@]}"
 wait_exit "$PROBED" 20
 expect_denied p-netrx 'net-rx\[virtio-net@pci\.0\.2\.0\]'
+# The rest runs outside it (start() uses $NETNS when set): gone now.
+ip netns del "$NETNS" || fail "cannot delete network namespace $NETNS"
 NETNS=
 
 # The release hyve: after setup every thread has a filter; none without.
