@@ -39,16 +39,18 @@ run_one() {	# name, command...
 	[ -z "$EXCEPT" ] || ! [[ $name =~ $EXCEPT ]] || return 0
 	local log; log=$(mktemp)
 	local t0=$SECONDS
-	"$@" >"$log" 2>&1 &
-	local pid=$!
-	wait $pid
+	# In the foreground (a background test would ignore ^C), exec'd so its
+	# PID, which names its network namespaces, is the one written down.
+	bash -c 'echo $$ >"$0"; exec "$@"' "$log.pid" "$@" >"$log" 2>&1
 	local rc=$?
+	local pid; pid=$(cat "$log.pid" 2>/dev/null)
+	rm -f "$log.pid"
 	local dt=$((SECONDS - t0))
 	# A test's network namespaces end in its PID; none may outlive it.
 	local left
 	left=$(ip netns list 2>/dev/null | awk -v p="-$pid" \
 	    'substr($1, length($1) - length(p) + 1) == p { print $1 }')
-	if [ -n "$left" ]; then
+	if [ -n "$pid" ] && [ -n "$left" ]; then
 		echo "FAIL: left network namespaces behind: $left" >>"$log"
 		for ns in $left; do ip netns del "$ns"; done
 		case $rc in 0|77) rc=1 ;; esac
