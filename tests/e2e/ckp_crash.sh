@@ -22,18 +22,21 @@ MEM=32M
 # so that guest must outlive the write (else hyve says "the VM stopped
 # while the checkpoint was being written" and the cycle is run again).
 ROUNDS_S=24 ROUNDS_C=60
+# The old guest is suspended once with no retry: long enough to be there
+# still when the suspend arrives, on a slow (sanitizer) hyvectl too.
+ROUNDS_OLD=150
 STEPS=(begin put-segs put ram-synced meta-partial meta-synced ram-renamed
 	ram-renamed-synced meta-renamed done)
 t0=$SECONDS
 
 ref_start new_s "churn $ROUNDS_S"
 ref_start new_c "churn $ROUNDS_C"
-ref_start old "seed=2 churn $ROUNDS_S"
+ref_start old "seed=2 churn $ROUNDS_OLD"
 for r in new_s new_c old; do ref_wait "$r"; done
 
 # The older checkpoint: another guest (seed=2), suspended.
 mkdir "$TMP/old"
-victim oldvm "seed=2 churn $ROUNDS_S"
+victim oldvm "seed=2 churn $ROUNDS_OLD"
 out=$("$HYVECTL" -q --vm=oldvm --suspend "$TMP/old/vm.ckp" 2>&1) || fail "suspend of the old guest: $out"
 wait_exit "$PID" 120
 [ "$RC" = 0 ] || fail "the old guest's suspend: hyve exited $RC"

@@ -13,7 +13,7 @@
 
 N=${HYVE_CYCLES:-20}
 # Enough work for every cycle to find the guest still churning.
-args=(-c 2 -m 64M --kernel "$GUEST" --append "churn $((N * 30))")
+args=(-c 2 -m 64M --kernel "$GUEST" --append "churn $((N * 60))")
 start ref "${args[@]}" -l com1,"$TMP/ref.console" ref
 wait_exit "$PID" $((N * 3 + 60))
 want=$(verdict "$TMP/ref.console" CHURN)

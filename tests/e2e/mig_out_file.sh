@@ -7,7 +7,7 @@
 # key, or with another one, is refused and runs nothing.
 . "$(dirname "$0")/ckp_lib.inc"
 
-args=(-c 2 -m 64M --kernel "$GUEST" --append "churn 100")
+args=(-c 2 -m 64M --kernel "$GUEST" --append "churn 500")
 start ref "${args[@]}" -l com1,"$TMP/ref.console" ref
 wait_exit "$PID" 90
 [ "$RC" = 0 ] || fail "the uninterrupted run exited $RC"

@@ -10,7 +10,7 @@
 # source finishes with the right sum too, and no throttle is left.
 . "$(dirname "$0")/ckp_lib.inc"
 
-args=(-c 2 -m 128M --kernel "$GUEST" --append "churn 120")
+args=(-c 2 -m 128M --kernel "$GUEST" --append "churn 300")
 start ref "${args[@]}" -l com1,"$TMP/ref.console" ref
 wait_exit "$PID" 90
 [ "$RC" = 0 ] || fail "the uninterrupted run exited $RC"
