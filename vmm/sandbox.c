@@ -513,7 +513,7 @@ static inline void test_linger(void) {}
 
 /*
  * Async-signal-safe, and only calls every filter allows: formatting by
- * hand, write, the terminal (ioctl on 0), exit_group.
+ * hand, write, the terminal (ioctl on 0), exit_group, futex.
  */
 static _Noreturn void
 die(struct line *l)

@@ -11,10 +11,7 @@
 command -v python3 >/dev/null || fail "python3 is not installed"
 
 args=(-c 2 -m 64M --kernel "$GUEST" --append "churn 2000")
-start ref "${args[@]}" -l com1,"$TMP/ref.console" ref
-wait_exit "$PID" 90
-[ "$RC" = 0 ] || fail "the uninterrupted run exited $RC"
-want=$(verdict "$TMP/ref.console" CHURN)
+reference CHURN
 
 con=$TMP/src.console
 HYVE_TEST_CKPT_DELAY_MS=1500 start src "${args[@]}" -l com1,"$con" src

@@ -11,11 +11,7 @@
 . "$(dirname "$0")/ckp_lib.inc"
 
 args=(-c 2 -m 128M --kernel "$GUEST" --append "churn 300")
-start ref "${args[@]}" -l com1,"$TMP/ref.console" ref
-wait_exit "$PID" 90
-[ "$RC" = 0 ] || fail "the uninterrupted run exited $RC"
-want=$(verdict "$TMP/ref.console" CHURN)
-[[ $want == "CHURN OK "* ]] || fail "uninterrupted run: '$want'"
+reference CHURN
 
 # incoming NAME [args...]: a destination on $TMP/NAME.sock; its PID in $DPID.
 incoming() {
