@@ -10,7 +10,9 @@
 # last holds a verdict, and none a failure.
 . "$(dirname "$0")/ckp_lib.inc"
 
-BIG=(-c 2 -m 512M --kernel "$GUEST" --append "churn 8")
+# Rounds enough to outlast the migration: a CI run of churn 8 (2-4 s) ended
+# while its 512 MiB were still on the way.
+BIG=(-c 2 -m 512M --kernel "$GUEST" --append "churn 40")
 # 12 MiB of churn, rounds enough to outlast 20 hand-overs of it.
 VM=pp$$
 SMALL=(-c 2 -m 16M --kernel "$GUEST" --append "churn 8000")
